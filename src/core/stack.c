@@ -1,0 +1,200 @@
+/* The stack object: configuration defaults, life cycle, the poll loop that
+ * feeds received frames up and runs timers, counters and logging. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "stack.h"
+
+void us_config_default(struct us_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->prefix_len = 24;
+    c->seed = 1;
+    c->gratuitous_arp = true;
+    c->arp_ttl = US_SEC(60);
+    c->arp_retry = US_SEC(1);
+    c->arp_max_retries = 3;
+    c->arp_queue_len = 16;
+    c->ip_ttl = 64;
+    c->reasm_timeout = US_SEC(30);
+    c->reasm_max_bytes = 256 * 1024;
+    c->icmp_rate_per_sec = 100;
+    c->icmp_rate_burst = 10;
+    c->tcp_msl = US_SEC(30);
+    c->tcp_delack = US_MS(40);
+    c->tcp_rto_initial = US_SEC(1);
+    c->tcp_rto_min = US_MS(200);
+    c->tcp_rto_max = US_SEC(120);
+    c->tcp_syn_retries = 6;
+    c->tcp_retries = 15;
+    c->tcp_sndbuf = 256 * 1024;
+    c->tcp_rcvbuf = 256 * 1024;
+    c->tcp_max_conns = 1000000;
+    c->port_lo = 49152;
+    c->port_hi = 65535;
+    snprintf(c->tcp_cc, sizeof(c->tcp_cc), "newreno");
+    c->tcp_timestamps = c->tcp_sack = c->tcp_wscale = true;
+}
+
+static int check_config(const struct us_config *c, char *err, size_t errlen)
+{
+    if (c->prefix_len > 32) {
+        snprintf(err, errlen, "prefix length %u out of range (0..32)", c->prefix_len);
+        return -EINVAL;
+    }
+    if (c->port_lo == 0 || c->port_lo > c->port_hi) {
+        snprintf(err, errlen, "ephemeral port range %u..%u is empty", c->port_lo, c->port_hi);
+        return -EINVAL;
+    }
+    if (c->tcp_delack > US_MS(500)) {
+        snprintf(err, errlen, "delayed-ACK time above 500 ms (RFC 1122 4.2.3.2)");
+        return -EINVAL;
+    }
+    if (c->tcp_rto_min == 0 || c->tcp_rto_min > c->tcp_rto_max) {
+        snprintf(err, errlen, "RTO bounds invalid (min must be > 0 and <= max)");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+struct us_stack *us_stack_new(const struct us_config *cfg, struct us_dev *dev, us_time_t now,
+                              char *err, size_t errlen)
+{
+    char dummy[8];
+    if (!err) {
+        err = dummy;
+        errlen = sizeof(dummy);
+    }
+    if (check_config(cfg, err, errlen) < 0)
+        return NULL;
+    if (!dev || !dev->pool) {
+        snprintf(err, errlen, "us_stack_new: device without a packet pool");
+        return NULL;
+    }
+    if (us_pktpool_bufsize(dev->pool) < US_PKT_HEADROOM + US_ETH_HLEN + dev->mtu) {
+        snprintf(err, errlen, "packet pool buffers (%u bytes) too small for MTU %u",
+                 us_pktpool_bufsize(dev->pool), dev->mtu);
+        return NULL;
+    }
+    struct us_stack *st = calloc(1, sizeof(*st));
+    if (!st) {
+        snprintf(err, errlen, "us_stack_new: out of memory");
+        return NULL;
+    }
+    st->cfg = *cfg;
+    st->dev = dev;
+    st->pool = dev->pool;
+    st->now = now;
+    us_timerheap_init(&st->timers);
+    if (cfg->deterministic)
+        us_rng_seed(&st->rng, cfg->seed ^ ((uint64_t)cfg->ip << 20));
+    else if (us_rng_seed_os(&st->rng) < 0)
+        us_rng_seed(&st->rng, cfg->seed ^ now ^ (uint64_t)(uintptr_t)st);
+    us_rng_bytes(&st->rng, st->secret, sizeof(st->secret));
+
+    int rc;
+    if ((rc = us_ip_init(st)) < 0 || (rc = us_udp_init(st)) < 0 || (rc = us_tcp_init(st)) < 0 ||
+        (rc = us_sock_init(st)) < 0 || (rc = us_link_init(st, now)) < 0) {
+        snprintf(err, errlen, "us_stack_new: layer initialisation failed: %s", strerror(-rc));
+        us_stack_free(st);
+        return NULL;
+    }
+    return st;
+}
+
+void us_stack_free(struct us_stack *st)
+{
+    if (!st)
+        return;
+    if (st->sock)
+        us_sock_fini(st);
+    if (st->tcp)
+        us_tcp_fini(st);
+    if (st->udp)
+        us_udp_fini(st);
+    if (st->ip)
+        us_ip_fini(st);
+    if (st->link)
+        us_link_fini(st);
+    us_timerheap_free(&st->timers);
+    free(st);
+}
+
+void us_stack_input(struct us_stack *st, struct us_pkt *frame, us_time_t now)
+{
+    st->now = now;
+    us_eth_input(st, frame, now);
+}
+
+#define RX_BATCH 64
+#define RX_ROUNDS 16 /* bound work per poll so timers are never starved */
+
+us_time_t us_stack_poll(struct us_stack *st, us_time_t now)
+{
+    st->now = now;
+    for (int round = 0; round < RX_ROUNDS; round++) {
+        struct us_pkt *batch[RX_BATCH];
+        int n = us_dev_recv(st->dev, batch, RX_BATCH, now);
+        for (int i = 0; i < n; i++)
+            us_eth_input(st, batch[i], now);
+        us_timerheap_run(&st->timers, st, now);
+        if (n < RX_BATCH && us_dev_next_deadline(st->dev, now) > now)
+            break;
+    }
+    return us_stack_next_deadline(st, now);
+}
+
+us_time_t us_stack_next_deadline(struct us_stack *st, us_time_t now)
+{
+    us_time_t t = us_timerheap_next(&st->timers);
+    us_time_t d = us_dev_next_deadline(st->dev, now);
+    return d < t ? d : t;
+}
+
+struct us_dev *us_stack_dev(struct us_stack *st) { return st->dev; }
+const struct us_config *us_stack_config(const struct us_stack *st) { return &st->cfg; }
+
+/* ---- counters ---- */
+static const char *const counter_names[US_C_MAX] = {
+#define X(id, name) [US_C_##id] = name,
+#include "../link/link_counters.def"
+#include "../ip/ip_counters.def"
+#include "../udp/udp_counters.def"
+#include "../tcp/tcp_counters.def"
+#include "../socket/socket_counters.def"
+#undef X
+};
+
+size_t us_counter_count(void) { return US_C_MAX; }
+const char *us_counter_name(size_t i) { return i < US_C_MAX ? counter_names[i] : NULL; }
+uint64_t us_counter_get(const struct us_stack *st, size_t i) { return i < US_C_MAX ? st->counters[i] : 0; }
+
+uint64_t us_counter_by_name(const struct us_stack *st, const char *name)
+{
+    for (size_t i = 0; i < US_C_MAX; i++)
+        if (strcmp(counter_names[i], name) == 0)
+            return st->counters[i];
+    return 0;
+}
+
+/* ---- logging ---- */
+void us_stack_set_log(struct us_stack *st, int max_level, us_log_fn fn, void *arg)
+{
+    st->log_level = max_level;
+    st->log_fn = fn;
+    st->log_arg = arg;
+}
+
+void us_log(struct us_stack *st, int level, const char *fmt, ...)
+{
+    if (!st->log_fn || level > st->log_level)
+        return;
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    st->log_fn(st->log_arg, level, st->now, buf);
+}

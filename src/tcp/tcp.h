@@ -1,0 +1,34 @@
+/* TCP as seen by the socket layer. A control block (struct us_tcb) is created by
+ * us_tcp_open and named by a descriptor in the socket layer; after us_tcp_close
+ * the control block may live on without a descriptor (FIN_WAIT, TIME_WAIT…) and
+ * TCP frees it itself. */
+#ifndef US_TCP_TCP_H
+#define US_TCP_TCP_H
+
+#include "../core/stack.h"
+
+struct us_tcb;
+
+/* New control block in CLOSED with the stack's defaults; NULL + *err = -ENOMEM/-EMFILE. */
+struct us_tcb *us_tcp_open(struct us_stack *st, int *err);
+void us_tcp_set_fd(struct us_tcb *tcb, int fd);
+int us_tcp_bind(struct us_stack *st, struct us_tcb *tcb, const struct us_sockaddr *addr);
+int us_tcp_listen(struct us_stack *st, struct us_tcb *tcb, int backlog);
+/* 0 and *child set, or -EAGAIN / -EINVAL. */
+int us_tcp_accept(struct us_stack *st, struct us_tcb *tcb, struct us_tcb **child, struct us_sockaddr *peer, us_time_t now);
+/* -EINPROGRESS when the SYN went out; later calls: -EALREADY, -EISCONN, or the error. */
+int us_tcp_connect(struct us_stack *st, struct us_tcb *tcb, const struct us_sockaddr *addr, us_time_t now);
+ssize_t us_tcp_send(struct us_stack *st, struct us_tcb *tcb, const void *buf, size_t len, int flags, us_time_t now);
+/* 0 = end of stream (FIN received and all data read). */
+ssize_t us_tcp_recv(struct us_stack *st, struct us_tcb *tcb, void *buf, size_t len, int flags, us_time_t now);
+int us_tcp_shutdown(struct us_stack *st, struct us_tcb *tcb, int how, us_time_t now);
+/* Releases the descriptor's hold; the control block is freed by TCP when done. */
+int us_tcp_close(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+int us_tcp_setsockopt(struct us_stack *st, struct us_tcb *tcb, int level, int name, const void *val, size_t len, us_time_t now);
+int us_tcp_getsockopt(struct us_stack *st, struct us_tcb *tcb, int level, int name, void *val, size_t *len);
+/* US_POLLIN / US_POLLOUT / US_POLLERR / US_POLLHUP that hold now. */
+short us_tcp_poll(struct us_stack *st, struct us_tcb *tcb);
+int us_tcp_getname(struct us_stack *st, struct us_tcb *tcb, struct us_sockaddr *local, struct us_sockaddr *remote);
+int us_tcp_get_info(struct us_stack *st, struct us_tcb *tcb, struct us_tcp_info *info);
+
+#endif

@@ -1,0 +1,307 @@
+/* TCP internals shared by the files of src/tcp (never included outside it).
+ *
+ *   tcp_seg.c    wire format: parse a segment into struct tcp_seg, build headers
+ *   tcp_buf.c    send/receive byte buffers (chunk chains) and the out-of-order queue
+ *   tcp_tcb.c    control blocks, hash tables, ports (RFC 6056), ISNs (RFC 6528)
+ *   tcp_in.c     segment arrival (RFC 9293 3.10.7)
+ *   tcp_out.c    "should I send now?", segment output, ACK/RST, receive window
+ *   tcp_timer.c  the multiplexed per-connection timer, RTO (RFC 6298)
+ *   tcp_cc.c     congestion control ops registry and NewReno
+ *   tcp_user.c   calls from the socket layer (tcp.h)
+ *
+ * Sequence variables follow RFC 9293 names. Times kept in the control block are
+ * 32-bit: µs for short deadlines and RTT (wrap-safe within ±35 min), ms for
+ * keepalive and timestamps. */
+#ifndef US_TCP_INT_H
+#define US_TCP_INT_H
+
+#include <errno.h>
+#include "tcp.h"
+
+/* ---- sequence arithmetic (RFC 9293 3.4) -------------------------------- */
+static inline bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+static inline bool seq_le(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }
+static inline bool seq_gt(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
+static inline bool seq_ge(uint32_t a, uint32_t b) { return (int32_t)(a - b) >= 0; }
+static inline uint32_t seq_max(uint32_t a, uint32_t b) { return seq_gt(a, b) ? a : b; }
+static inline uint32_t seq_min(uint32_t a, uint32_t b) { return seq_lt(a, b) ? a : b; }
+
+/* ---- 32-bit clocks ------------------------------------------------------ */
+static inline uint32_t t_us(us_time_t now) { return (uint32_t)(now / 1000u); }
+static inline uint32_t t_ms(us_time_t now) { return (uint32_t)(now / 1000000u); }
+/* Absolute ns time of a 32-bit µs deadline, relative to now. */
+static inline us_time_t t_us_abs(uint32_t d, us_time_t now)
+{
+    int64_t delta = (int32_t)(d - t_us(now));
+    int64_t r = (int64_t)(now - now % 1000u) + delta * 1000;
+    return r < 0 ? 0 : (us_time_t)r;
+}
+static inline us_time_t t_ms_abs(uint32_t d, us_time_t now)
+{
+    int64_t delta = (int32_t)(d - t_ms(now));
+    int64_t r = (int64_t)(now - now % 1000000u) + delta * 1000000;
+    return r < 0 ? 0 : (us_time_t)r;
+}
+
+/* ---- wire format -------------------------------------------------------- */
+enum {
+    TH_FIN = 0x01, TH_SYN = 0x02, TH_RST = 0x04, TH_PSH = 0x08, TH_ACK = 0x10, TH_URG = 0x20,
+    TH_ECE = 0x40, TH_CWR = 0x80,
+};
+#define TCP_HLEN 20
+#define TCP_MAX_SACK 4
+
+/* A parsed segment: protocol logic never touches raw offsets. */
+struct tcp_seg {
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint8_t flags;
+    uint16_t wnd;              /* raw window field */
+    const uint8_t *data;       /* payload */
+    uint32_t len;              /* payload bytes */
+    /* options */
+    uint16_t mss;              /* 0 = absent */
+    int8_t wscale;             /* -1 = absent */
+    bool sack_perm, ts;
+    uint32_t tsval, tsecr;
+    uint8_t nsack;
+    uint32_t sack[TCP_MAX_SACK][2];
+};
+/* Segment length in sequence space (SYN and FIN count). */
+static inline uint32_t seg_seqlen(const struct tcp_seg *s)
+{
+    return s->len + !!(s->flags & TH_SYN) + !!(s->flags & TH_FIN);
+}
+
+/* Parse and verify; returns 0 or a negative code with the drop counted. */
+int tcp_seg_parse(struct us_stack *st, const struct us_ip_info *ip, const uint8_t *p, uint32_t len,
+                  struct tcp_seg *s);
+
+/* Options to write into an outgoing header. */
+struct tcp_opts_out {
+    uint16_t mss;              /* 0 = none */
+    int8_t wscale;             /* -1 = none */
+    bool sack_perm, ts;
+    uint32_t tsval, tsecr;
+    uint8_t nsack;
+    uint32_t sack[TCP_MAX_SACK][2];
+};
+/* Writes header + options at p (room for 60 bytes); returns header length. */
+uint32_t tcp_hdr_write(uint8_t *p, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+                       uint8_t flags, uint16_t wnd, const struct tcp_opts_out *o);
+
+/* ---- byte buffers: a circular chain of chunks, empty = no memory -------- */
+struct tcp_chunk {
+    struct tcp_chunk *next;
+    uint32_t len, cap;
+    uint8_t data[];
+};
+struct tcp_buf {
+    struct tcp_chunk *tail;    /* tail->next is the head; NULL when empty */
+    uint32_t off;              /* bytes already consumed from the head chunk */
+    uint32_t len;              /* bytes held */
+};
+/* Append up to n bytes; returns how many fit in memory (may be less on ENOMEM). */
+uint32_t tcp_buf_append(struct tcp_buf *b, const void *src, uint32_t n);
+/* Copy n bytes starting `off` bytes into the buffer, without consuming. */
+void tcp_buf_copy(const struct tcp_buf *b, uint32_t off, void *dst, uint32_t n);
+/* Drop n bytes from the front, freeing drained chunks. */
+void tcp_buf_consume(struct tcp_buf *b, uint32_t n);
+void tcp_buf_free(struct tcp_buf *b);
+
+/* Out-of-order queue: a sorted list of non-overlapping ranges. */
+struct tcp_ooo {
+    struct tcp_ooo *next;
+    uint32_t seq, len;
+    uint8_t data[];
+};
+
+/* ---- congestion control ops (RFC 5681 / 6582 hooks) ----------------------- */
+#define US_TCP_CC_PRIV 24
+struct tcp_cc_ops {
+    const char *name;
+    void (*init)(struct us_tcb *tcb);
+    /* New data acknowledged outside recovery (bytes). */
+    void (*on_ack)(struct us_tcb *tcb, uint32_t acked, us_time_t now);
+    /* Three duplicate ACKs: set ssthresh (core enters fast recovery). */
+    void (*on_congestion)(struct us_tcb *tcb, us_time_t now);
+    /* Retransmission timeout. */
+    void (*on_rto)(struct us_tcb *tcb, us_time_t now);
+    /* Sending after an idle period longer than the RTO (RFC 5681 4.1). */
+    void (*after_idle)(struct us_tcb *tcb, us_time_t now);
+    /* Leaving fast recovery on a full ACK (RFC 6582 3.2 step 3). */
+    void (*post_recovery)(struct us_tcb *tcb, us_time_t now);
+};
+const struct tcp_cc_ops *tcp_cc_get(uint8_t idx);
+int tcp_cc_find(const char *name);       /* index or -ENOENT */
+/* Helpers any algorithm may reuse. */
+uint32_t tcp_flight(const struct us_tcb *tcb);
+void tcp_cc_slow_start_or_ca(struct us_tcb *tcb, uint32_t acked, uint32_t *ca_acc);
+uint32_t tcp_iw(const struct us_tcb *tcb);
+
+/* ---- control block -------------------------------------------------------- */
+enum tcp_tkind { TK_IDLE = 0, TK_REXMT, TK_PERSIST, TK_TIMEWAIT, TK_FW2 };
+
+enum tcp_flag {
+    TF_NODELAY = 1u << 0, TF_CORK = 1u << 1, TF_KEEPALIVE = 1u << 2, TF_REUSEADDR = 1u << 3,
+    TF_TS = 1u << 4,        /* timestamps in use (both SYNs carried them) */
+    TF_SACK = 1u << 5,      /* SACK permitted both ways */
+    TF_WSCALE = 1u << 6,    /* window scaling in use (S8: both SYNs carried it) */
+    TF_FIN_Q = 1u << 7,     /* application closed its sending side: FIN after the data */
+    TF_FIN_RCVD = 1u << 8,  /* peer's FIN received in order */
+    TF_ACK_NOW = 1u << 9,   /* send an ACK in this step */
+    TF_DELACK = 1u << 10,   /* delayed ACK pending */
+    TF_RTT = 1u << 11,      /* timing rtt_seq (Karn) */
+    TF_RECOVERY = 1u << 12, /* in NewReno fast recovery */
+    TF_FORCE = 1u << 13,    /* persist timer fired: send one segment regardless of SWS/Nagle */
+    TF_ADV_SMALL = 1u << 14,/* last window advertised < min(MSS, buf/2) (R3) */
+    TF_RD_SHUT = 1u << 15,  /* shutdown(SHUT_RD) */
+    TF_BOUND = 1u << 16,    /* local port chosen */
+    TF_INHASH = 1u << 17,   /* in the connection table (else in the bind table) */
+    TF_ORPHAN = 1u << 18,   /* closed by the application: TCP frees it when done */
+    TF_ACCEPTQ = 1u << 19,  /* established child waiting in the accept queue */
+    TF_PARTIAL = 1u << 20,  /* first partial ACK of this recovery seen (RFC 6582) */
+    TF_SACK_OFFER = 1u << 21, TF_TS_OFFER = 1u << 22, TF_WS_OFFER = 1u << 23, /* seen in the peer's SYN */
+    TF_LINGER0 = 1u << 24,  /* SO_LINGER on with 0 s: close sends RST */
+    TF_ZWP_SENT = 1u << 25, /* a zero-window probe is outstanding */
+    TF_CONN_REPORTED = 1u << 26, /* connect() outcome already returned */
+};
+
+/* Rarely used state, allocated on demand and freed with the control block. */
+struct tcp_ext {
+    /* receive reassembly (RFC 9293 3.10.7.4, RFC 2018) */
+    struct tcp_ooo *ooo;
+    uint32_t ooo_bytes;
+    uint16_t ooo_count;
+    uint32_t ooo_last;                   /* seq of the last out-of-order arrival (first SACK block) */
+    /* listener */
+    struct us_tcb *synq, *acc_head, *acc_tail;
+    uint32_t backlog, synq_len, acc_len;
+    /* statistics for us_tcp_info */
+    uint64_t retransmits, fast_retransmits, rto_expirations, probes_sent;
+    /* non-default options */
+    int32_t linger;                      /* -1 = off */
+    uint32_t keepidle, keepintvl, keepcnt; /* seconds, count */
+    uint32_t delack_us;                  /* 0 = stack default */
+};
+
+struct us_tcb {
+    struct us_tcb *hnext;        /* chain in the connection or bind table */
+    struct us_tcb *qnext;        /* link in a listener's SYN or accept queue */
+    struct us_tcb *parent;       /* listener while queued */
+    struct tcp_ext *ext;
+    struct us_timer timer;       /* at the earliest of the slots below */
+    struct tcp_buf sndq;         /* bytes from SND.UNA on: in flight, then unsent */
+    struct tcp_buf rcvq;         /* in-order bytes not yet read */
+    us_ip4_t lip, rip;
+    uint16_t lport, rport;
+    uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2, max_sndwnd;
+    uint32_t irs, rcv_nxt, rcv_adv;  /* rcv_adv = right edge advertised (R1) */
+    uint32_t cwnd, ssthresh, recover;
+    uint32_t srtt, rttvar, rto;      /* µs; srtt == 0: no sample yet */
+    uint32_t rtt_seq, rtt_start;     /* Karn timing: sequence and µs send time */
+    uint32_t ts_recent, ts_recent_age; /* RFC 7323; age in ms */
+    uint32_t t_send, t_delack;       /* µs deadlines of the send-timer slot and delayed ACK */
+    uint32_t t_keep, t_lastsnd;      /* ms: keepalive deadline; last data sent (idle restart) */
+    uint32_t sndbuf, rcvbuf;
+    int32_t fd;
+    uint32_t flags;
+    uint16_t mss_send, mss_recv;
+    uint8_t state, tkind, backoff, pshift; /* pshift: persist back-off exponent */
+    uint8_t dupacks, so_error, cc_idx, keep_probes;
+    uint8_t snd_wscale, rcv_wscale, rcv_full_segs, pad_;
+    _Alignas(8) uint8_t cc_priv[US_TCP_CC_PRIV];
+};
+
+/* Stack-wide TCP state. */
+struct us_tcp_state {
+    struct us_tcb **conns;       /* 4-tuple hash, chained */
+    uint32_t conn_mask, nconns;
+    struct us_tcb **binds;       /* by local port: unconnected, bound and listening sockets */
+    uint32_t bind_mask;
+    uint32_t *port_use;          /* connections per local port (65536 entries) */
+    uint32_t ntcb;
+    uint32_t port_next;          /* RFC 6056 algorithm 3 counter */
+    /* RFC 5961 7: challenge ACK rate limit, per second */
+    uint32_t chal_sec, chal_count;
+    /* fault injection for scenario tests: drop this many in-window segments "for memory" */
+    uint32_t fault_rx_nomem;
+};
+
+#define TCP_CHALLENGE_PER_SEC 100u
+#define TCP_OOO_MAX_SEGS 256u
+#define TCP_PMAX_US 60000000u       /* STALL.md PMAX = 60 s */
+#define TCP_PMIN_US 200000u         /* T0 floor */
+#define TCP_FW2_TIMEOUT US_SEC(60)  /* orphaned FIN_WAIT_2 */
+#define TCP_KEEPIDLE_DEF 7200u
+#define TCP_KEEPINTVL_DEF 75u
+#define TCP_KEEPCNT_DEF 9u
+
+/* tcp_tcb.c */
+struct us_tcb *tcp_tcb_new(struct us_stack *st, int *err);
+void tcp_tcb_free(struct us_stack *st, struct us_tcb *tcb);
+struct tcp_ext *tcp_ext(struct us_tcb *tcb);   /* allocate on demand; NULL on ENOMEM */
+struct us_tcb *tcp_lookup(struct us_stack *st, us_ip4_t lip, uint16_t lport, us_ip4_t rip, uint16_t rport);
+struct us_tcb *tcp_lookup_listener(struct us_stack *st, us_ip4_t lip, uint16_t lport);
+void tcp_hash_insert(struct us_stack *st, struct us_tcb *tcb);
+void tcp_hash_remove(struct us_stack *st, struct us_tcb *tcb);
+void tcp_bind_insert(struct us_stack *st, struct us_tcb *tcb);
+void tcp_bind_remove(struct us_stack *st, struct us_tcb *tcb);
+bool tcp_port_bound(struct us_stack *st, uint16_t port, const struct us_tcb *except);
+int tcp_pick_port(struct us_stack *st, struct us_tcb *tcb);
+uint32_t tcp_isn(struct us_stack *st, us_ip4_t lip, uint16_t lport, us_ip4_t rip, uint16_t rport, us_time_t now);
+void tcp_set_state(struct us_stack *st, struct us_tcb *tcb, uint8_t state, us_time_t now);
+/* Connection ends: error recorded for the application (0 = normal), memory freed if orphaned. */
+void tcp_drop(struct us_stack *st, struct us_tcb *tcb, int err, us_time_t now);
+void tcp_tcb_init_conn(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+uint32_t tcp_delack_us(struct us_stack *st, const struct us_tcb *tcb);
+void tcp_listener_unlink(struct us_stack *st, struct us_tcb *child);
+
+/* tcp_out.c */
+enum tcp_send_reason {
+    TS_SEND_FULL = 1, TS_SEND_ALL, TS_SEND_HALF_WINDOW, TS_SEND_FORCED, TS_SEND_REXMT,
+    TS_SEND_FIN, TS_SEND_TAIL_FIN,
+    TS_HOLD_NOTHING = -1, TS_HOLD_STATE = -2, TS_HOLD_WINDOW = -3, TS_HOLD_NAGLE = -4,
+    TS_HOLD_SWS = -5, TS_HOLD_CORK = -6, TS_HOLD_CWND = -7,
+};
+const char *tcp_send_reason_name(int r);
+/* The "should I send now?" predicate (S1, S9, S11): reason, and the segment. */
+int tcp_should_send(const struct us_tcb *tcb, uint32_t *len, bool *fin);
+void tcp_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+int tcp_send_syn(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+void tcp_send_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+void tcp_send_zwp(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+void tcp_send_keepalive(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+/* Retransmit the segment at SND.UNA (fast retransmit, S10). */
+void tcp_rexmit_head(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+void tcp_send_rst_for(struct us_stack *st, const struct us_ip_info *ip, const struct tcp_seg *s, us_time_t now);
+void tcp_send_rst_tcb(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+void tcp_send_challenge_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+/* Window to advertise now (R1, R2, R5), in bytes, before scaling. */
+uint32_t tcp_rcv_window(const struct us_tcb *tcb);
+uint32_t tcp_sws_threshold(const struct us_tcb *tcb);
+uint32_t tcp_unsent(const struct us_tcb *tcb);
+uint32_t tcp_mss_for(struct us_stack *st, us_ip4_t dst);
+
+/* tcp_timer.c */
+void tcp_timer_fire(struct us_stack *st, struct us_timer *t, us_time_t now);
+/* S2: after every step make sure data in flight has the retransmission timer and
+ * held data the persist timer; then arm the heap timer at the earliest slot. */
+void tcp_timers_update(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+void tcp_timer_set(struct us_tcb *tcb, uint8_t kind, uint32_t after_us, us_time_t now);
+void tcp_rearm(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+void tcp_rtt_sample(struct us_stack *st, struct us_tcb *tcb, uint32_t rtt_us);
+uint32_t tcp_rto_backed_off(const struct us_stack *st, const struct us_tcb *tcb);
+uint32_t tcp_persist_t0(const struct us_stack *st, const struct us_tcb *tcb);
+void tcp_keepalive_reset(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+
+/* tcp_buf.c (out-of-order queue) */
+/* Insert an out-of-order segment (bounded); returns false if dropped for memory. */
+bool tcp_ooo_insert(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, const uint8_t *data, uint32_t len);
+/* Move now-contiguous data to the receive queue; returns bytes moved. */
+uint32_t tcp_ooo_drain(struct us_stack *st, struct us_tcb *tcb);
+void tcp_ooo_free(struct tcp_ext *e);
+/* SACK blocks describing the out-of-order queue (RFC 2018 4). */
+uint8_t tcp_sack_blocks(const struct us_tcb *tcb, uint32_t out[][2], uint8_t max);
+
+#endif

@@ -1,0 +1,400 @@
+/* Segment output.
+ *
+ * Paths through this file:
+ *   tcp_output         after every event: while tcp_should_send() says so, send
+ *                      data (S1, S9, S11), then a pending ACK, then the timers (S2);
+ *   tcp_send_syn       SYN or SYN-ACK with our options;
+ *   tcp_send_ack       pure ACK / window update (R3, R4);
+ *   tcp_send_zwp       zero-window probe SEQ = SND.UNA − 1 (S3, forces an ACK);
+ *   tcp_rexmit_head    the segment at SND.UNA again (fast retransmit, S10);
+ *   tcp_send_rst_*     RST for a segment without a connection (RFC 9293 3.10.7.1)
+ *                      or to abort one; tcp_send_challenge_ack (RFC 5961).
+ * Every segment leaves through tcp_emit, which also records the window it
+ * advertised (R1, R2, R5). */
+#include <string.h>
+#include "tcp_int.h"
+
+enum { XF_ZERO_WND = 1 };
+
+uint32_t tcp_mss_for(struct us_stack *st, us_ip4_t dst)
+{
+    uint32_t mtu = us_ip_mtu(st, dst);
+    uint32_t mss = mtu > TCP_HLEN + 64 ? mtu - TCP_HLEN : 536;
+    return mss > 65495 ? 65495 : mss;
+}
+
+uint32_t tcp_unsent(const struct us_tcb *tcb)
+{
+    uint32_t off = tcb->snd_nxt - tcb->snd_una;
+    return off >= tcb->sndq.len ? 0 : tcb->sndq.len - off;
+}
+
+/* R2: min(MSS, buffer/2). */
+uint32_t tcp_sws_threshold(const struct us_tcb *tcb)
+{
+    uint32_t half = tcb->rcvbuf / 2;
+    uint32_t mss = tcb->mss_recv ? tcb->mss_recv : 536;
+    return mss < half ? mss : half;
+}
+
+/* Receive window to advertise (RFC 9293 3.8.6.2.2, STALL.md R1, R2, R5):
+ * the right edge already promised never moves left (R1); it moves right only
+ * when the free buffer space lets it move by at least min(MSS, buffer/2) (R2);
+ * the buffer can always hold what is advertised (R5) — only in-order bytes
+ * waiting for the application use buffer space, and each of them also moved
+ * RCV.NXT, so the promised part never exceeds the free space. */
+uint32_t tcp_rcv_window(const struct us_tcb *tcb)
+{
+    uint32_t space = tcb->rcvbuf > tcb->rcvq.len ? tcb->rcvbuf - tcb->rcvq.len : 0;
+    uint32_t cur = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
+    uint32_t wnd = cur;
+    if (space > cur && space - cur >= tcp_sws_threshold(tcb))
+        wnd = space;
+    uint32_t s = tcb->rcv_wscale;
+    uint32_t maxw = 65535u << s;
+    if (wnd > maxw)
+        wnd = maxw;
+    /* Scaled windows are multiples of 2^s: round down, but never below the
+     * promised edge (rounding up there stays within the promise). */
+    uint32_t r = wnd & ~((1u << s) - 1);
+    if (r < cur)
+        r = (cur + (1u << s) - 1) & ~((1u << s) - 1);
+    return r > maxw ? maxw : r;
+}
+
+static void fill_opts(struct us_stack *st, struct us_tcb *tcb, uint8_t flags, struct tcp_opts_out *o, us_time_t now)
+{
+    memset(o, 0, sizeof(*o));
+    o->wscale = -1;
+    if (flags & TH_SYN) {
+        const struct us_config *c = &st->cfg;
+        bool active = !(flags & TH_ACK);
+        o->mss = tcb->mss_recv;
+        /* Offer an option on a SYN when configured; answer on a SYN-ACK only if offered. */
+        if (c->tcp_wscale && (active || (tcb->flags & TF_WS_OFFER)))
+            o->wscale = (int8_t)tcb->rcv_wscale;
+        o->sack_perm = c->tcp_sack && (active || (tcb->flags & TF_SACK_OFFER));
+        o->ts = c->tcp_timestamps && (active || (tcb->flags & TF_TS_OFFER));
+    } else {
+        o->ts = (tcb->flags & TF_TS) != 0;
+        if ((tcb->flags & TF_SACK) && (flags & TH_ACK) && !(flags & TH_RST))
+            o->nsack = tcp_sack_blocks(tcb, o->sack, o->ts ? 3 : 4);
+    }
+    if (o->ts) {
+        o->tsval = t_ms(now);
+        o->tsecr = (flags & TH_ACK) ? tcb->ts_recent : 0;
+    }
+}
+
+static uint16_t window_field(struct us_tcb *tcb, uint8_t flags, unsigned xf)
+{
+    uint32_t wnd, field;
+    if (xf & XF_ZERO_WND) {
+        /* R5: a segment was dropped for memory; the promise (rcv_adv) stands. */
+        tcb->flags |= TF_ADV_SMALL;
+        return 0;
+    }
+    wnd = tcp_rcv_window(tcb);
+    if (flags & TH_SYN) {
+        field = wnd > 65535 ? 65535 : wnd;    /* RFC 7323 2.2: never scaled in a SYN */
+        wnd = field;
+    } else {
+        field = wnd >> tcb->rcv_wscale;
+    }
+    if (seq_gt(tcb->rcv_nxt + wnd, tcb->rcv_adv) || !(tcb->flags & TF_INHASH))
+        tcb->rcv_adv = tcb->rcv_nxt + wnd;
+    if (wnd < tcp_sws_threshold(tcb))
+        tcb->flags |= TF_ADV_SMALL;
+    else
+        tcb->flags &= ~TF_ADV_SMALL;
+    return (uint16_t)field;
+}
+
+/* Build and send one segment; payload = `len` bytes of the send queue at `seq`. */
+static int tcp_emit(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len,
+                    unsigned xf, us_time_t now)
+{
+    struct us_pkt *pkt = us_pkt_alloc(st->pool);
+    if (!pkt) {
+        US_COUNT(st, TCP_DROP_TX_NOMEM);
+        return -ENOBUFS;
+    }
+    struct tcp_opts_out o;
+    fill_opts(st, tcb, flags, &o, now);
+    uint8_t hdr[60];
+    uint32_t ack = (flags & TH_ACK) ? tcb->rcv_nxt : 0;
+    uint16_t wnd = window_field(tcb, flags, xf);
+    uint32_t hlen = tcp_hdr_write(hdr, tcb->lport, tcb->rport, seq, ack, flags, wnd, &o);
+    uint8_t *p = us_pkt_put(pkt, hlen + len);
+    if (!p) {
+        us_pkt_free(pkt);
+        US_COUNT(st, TCP_DROP_TX_NOMEM);
+        return -EMSGSIZE;
+    }
+    memcpy(p, hdr, hlen);
+    if (len)
+        tcp_buf_copy(&tcb->sndq, seq - tcb->snd_una, p + hlen, len);
+    uint32_t sum = us_csum_pseudo(tcb->lip, tcb->rip, US_IPPROTO_TCP, (uint16_t)(hlen + len));
+    us_put16(p + 16, us_csum_fold(us_csum_partial(p, hlen + len, sum)));
+    if (flags & TH_ACK) {
+        tcb->flags &= ~(TF_ACK_NOW | TF_DELACK);
+        tcb->rcv_full_segs = 0;
+    }
+    US_COUNT(st, TCP_TX);
+    struct us_ip_out io = { .src = tcb->lip, .dst = tcb->rip, .proto = US_IPPROTO_TCP, .df = true };
+    return us_ip_output(st, pkt, &io, now);
+}
+
+int tcp_send_syn(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    uint8_t flags = TH_SYN | (tcb->state == US_TCP_SYN_RECEIVED ? TH_ACK : 0);
+    tcb->snd_nxt = tcb->iss + 1;
+    tcb->snd_max = seq_max(tcb->snd_max, tcb->snd_nxt);
+    return tcp_emit(st, tcb, tcb->iss, flags, 0, 0, now);
+}
+
+void tcp_send_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    tcp_emit(st, tcb, tcb->snd_nxt, TH_ACK, 0, 0, now);
+}
+
+/* R5: advertise a zero window at once after dropping an in-window segment. */
+static void tcp_send_zero_window(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    tcp_emit(st, tcb, tcb->snd_nxt, TH_ACK, 0, XF_ZERO_WND, now);
+}
+
+void tcp_send_zwp(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    /* S3: an old sequence number is outside the peer's window, so the peer
+     * must answer with an ACK (RFC 9293 3.10.7.4) — even at zero window. */
+    tcp_emit(st, tcb, tcb->snd_una - 1, TH_ACK, 0, 0, now);
+    US_COUNT(st, TCP_PERSIST_PROBES);
+    if (tcp_ext(tcb))
+        tcb->ext->probes_sent++;
+}
+
+void tcp_send_keepalive(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    tcp_emit(st, tcb, tcb->snd_una - 1, TH_ACK, 0, 0, now);
+    US_COUNT(st, TCP_KEEPALIVE_PROBES);
+}
+
+static void count_rexmit(struct us_stack *st, struct us_tcb *tcb)
+{
+    US_COUNT(st, TCP_RETRANSMITS);
+    if (tcp_ext(tcb))
+        tcb->ext->retransmits++;
+    tcb->flags &= ~TF_RTT;   /* Karn: never time a retransmitted segment */
+}
+
+void tcp_rexmit_head(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    if (tcb->state == US_TCP_SYN_SENT || tcb->state == US_TCP_SYN_RECEIVED) {
+        count_rexmit(st, tcb);
+        tcp_send_syn(st, tcb, now);
+        return;
+    }
+    uint32_t out = tcb->snd_max - tcb->snd_una;
+    if (out == 0)
+        return;
+    uint32_t len = tcb->sndq.len < tcb->mss_send ? tcb->sndq.len : tcb->mss_send;
+    if (len > out)
+        len = out;
+    bool fin = (tcb->flags & TF_FIN_Q) && len == tcb->sndq.len && out > len;
+    uint8_t flags = TH_ACK | (fin ? TH_FIN : 0) | (len && len == tcb->sndq.len ? TH_PSH : 0);
+    count_rexmit(st, tcb);
+    tcp_emit(st, tcb, tcb->snd_una, flags, len, 0, now);
+}
+
+/* ---- the send predicate --------------------------------------------------- */
+
+const char *tcp_send_reason_name(int r)
+{
+    switch (r) {
+    case TS_SEND_FULL: return "full segment";
+    case TS_SEND_ALL: return "all queued data, nothing in flight or nodelay";
+    case TS_SEND_HALF_WINDOW: return "half the peer's largest window";
+    case TS_SEND_FORCED: return "forced by the persist timer";
+    case TS_SEND_REXMT: return "retransmission";
+    case TS_SEND_FIN: return "FIN";
+    case TS_SEND_TAIL_FIN: return "tail with FIN";
+    case TS_HOLD_NOTHING: return "nothing to send";
+    case TS_HOLD_STATE: return "state does not send data";
+    case TS_HOLD_WINDOW: return "peer window closed or shrunk";
+    case TS_HOLD_NAGLE: return "Nagle: small segment while data in flight";
+    case TS_HOLD_SWS: return "sender SWS avoidance";
+    case TS_HOLD_CORK: return "corked";
+    case TS_HOLD_CWND: return "congestion window full";
+    default: return "?";
+    }
+}
+
+static bool state_sends_data(uint8_t s)
+{
+    return s == US_TCP_ESTABLISHED || s == US_TCP_CLOSE_WAIT || s == US_TCP_FIN_WAIT_1 ||
+           s == US_TCP_CLOSING || s == US_TCP_LAST_ACK;
+}
+
+/* RFC 9293 3.8.6.2.1 with STALL.md S1, S9, S11: may a segment leave now? */
+int tcp_should_send(const struct us_tcb *tcb, uint32_t *lenp, bool *finp)
+{
+    *lenp = 0;
+    *finp = false;
+    if (!state_sends_data(tcb->state))
+        return TS_HOLD_STATE;
+    uint32_t qlen = tcb->sndq.len;
+    uint32_t off = tcb->snd_nxt - tcb->snd_una;
+    bool fin_q = (tcb->flags & TF_FIN_Q) != 0;
+    if (off > qlen)
+        return TS_HOLD_NOTHING;              /* the FIN is already out */
+    uint32_t d = qlen - off;
+    if (d == 0) {
+        if (fin_q) {
+            *finp = true;
+            return TS_SEND_FIN;              /* S11: a FIN bypasses Nagle */
+        }
+        return TS_HOLD_NOTHING;
+    }
+    bool force = (tcb->flags & TF_FORCE) != 0;
+    int32_t u_peer = (int32_t)(tcb->snd_una + tcb->snd_wnd - tcb->snd_nxt);
+    int32_t u_cwnd = (int32_t)(tcb->cwnd - (tcb->snd_nxt - tcb->snd_una));
+    int32_t u = u_peer;
+    if (!force && u_cwnd < u)
+        u = u_cwnd;                          /* S3: probes ignore cwnd */
+    if (u <= 0)
+        return u_peer <= 0 ? TS_HOLD_WINDOW : TS_HOLD_CWND;  /* S9 */
+    uint32_t len = d;
+    if (len > (uint32_t)u)
+        len = (uint32_t)u;
+    if (len > tcb->mss_send)
+        len = tcb->mss_send;
+    bool all = len == d;
+    *lenp = len;
+    *finp = all && fin_q;
+    bool idle = tcb->snd_max == tcb->snd_una;
+    if (force)
+        return TS_SEND_FORCED;
+    if (len == tcb->mss_send)
+        return TS_SEND_FULL;
+    if (seq_lt(tcb->snd_nxt, tcb->snd_max))
+        return TS_SEND_REXMT;
+    if (all && fin_q)
+        return TS_SEND_TAIL_FIN;
+    if (all && !(tcb->flags & TF_CORK) && (idle || (tcb->flags & TF_NODELAY)))
+        return TS_SEND_ALL;                  /* S11: Nagle only while data in flight */
+    if (idle && tcb->max_sndwnd && len >= tcb->max_sndwnd / 2)
+        return TS_SEND_HALF_WINDOW;
+    *finp = false;
+    if (tcb->flags & TF_CORK)
+        return TS_HOLD_CORK;
+    return all ? TS_HOLD_NAGLE : TS_HOLD_SWS;
+}
+
+static int send_data(struct us_stack *st, struct us_tcb *tcb, uint32_t len, bool fin, us_time_t now)
+{
+    uint32_t seq = tcb->snd_nxt;
+    bool rexmt = seq_lt(seq, tcb->snd_max);
+    uint8_t flags = TH_ACK;
+    if (fin)
+        flags |= TH_FIN;
+    if (len && seq + len == tcb->snd_una + tcb->sndq.len)
+        flags |= TH_PSH;                     /* last segment of what was written */
+    /* RFC 5681 4.1: restart from the initial window after an idle RTO. */
+    if (tcb->snd_max == tcb->snd_una && len &&
+        (uint32_t)(t_ms(now) - tcb->t_lastsnd) * 1000u > tcb->rto && tcb->t_lastsnd)
+        tcp_cc_get(tcb->cc_idx)->after_idle(tcb, now);
+    int rc = tcp_emit(st, tcb, seq, flags, len, 0, now);
+    if (rc == -ENOBUFS)
+        return rc;
+    if (rexmt)
+        count_rexmit(st, tcb);
+    else if (len && !(tcb->flags & TF_RTT)) {
+        tcb->flags |= TF_RTT;
+        tcb->rtt_seq = seq;
+        tcb->rtt_start = t_us(now);
+    }
+    tcb->snd_nxt = seq + len + (fin ? 1 : 0);
+    tcb->snd_max = seq_max(tcb->snd_max, tcb->snd_nxt);
+    tcb->t_lastsnd = t_ms(now) | 1;
+    return 0;
+}
+
+void tcp_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    uint32_t len;
+    bool fin;
+    int r;
+    while ((r = tcp_should_send(tcb, &len, &fin)) > 0) {
+        if (send_data(st, tcb, len, fin, now) < 0)
+            break;
+        tcb->flags &= ~TF_FORCE;
+    }
+    if (tcb->flags & TF_ACK_NOW)
+        tcp_send_ack(st, tcb, now);
+    tcp_timers_update(st, tcb, now);
+}
+
+/* Memory drop path used by tcp_in.c (R5). */
+void tcp_send_zero_window_now(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+void tcp_send_zero_window_now(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    tcp_send_zero_window(st, tcb, now);
+}
+
+/* ---- RST and challenge ACK ------------------------------------------------ */
+
+static void send_raw(struct us_stack *st, us_ip4_t src, us_ip4_t dst, uint16_t sport, uint16_t dport,
+                     uint32_t seq, uint32_t ack, uint8_t flags, us_time_t now)
+{
+    struct us_pkt *pkt = us_pkt_alloc(st->pool);
+    if (!pkt) {
+        US_COUNT(st, TCP_DROP_TX_NOMEM);
+        return;
+    }
+    uint8_t *p = us_pkt_put(pkt, TCP_HLEN);
+    tcp_hdr_write(p, sport, dport, seq, ack, flags, 0, NULL);
+    uint32_t sum = us_csum_pseudo(src, dst, US_IPPROTO_TCP, TCP_HLEN);
+    us_put16(p + 16, us_csum_fold(us_csum_partial(p, TCP_HLEN, sum)));
+    US_COUNT(st, TCP_TX);
+    US_COUNT(st, TCP_RST_SENT);
+    struct us_ip_out io = { .src = src, .dst = dst, .proto = US_IPPROTO_TCP, .df = true };
+    us_ip_output(st, pkt, &io, now);
+}
+
+/* RFC 9293 3.10.7.1: a segment for no connection gets a RST (never a RST). */
+void tcp_send_rst_for(struct us_stack *st, const struct us_ip_info *ip, const struct tcp_seg *s, us_time_t now)
+{
+    if (s->flags & TH_RST)
+        return;
+    if (ip->broadcast)
+        return;
+    if (s->flags & TH_ACK)
+        send_raw(st, ip->dst, ip->src, s->dport, s->sport, s->ack, 0, TH_RST, now);
+    else
+        send_raw(st, ip->dst, ip->src, s->dport, s->sport, 0, s->seq + seg_seqlen(s), TH_RST | TH_ACK, now);
+}
+
+void tcp_send_rst_tcb(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    send_raw(st, tcb->lip, tcb->rip, tcb->lport, tcb->rport, tcb->snd_nxt, tcb->rcv_nxt, TH_RST | TH_ACK, now);
+}
+
+/* RFC 5961 7: challenge ACKs are rate limited per stack. R4's out-of-window
+ * ACKs do not pass through here, so the limit never suppresses them. */
+void tcp_send_challenge_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    struct us_tcp_state *t = st->tcp;
+    uint32_t sec = (uint32_t)(now / US_SEC(1));
+    if (sec != t->chal_sec) {
+        t->chal_sec = sec;
+        t->chal_count = 0;
+    }
+    if (t->chal_count >= TCP_CHALLENGE_PER_SEC) {
+        US_COUNT(st, TCP_CHALLENGE_ACK_LIMITED);
+        return;
+    }
+    t->chal_count++;
+    US_COUNT(st, TCP_CHALLENGE_ACK);
+    tcp_send_ack(st, tcb, now);
+}

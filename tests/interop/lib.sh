@@ -1,0 +1,90 @@
+# Shared set-up for interop tests: a network namespace of the test's own with a
+# TAP device; Linux is 198.18.0.1/24 on it, ustack attaches as 198.18.0.2/24.
+# Everything started is killed by PID and the namespace removed on exit, also
+# when the test fails. Source this file; $1 of the test is the ustack binary.
+set -euo pipefail
+USTACK=${1:?usage: test.sh PATH/TO/ustack}
+USTACK=$(readlink -f "$USTACK")
+if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ] || ! command -v ip >/dev/null; then
+    echo "SKIP: interop tests need root, /dev/net/tun and iproute2"
+    exit 77
+fi
+NS="ust$$"
+TAP=tap0
+LINUX_IP=198.18.0.1
+US_IP=198.18.0.2
+TMP=$(mktemp -d /tmp/ustack-interop.XXXXXX)
+PIDS=()
+
+cleanup() {
+    local rc=$?
+    for p in "${PIDS[@]:-}"; do
+        [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
+    ip netns del "$NS" 2>/dev/null || true
+    if [ $rc -ne 0 ]; then
+        echo "--- test failed (rc=$rc); ustack logs:"
+        for f in "$TMP"/*.log; do [ -f "$f" ] && { echo "== $f"; tail -40 "$f"; }; done
+    fi
+    rm -rf "$TMP"
+    exit $rc
+}
+trap cleanup EXIT INT TERM
+
+fail() { echo "FAIL: $*"; exit 1; }
+# nsenter execs the command itself, so a PID from "nsx … &" is the program's own
+# PID (ip netns exec may fork, and a signal would then miss the program).
+nsx() { nsenter --net="/run/netns/$NS" "$@"; }
+
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ip -n "$NS" tuntap add dev "$TAP" mode tap
+nsx sysctl -qw net.ipv6.conf.all.disable_ipv6=1 >/dev/null 2>&1 || true
+ip -n "$NS" addr add "$LINUX_IP/24" dev "$TAP"
+ip -n "$NS" link set "$TAP" up
+
+# start_ustack NAME ARGS... : run ustack in the namespace in the background;
+# its output goes to $TMP/NAME.log. Sets USTACK_PID.
+start_ustack() {
+    local name=$1; shift
+    # not through nsx: $! must be the program's PID, not a subshell's
+    nsenter --net="/run/netns/$NS" "$USTACK" --tap "$TAP" --ip "$US_IP/24" "$@" >"$TMP/$name.log" 2>&1 &
+    USTACK_PID=$!
+    PIDS+=("$USTACK_PID")
+    # wait until the TAP device has a carrier (ustack attached)
+    for _ in $(seq 1 100); do
+        if ! ip -n "$NS" link show "$TAP" | grep -q NO-CARRIER; then return 0; fi
+        kill -0 "$USTACK_PID" 2>/dev/null || { cat "$TMP/$name.log"; fail "ustack exited early"; }
+        sleep 0.05
+    done
+    fail "ustack did not attach to $TAP"
+}
+
+# stop_ustack PID: SIGTERM and wait; returns its exit status.
+stop_ustack() {
+    local pid=$1 rc=0
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" || rc=$?
+    local i
+    for i in "${!PIDS[@]}"; do [ "${PIDS[$i]}" = "$pid" ] && unset 'PIDS[i]'; done
+    return $rc
+}
+
+# check_pcap FILE: tshark reads it with no malformed packets and no bad checksums.
+check_pcap() {
+    local f=$1
+    [ -s "$f" ] || fail "pcap $f missing or empty"
+    local out
+    out=$(tshark -r "$f" 2>&1 >/dev/null | grep -v 'Running as user "root"') || true
+    tshark -r "$f" >/dev/null 2>&1 || fail "tshark cannot read $f: $out"
+    [ -z "$out" ] || fail "tshark warnings on $f: $out"
+    local bad
+    bad=$(tshark -r "$f" -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE \
+        -Y '_ws.malformed || ip.checksum.status == "Bad" || udp.checksum.status == "Bad" || tcp.checksum.status == "Bad" || icmp.checksum.status == "Bad" || tcp.analysis.ack_lost_segment' 2>/dev/null | wc -l)
+    [ "$bad" -eq 0 ] || { tshark -r "$f" -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE -Y '_ws.malformed || ip.checksum.status == "Bad" || udp.checksum.status == "Bad" || tcp.checksum.status == "Bad" || icmp.checksum.status == "Bad" || tcp.analysis.ack_lost_segment' | head; fail "$bad malformed/bad-checksum packets in $f"; }
+}
+
+# counter LOG NAME: value of a counter printed by ustack at exit (0 if absent).
+counter() {
+    awk -v n="$2" '$1 == n { print $2; found=1 } END { if (!found) print 0 }' "$1"
+}
