@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what ustack needs to build, test and run its demo (Debian, as root).
 set -euo pipefail
-PKGS="build-essential cmake clang pkg-config libpcap-dev libcmocka-dev libclang-rt-dev
+PKGS="build-essential cmake clang pkg-config libpcap-dev libcmocka-dev libssl-dev libclang-rt-dev
       tshark tcpdump socat iputils-ping iproute2 python3 gnuplot-nox"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done

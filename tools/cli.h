@@ -3,6 +3,7 @@
 #define US_TOOLS_CLI_H
 
 #include <ustack/ustack.h>
+#include <stdio.h>
 #include <ustack/driver.h>
 
 struct cli {
@@ -48,5 +49,9 @@ void cli_print_counters(struct us_stack *st, FILE *out, bool all);
 int cmd_up(struct cli *c, int argc, char **argv);
 int cmd_ping(struct cli *c, int argc, char **argv);
 int cmd_demo(struct cli *c, int argc, char **argv);
+int cmd_echo(struct cli *c, int argc, char **argv);
+int cmd_sink(struct cli *c, int argc, char **argv);
+int cmd_source(struct cli *c, int argc, char **argv);
+void cli_netstat(struct us_stack *st, FILE *out);
 
 #endif

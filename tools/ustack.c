@@ -39,7 +39,14 @@ static const char usage[] =
     "Commands:\n"
     "  up [--duration S]   serve ARP, ping, UDP echo (port 7); print counters at exit\n"
     "  ping [-c N] [-s SIZE] [-i SEC] [-W SEC] HOST   like ping(8)\n"
-    "  demo [--pcap FILE]  two hosts in virtual time over an impaired link\n";
+    "  echo [--port 7]     TCP echo server (many clients at once)\n"
+    "  sink [--port 5001] [--read-rate BYTES/S] [--count N]\n"
+    "                      accept, read and discard; per connection: bytes, goodput, SHA-256\n"
+    "  source HOST:PORT (--bytes N | --file F) [--nodelay] [--cc NAME]\n"
+    "                      connect, send, close; bytes, goodput, retransmits, SHA-256\n"
+    "  demo [--pcap FILE]  two hosts in virtual time over an impaired link\n"
+    "\n"
+    "SIGUSR1 prints the connection table (netstat) and counters; -v prints it at exit.\n";
 
 int cli_error(const char *fmt, ...)
 {
@@ -262,7 +269,7 @@ static int parse_global(struct cli *c, int argc, char **argv, int *status)
         }
         i++;
     }
-    *status = cli_error("no command given (allowed: up, ping, demo; see ustack --help)");
+    *status = cli_error("no command given (allowed: up, ping, echo, sink, source, demo; see ustack --help)");
     return -1;
 }
 
@@ -288,5 +295,11 @@ int main(int argc, char **argv)
         return cmd_ping(&c, cargc, cargv);
     if (!strcmp(cmd, "demo"))
         return cmd_demo(&c, cargc, cargv);
-    return cli_error("unknown command '%s' (allowed: up, ping, demo)", cmd);
+    if (!strcmp(cmd, "echo"))
+        return cmd_echo(&c, cargc, cargv);
+    if (!strcmp(cmd, "sink"))
+        return cmd_sink(&c, cargc, cargv);
+    if (!strcmp(cmd, "source"))
+        return cmd_source(&c, cargc, cargv);
+    return cli_error("unknown command '%s' (allowed: up, ping, echo, sink, source, demo)", cmd);
 }

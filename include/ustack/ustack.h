@@ -27,7 +27,7 @@ struct us_config {
     us_time_t arp_ttl;        /* cache entry lifetime (default 60 s) */
     us_time_t arp_retry;      /* request retry interval (default 1 s) */
     uint32_t arp_max_retries; /* requests before giving up (default 3) */
-    uint32_t arp_queue_len;   /* packets held per unresolved address (default 16) */
+    uint32_t arp_queue_len;   /* packets held per unresolved address (default 64) */
 
     /* IPv4 */
     uint8_t ip_ttl;           /* default TTL (64) */

@@ -16,7 +16,7 @@ void us_config_default(struct us_config *c)
     c->arp_ttl = US_SEC(60);
     c->arp_retry = US_SEC(1);
     c->arp_max_retries = 3;
-    c->arp_queue_len = 16;
+    c->arp_queue_len = 64; /* a 64 KiB datagram is 45 fragments */
     c->ip_ttl = 64;
     c->reasm_timeout = US_SEC(30);
     c->reasm_max_bytes = 256 * 1024;

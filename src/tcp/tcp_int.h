@@ -272,6 +272,8 @@ int tcp_send_syn(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 void tcp_send_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 void tcp_send_zwp(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 void tcp_send_keepalive(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+void tcp_send_zero_window_now(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+void tcp_send_head_rto(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 /* Retransmit the segment at SND.UNA (fast retransmit, S10). */
 void tcp_rexmit_head(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 void tcp_send_rst_for(struct us_stack *st, const struct us_ip_info *ip, const struct tcp_seg *s, us_time_t now);

@@ -101,7 +101,7 @@ static uint16_t window_field(struct us_tcb *tcb, uint8_t flags, unsigned xf)
     } else {
         field = wnd >> tcb->rcv_wscale;
     }
-    if (seq_gt(tcb->rcv_nxt + wnd, tcb->rcv_adv) || !(tcb->flags & TF_INHASH))
+    if (seq_gt(tcb->rcv_nxt + wnd, tcb->rcv_adv))
         tcb->rcv_adv = tcb->rcv_nxt + wnd;
     if (wnd < tcp_sws_threshold(tcb))
         tcb->flags |= TF_ADV_SMALL;
@@ -302,7 +302,7 @@ static int send_data(struct us_stack *st, struct us_tcb *tcb, uint32_t len, bool
         flags |= TH_PSH;                     /* last segment of what was written */
     /* RFC 5681 4.1: restart from the initial window after an idle RTO. */
     if (tcb->snd_max == tcb->snd_una && len &&
-        (uint32_t)(t_ms(now) - tcb->t_lastsnd) * 1000u > tcb->rto && tcb->t_lastsnd)
+        (uint64_t)(t_ms(now) - tcb->t_lastsnd) * 1000u > tcb->rto && tcb->t_lastsnd)
         tcp_cc_get(tcb->cc_idx)->after_idle(tcb, now);
     int rc = tcp_emit(st, tcb, seq, flags, len, 0, now);
     if (rc == -ENOBUFS)
@@ -335,8 +335,19 @@ void tcp_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     tcp_timers_update(st, tcb, now);
 }
 
-/* Memory drop path used by tcp_in.c (R5). */
-void tcp_send_zero_window_now(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+/* RFC 6298 5.4: on expiry the head segment leaves again whatever the windows
+ * say (S9: outstanding data stays under this timer); the rest follows as ACKs
+ * return (go-back-N from SND.UNA). */
+void tcp_send_head_rto(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    tcb->snd_nxt = tcb->snd_una;
+    uint32_t len = tcb->sndq.len < tcb->mss_send ? tcb->sndq.len : tcb->mss_send;
+    bool fin = (tcb->flags & TF_FIN_Q) && len == tcb->sndq.len;
+    if (len || fin)
+        send_data(st, tcb, len, fin, now);
+}
+
+/* R5: the memory-drop path of tcp_in.c. */
 void tcp_send_zero_window_now(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
     tcp_send_zero_window(st, tcb, now);

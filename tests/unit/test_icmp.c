@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
-#include "ip/ip_testkit.h"
+#include "ip_testkit.h"
 
 static void fix_icmp_csum(uint8_t *icmp, uint32_t len)
 {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
-#include "ip/ip_testkit.h"
+#include "ip_testkit.h"
 
 /* An echo request from the peer, 8 payload bytes: 36 bytes of IP. */
 static uint32_t echo_dgram(uint8_t *b, us_ip4_t src, us_ip4_t dst)

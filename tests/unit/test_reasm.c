@@ -5,7 +5,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include "ip/ip_testkit.h"
+#include "ip_testkit.h"
 
 #define MSG_LEN 3008u /* ICMP header + 3000 payload bytes: three 1480-byte pieces */
 

@@ -1,0 +1,135 @@
+/* Congestion control: the registry of ops tables and NewReno.
+ *
+ * The core (tcp_in.c) counts duplicate ACKs, runs fast retransmit and NewReno
+ * fast recovery (RFC 6582) and calls the hooks; an algorithm only decides the
+ * window: init, on_ack (slow start / congestion avoidance), on_congestion
+ * (ssthresh at three duplicate ACKs), on_rto, after_idle, post_recovery.
+ * Private per-connection state lives in tcb->cc_priv, US_TCP_CC_PRIV bytes,
+ * checked at compile time. To add CUBIC or BBR: write the table in its own
+ * file and list it in `algorithms` below. */
+#include <string.h>
+#include "tcp_int.h"
+
+uint32_t tcp_flight(const struct us_tcb *tcb)
+{
+    return tcb->snd_max - tcb->snd_una;
+}
+
+/* RFC 6928 2: IW = min(10*MSS, max(2*MSS, 14600)). */
+uint32_t tcp_iw(const struct us_tcb *tcb)
+{
+    uint32_t mss = tcb->mss_send;
+    uint32_t b = 2 * mss > 14600 ? 2 * mss : 14600;
+    return 10 * mss < b ? 10 * mss : b;
+}
+
+/* RFC 5681 3.1 with appropriate byte counting (RFC 3465, L = 2*SMSS so that
+ * slow start still doubles per RTT when the receiver delays ACKs). */
+void tcp_cc_slow_start_or_ca(struct us_tcb *tcb, uint32_t acked, uint32_t *ca_acc)
+{
+    uint32_t mss = tcb->mss_send;
+    if (tcb->cwnd < tcb->ssthresh) {
+        uint32_t inc = acked < 2 * mss ? acked : 2 * mss;
+        tcb->cwnd += inc;
+        return;
+    }
+    *ca_acc += acked;
+    if (*ca_acc >= tcb->cwnd) {
+        *ca_acc -= tcb->cwnd;
+        tcb->cwnd += mss;
+    }
+}
+
+static uint32_t half_flight(const struct us_tcb *tcb)
+{
+    uint32_t h = tcp_flight(tcb) / 2;
+    return h > 2u * tcb->mss_send ? h : 2u * tcb->mss_send;   /* RFC 5681 eq. (4) */
+}
+
+/* ---- NewReno --------------------------------------------------------------- */
+
+struct newreno { uint32_t ca_acc; };
+_Static_assert(sizeof(struct newreno) <= US_TCP_CC_PRIV, "newreno private state too large");
+
+static struct newreno *nr(struct us_tcb *tcb) { return (struct newreno *)(void *)tcb->cc_priv; }
+
+static void nr_init(struct us_tcb *tcb)
+{
+    nr(tcb)->ca_acc = 0;
+    tcb->cwnd = tcp_iw(tcb);
+    tcb->ssthresh = 0x7fffffff;          /* RFC 5681 3.1: arbitrarily high */
+}
+
+static void nr_on_ack(struct us_tcb *tcb, uint32_t acked, us_time_t now)
+{
+    (void)now;
+    tcp_cc_slow_start_or_ca(tcb, acked, &nr(tcb)->ca_acc);
+}
+
+static void nr_on_congestion(struct us_tcb *tcb, us_time_t now)
+{
+    (void)now;
+    tcb->ssthresh = half_flight(tcb);
+    nr(tcb)->ca_acc = 0;
+}
+
+static void nr_on_rto(struct us_tcb *tcb, us_time_t now)
+{
+    (void)now;
+    tcb->ssthresh = half_flight(tcb);
+    tcb->cwnd = tcb->mss_send;           /* RFC 5681 3.1: loss window = 1 SMSS */
+    nr(tcb)->ca_acc = 0;
+}
+
+static void nr_after_idle(struct us_tcb *tcb, us_time_t now)
+{
+    (void)now;
+    uint32_t iw = tcp_iw(tcb);
+    if (tcb->cwnd > iw)
+        tcb->cwnd = iw;                  /* RFC 5681 4.1: RW = min(IW, cwnd) */
+}
+
+static void nr_post_recovery(struct us_tcb *tcb, us_time_t now)
+{
+    (void)now;
+    /* RFC 6582 3.2 step 3 option (1): no burst after leaving recovery. */
+    uint32_t fl = tcp_flight(tcb);
+    uint32_t m = (fl > tcb->mss_send ? fl : tcb->mss_send) + tcb->mss_send;
+    tcb->cwnd = m < tcb->ssthresh ? m : tcb->ssthresh;
+}
+
+static const struct tcp_cc_ops tcp_newreno = {
+    .name = "newreno",
+    .init = nr_init,
+    .on_ack = nr_on_ack,
+    .on_congestion = nr_on_congestion,
+    .on_rto = nr_on_rto,
+    .after_idle = nr_after_idle,
+    .post_recovery = nr_post_recovery,
+};
+
+/* ---- registry -------------------------------------------------------------- */
+
+static const struct tcp_cc_ops *const algorithms[] = {
+    &tcp_newreno,
+};
+#define N_ALGOS (sizeof(algorithms) / sizeof(algorithms[0]))
+
+static bool complete(const struct tcp_cc_ops *o)
+{
+    return o->name && o->init && o->on_ack && o->on_congestion && o->on_rto && o->after_idle &&
+           o->post_recovery;
+}
+
+const struct tcp_cc_ops *tcp_cc_get(uint8_t idx)
+{
+    return idx < N_ALGOS ? algorithms[idx] : algorithms[0];
+}
+
+int tcp_cc_find(const char *name)
+{
+    for (size_t i = 0; i < N_ALGOS; i++)
+        if (complete(algorithms[i]) && strncmp(algorithms[i]->name, name, 16) == 0)
+            return (int)i;
+    return -ENOENT;
+}

@@ -1,0 +1,712 @@
+/* Segment arrival, RFC 9293 3.10.7.
+ *
+ * Paths through this file:
+ *   us_tcp_input     parse; find the connection (4-tuple), else a listener,
+ *                    else answer with RST (3.10.7.1);
+ *   tw_syn           a SYN for a TIME_WAIT connection (RFC 6191);
+ *   listen_input     LISTEN (3.10.7.2): SYN → child in SYN_RECEIVED;
+ *   syn_sent_input   SYN_SENT (3.10.7.3): SYN-ACK, simultaneous open, RST;
+ *   sync_input       every synchronized state (3.10.7.4) in the RFC's order:
+ *                    PAWS, sequence check, RST, SYN, ACK, data, FIN; then
+ *                    tcp_output sends what the segment made possible (S7). */
+#include <string.h>
+#include "tcp_int.h"
+
+static uint8_t wscale_for(uint32_t buf)
+{
+    uint8_t s = 0;
+    while (s < 14 && (buf >> s) > 65535)
+        s++;
+    return s;
+}
+
+/* Options seen in the peer's SYN (RFC 9293 3.7.1, RFC 7323, RFC 2018). */
+static void note_syn_opts(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+{
+    tcb->flags &= ~(TF_WS_OFFER | TF_SACK_OFFER | TF_TS_OFFER);
+    if (s->wscale >= 0)
+        tcb->flags |= TF_WS_OFFER;
+    if (s->sack_perm)
+        tcb->flags |= TF_SACK_OFFER;
+    if (s->ts) {
+        tcb->flags |= TF_TS_OFFER;
+        tcb->ts_recent = s->tsval;
+        tcb->ts_recent_age = t_ms(now);
+    }
+    uint32_t ours = tcp_mss_for(st, tcb->rip);
+    tcb->mss_recv = (uint16_t)ours;
+    uint32_t theirs = s->mss ? s->mss : 536;      /* RFC 9293 3.7.1 default */
+    tcb->mss_send = (uint16_t)(theirs < ours ? theirs : ours);
+    if (tcb->mss_send < 64)
+        tcb->mss_send = 64;
+}
+
+/* Both SYNs seen: decide which options are in use. S8: the peer's window is
+ * scaled only if both SYN and SYN-ACK carried window scale. */
+static void settle_opts(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s)
+{
+    const struct us_config *c = &st->cfg;
+    tcb->flags &= ~(TF_WSCALE | TF_TS | TF_SACK);
+    if (c->tcp_wscale && s->wscale >= 0) {
+        tcb->flags |= TF_WSCALE;
+        tcb->snd_wscale = (uint8_t)s->wscale;
+    } else {
+        tcb->snd_wscale = 0;
+        tcb->rcv_wscale = 0;
+    }
+    if (c->tcp_timestamps && (tcb->flags & TF_TS_OFFER))
+        tcb->flags |= TF_TS;
+    if (c->tcp_sack && (tcb->flags & TF_SACK_OFFER))
+        tcb->flags |= TF_SACK;
+    if ((tcb->flags & TF_TS) && tcb->mss_send > 12 + 64)
+        tcb->mss_send -= 12;                        /* RFC 6691: options come out of the MSS */
+}
+
+static void establish(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+{
+    tcb->snd_wnd = s->wnd;                          /* a SYN's window is never scaled */
+    if (!(s->flags & TH_SYN))
+        tcb->snd_wnd = (uint32_t)s->wnd << tcb->snd_wscale;
+    tcb->max_sndwnd = tcb->snd_wnd;
+    tcb->snd_wl1 = s->seq;
+    tcb->snd_wl2 = s->ack;
+    tcb->recover = tcb->iss;
+    tcp_cc_get(tcb->cc_idx)->init(tcb);
+    /* RFC 6298 2.2 / Karn: the handshake gives the first RTT sample unless the SYN was retransmitted. */
+    if (tcb->backoff == 0)
+        tcp_rtt_sample(st, tcb, t_us(now) - tcb->rtt_start);
+    tcb->backoff = 0;
+    tcb->tkind = TK_IDLE;
+    tcp_set_state(st, tcb, US_TCP_ESTABLISHED, now);
+    tcp_keepalive_reset(st, tcb, now);
+}
+
+/* ---- LISTEN ------------------------------------------------------------------ */
+
+static void copy_listener_opts(struct us_tcb *c, const struct us_tcb *l)
+{
+    c->flags |= l->flags & (TF_NODELAY | TF_CORK | TF_KEEPALIVE);
+    c->sndbuf = l->sndbuf;
+    c->rcvbuf = l->rcvbuf;
+    c->cc_idx = l->cc_idx;
+    if (l->ext && (l->ext->linger >= 0 || l->ext->keepidle || l->ext->keepintvl || l->ext->keepcnt ||
+                   l->ext->delack_us)) {
+        struct tcp_ext *e = tcp_ext(c);
+        if (e) {
+            e->linger = l->ext->linger;
+            e->keepidle = l->ext->keepidle;
+            e->keepintvl = l->ext->keepintvl;
+            e->keepcnt = l->ext->keepcnt;
+            e->delack_us = l->ext->delack_us;
+        }
+    }
+    if (l->flags & TF_LINGER0)
+        c->flags |= TF_LINGER0;
+}
+
+static void listen_input(struct us_stack *st, struct us_tcb *l, const struct us_ip_info *ip,
+                         const struct tcp_seg *s, us_time_t now)
+{
+    if (s->flags & TH_RST) {
+        US_COUNT(st, TCP_DROP_LISTEN_BAD);
+        return;
+    }
+    if (s->flags & TH_ACK) {
+        US_COUNT(st, TCP_DROP_LISTEN_BAD);
+        tcp_send_rst_for(st, ip, s, now);
+        return;
+    }
+    if (!(s->flags & TH_SYN) || ip->broadcast) {
+        US_COUNT(st, TCP_DROP_LISTEN_BAD);
+        return;
+    }
+    struct tcp_ext *le = l->ext;
+    if (le->synq_len >= le->backlog || le->acc_len >= le->backlog) {
+        US_COUNT(st, TCP_DROP_SYNQ_FULL);
+        return;
+    }
+    int err;
+    struct us_tcb *c = tcp_tcb_new(st, &err);
+    if (!c) {
+        US_COUNT(st, TCP_DROP_NOMEM);
+        return;
+    }
+    c->lip = ip->dst;
+    c->lport = s->dport;
+    c->rip = ip->src;
+    c->rport = s->sport;
+    copy_listener_opts(c, l);
+    note_syn_opts(st, c, s, now);
+    c->rcv_wscale = st->cfg.tcp_wscale && s->wscale >= 0 ? wscale_for(c->rcvbuf) : 0;
+    settle_opts(st, c, s);
+    c->irs = s->seq;
+    c->rcv_nxt = s->seq + 1;
+    c->rcv_adv = c->rcv_nxt;
+    c->iss = tcp_isn(st, c->lip, c->lport, c->rip, c->rport, now);
+    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+    c->snd_wnd = s->wnd;
+    c->rtt_start = t_us(now);
+    c->flags |= TF_BOUND;
+    tcp_set_state(st, c, US_TCP_SYN_RECEIVED, now);
+    tcp_hash_insert(st, c);
+    c->parent = l;
+    c->qnext = le->synq;
+    le->synq = c;
+    le->synq_len++;
+    US_COUNT(st, TCP_PASSIVE_OPENS);
+    tcp_send_syn(st, c, now);
+    tcp_timers_update(st, c, now);
+}
+
+/* RFC 6191: a SYN may reopen a TIME_WAIT connection when its timestamp (or,
+ * without timestamps, its sequence number) shows it is a new incarnation. */
+static bool tw_syn(struct us_stack *st, struct us_tcb *tw, const struct us_ip_info *ip,
+                   const struct tcp_seg *s, us_time_t now)
+{
+    bool newer;
+    if ((tw->flags & TF_TS) && s->ts)
+        newer = seq_gt(s->tsval, tw->ts_recent);
+    else
+        newer = seq_gt(s->seq, tw->rcv_nxt);
+    struct us_tcb *l = tcp_lookup_listener(st, ip->dst, s->dport);
+    if (!newer || !l)
+        return false;
+    US_COUNT(st, TCP_TW_REUSE);
+    tcp_drop(st, tw, 0, now);
+    listen_input(st, l, ip, s, now);
+    return true;
+}
+
+/* ---- SYN_SENT ------------------------------------------------------------------ */
+
+static void syn_sent_input(struct us_stack *st, struct us_tcb *tcb, const struct us_ip_info *ip,
+                           const struct tcp_seg *s, us_time_t now)
+{
+    bool ack_ok = false;
+    if (s->flags & TH_ACK) {
+        if (seq_le(s->ack, tcb->iss) || seq_gt(s->ack, tcb->snd_max)) {
+            US_COUNT(st, TCP_DROP_SYN_SENT_BAD);
+            tcp_send_rst_for(st, ip, s, now);
+            return;
+        }
+        ack_ok = true;
+    }
+    if (s->flags & TH_RST) {
+        US_COUNT(st, TCP_RST_RCVD);
+        if (ack_ok)
+            tcp_drop(st, tcb, ECONNREFUSED, now);
+        return;
+    }
+    if (!(s->flags & TH_SYN)) {
+        US_COUNT(st, TCP_DROP_SYN_SENT_BAD);
+        return;
+    }
+    tcb->irs = s->seq;
+    tcb->rcv_nxt = s->seq + 1;
+    tcb->rcv_adv = tcb->rcv_nxt;
+    note_syn_opts(st, tcb, s, now);
+    settle_opts(st, tcb, s);
+    if (ack_ok) {
+        tcb->snd_una = s->ack;
+        establish(st, tcb, s, now);
+        tcb->flags |= TF_ACK_NOW;
+        tcp_output(st, tcb, now);
+        return;
+    }
+    /* Simultaneous open (RFC 9293 3.5 figure 8): answer with SYN-ACK. */
+    tcp_set_state(st, tcb, US_TCP_SYN_RECEIVED, now);
+    tcb->backoff = 0;
+    tcp_send_syn(st, tcb, now);
+    tcp_timer_set(tcb, TK_REXMT, tcb->rto, now);
+    tcp_timers_update(st, tcb, now);
+}
+
+/* ---- synchronized states: checks ------------------------------------------------ */
+
+/* RFC 9293 3.10.7.4 first check, against the window we advertised. */
+static bool seq_acceptable(const struct us_tcb *tcb, const struct tcp_seg *s)
+{
+    uint32_t wnd = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
+    uint32_t len = seg_seqlen(s);
+    bool start_in = seq_ge(s->seq, tcb->rcv_nxt) && seq_lt(s->seq, tcb->rcv_nxt + wnd);
+    if (len == 0)
+        return wnd == 0 ? s->seq == tcb->rcv_nxt : start_in;
+    if (wnd == 0)
+        return false;
+    uint32_t last = s->seq + len - 1;
+    return start_in || (seq_ge(last, tcb->rcv_nxt) && seq_lt(last, tcb->rcv_nxt + wnd));
+}
+
+/* RFC 7323 5.3 (PAWS). Returns false to drop. */
+static bool paws_ok(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+{
+    if (!(tcb->flags & TF_TS) || !s->ts || (s->flags & TH_RST))
+        return true;
+    if (seq_ge(s->tsval, tcb->ts_recent))
+        return true;
+    if ((uint32_t)(t_ms(now) - tcb->ts_recent_age) > 24u * 24 * 3600 * 1000) {
+        tcb->ts_recent = s->tsval;                 /* 5.5: idle for 24 days */
+        return true;
+    }
+    US_COUNT(st, TCP_DROP_PAWS);
+    tcb->flags |= TF_ACK_NOW;
+    return false;
+}
+
+static void enter_time_wait(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    tcp_set_state(st, tcb, US_TCP_TIME_WAIT, now);
+    tcb->flags &= ~TF_DELACK;
+    tcp_buf_free(&tcb->sndq);
+    tcp_timer_set(tcb, TK_TIMEWAIT, (uint32_t)(2 * st->cfg.tcp_msl / 1000u), now);
+}
+
+/* RFC 5961 3.2. Returns true when the connection is gone. */
+static bool on_rst(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+{
+    US_COUNT(st, TCP_RST_RCVD);
+    if (s->seq != tcb->rcv_nxt) {
+        tcp_send_challenge_ack(st, tcb, now);
+        return false;
+    }
+    int err = ECONNRESET;
+    if (tcb->state == US_TCP_SYN_RECEIVED)
+        err = tcb->parent ? 0 : ECONNREFUSED;
+    else if (tcb->state == US_TCP_CLOSING || tcb->state == US_TCP_LAST_ACK || tcb->state == US_TCP_TIME_WAIT)
+        err = 0;
+    tcp_drop(st, tcb, err, now);
+    return true;
+}
+
+/* SYN_RECEIVED → ESTABLISHED on an acceptable ACK; a passive child joins the accept queue. */
+static bool syn_rcvd_ack(struct us_stack *st, struct us_tcb *tcb, const struct us_ip_info *ip,
+                         const struct tcp_seg *s, us_time_t now)
+{
+    if (!seq_gt(s->ack, tcb->snd_una) || seq_gt(s->ack, tcb->snd_max)) {
+        US_COUNT(st, TCP_DROP_BAD_ACK);
+        tcp_send_rst_for(st, ip, s, now);
+        return false;
+    }
+    struct us_tcb *l = tcb->parent;
+    if (l && l->ext->acc_len >= l->ext->backlog) {
+        US_COUNT(st, TCP_DROP_ACCEPTQ_FULL);       /* stay in SYN_RECEIVED; the peer retries */
+        return false;
+    }
+    tcb->snd_una = s->ack;
+    establish(st, tcb, s, now);
+    if (l) {
+        tcp_listener_unlink(st, tcb);
+        struct tcp_ext *e = l->ext;
+        tcb->parent = l;
+        tcb->qnext = NULL;
+        tcb->flags |= TF_ACCEPTQ;
+        if (e->acc_tail)
+            e->acc_tail->qnext = tcb;
+        else
+            e->acc_head = tcb;
+        e->acc_tail = tcb;
+        e->acc_len++;
+    }
+    return true;
+}
+
+/* ---- ACK processing ---------------------------------------------------------- */
+
+static void sample_rtt(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+{
+    if ((tcb->flags & TF_TS) && s->ts && s->tsecr) {
+        uint32_t ms = t_ms(now) - s->tsecr;          /* RFC 7323 4.1 */
+        if (ms < 3600u * 1000u)
+            tcp_rtt_sample(st, tcb, ms * 1000u);
+        tcb->flags &= ~TF_RTT;
+        return;
+    }
+    if ((tcb->flags & TF_RTT) && seq_gt(s->ack, tcb->rtt_seq)) {
+        tcb->flags &= ~TF_RTT;
+        tcp_rtt_sample(st, tcb, t_us(now) - tcb->rtt_start);
+    }
+}
+
+/* RFC 6582 3.2 steps 3–5. */
+static void recovery_ack(struct us_stack *st, struct us_tcb *tcb, uint32_t acked, us_time_t now)
+{
+    if (seq_ge(tcb->snd_una, tcb->recover)) {
+        tcb->flags &= ~(TF_RECOVERY | TF_PARTIAL);
+        tcb->dupacks = 0;
+        tcp_cc_get(tcb->cc_idx)->post_recovery(tcb, now);
+        return;
+    }
+    /* partial ACK: retransmit the next hole, deflate by what was acked */
+    tcp_rexmit_head(st, tcb, now);
+    if (st->tcp && tcb->ext)
+        tcb->ext->fast_retransmits++;
+    tcb->cwnd = tcb->cwnd > acked ? tcb->cwnd - acked : 0;
+    if (acked >= tcb->mss_send)
+        tcb->cwnd += tcb->mss_send;
+    if (tcb->cwnd < tcb->mss_send)
+        tcb->cwnd = tcb->mss_send;
+    if (!(tcb->flags & TF_PARTIAL)) {
+        tcb->flags |= TF_PARTIAL;
+        tcb->tkind = TK_IDLE;                       /* reset the timer on the first partial ACK */
+    }
+}
+
+static void new_data_acked(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+{
+    uint32_t acked = s->ack - tcb->snd_una;
+    uint32_t qlen = tcb->sndq.len;
+    sample_rtt(st, tcb, s, now);
+    tcp_buf_consume(&tcb->sndq, acked < qlen ? acked : qlen);
+    tcb->snd_una = s->ack;
+    if (seq_lt(tcb->snd_nxt, tcb->snd_una))
+        tcb->snd_nxt = tcb->snd_una;
+    tcb->backoff = 0;
+    if (tcb->flags & TF_RECOVERY) {
+        recovery_ack(st, tcb, acked, now);
+    } else {
+        tcb->dupacks = 0;
+        tcb->tkind = TK_IDLE;                       /* RFC 6298 5.3: restart the timer */
+        tcp_cc_get(tcb->cc_idx)->on_ack(tcb, acked, now);
+    }
+    if ((tcb->flags & TF_FIN_Q) && acked > qlen) {
+        /* our FIN is acknowledged */
+        if (tcb->state == US_TCP_FIN_WAIT_1)
+            tcp_set_state(st, tcb, US_TCP_FIN_WAIT_2, now);
+        else if (tcb->state == US_TCP_CLOSING)
+            enter_time_wait(st, tcb, now);
+        else if (tcb->state == US_TCP_LAST_ACK)
+            tcb->state = US_TCP_CLOSED;             /* finished below */
+    }
+}
+
+/* RFC 5681 3.2 and RFC 3042 on a duplicate ACK. */
+static void dup_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    tcb->dupacks++;
+    uint32_t mss = tcb->mss_send;
+    if (tcb->flags & TF_RECOVERY) {
+        tcb->cwnd += mss;                           /* window inflation */
+        return;
+    }
+    if (tcb->dupacks < 3) {
+        /* limited transmit: new data while FlightSize <= cwnd + 2*SMSS */
+        uint32_t saved = tcb->cwnd;
+        tcb->cwnd = saved + tcb->dupacks * mss;
+        uint32_t len;
+        bool fin;
+        if (tcp_should_send(tcb, &len, &fin) > 0 && !seq_lt(tcb->snd_nxt, tcb->snd_max))
+            tcp_output(st, tcb, now);
+        tcb->cwnd = saved;
+        return;
+    }
+    if (tcb->dupacks == 3 && seq_gt(tcb->snd_una, tcb->recover) ) {
+        tcp_cc_get(tcb->cc_idx)->on_congestion(tcb, now);
+        tcb->recover = tcb->snd_max;
+        tcb->flags |= TF_RECOVERY;
+        tcb->flags &= ~TF_PARTIAL;
+        US_COUNT(st, TCP_FAST_RETRANSMITS);
+        if (tcp_ext(tcb))
+            tcb->ext->fast_retransmits++;
+        tcp_rexmit_head(st, tcb, now);
+        tcb->cwnd = tcb->ssthresh + 3 * mss;
+    }
+}
+
+/* S5, S6, S10: window update. Returns true when the window changed. */
+static bool window_update(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+{
+    if (!(seq_lt(tcb->snd_wl1, s->seq) || (tcb->snd_wl1 == s->seq && seq_le(tcb->snd_wl2, s->ack))))
+        return false;
+    uint32_t wnd = (uint32_t)s->wnd << tcb->snd_wscale;
+    uint32_t old = tcb->snd_wnd;
+    bool was_closed = seq_le(tcb->snd_una + old, tcb->snd_nxt);
+    tcb->snd_wnd = wnd;
+    tcb->snd_wl1 = s->seq;
+    tcb->snd_wl2 = s->ack;
+    if (wnd > tcb->max_sndwnd)
+        tcb->max_sndwnd = wnd;
+    if (wnd == old)
+        return false;
+    tcb->pshift = 0;                                /* S5 */
+    if (tcb->tkind == TK_PERSIST)
+        tcb->tkind = TK_IDLE;                       /* re-armed from T0 if still needed */
+    if (was_closed && wnd > old && tcb->tkind == TK_REXMT && tcb->backoff > 0) {
+        tcb->backoff = 0;                           /* S10 */
+        tcp_rexmit_head(st, tcb, now);
+        tcb->tkind = TK_IDLE;
+    }
+    return true;
+}
+
+/* Returns false when the segment must be dropped (or the connection ended). */
+static bool ack_input(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+{
+    if (seq_gt(s->ack, tcb->snd_max)) {
+        US_COUNT(st, TCP_DROP_BAD_ACK);             /* RFC 9293: ACK something not yet sent */
+        tcb->flags |= TF_ACK_NOW;
+        return false;
+    }
+    uint32_t maxw = tcb->max_sndwnd > 65535 ? tcb->max_sndwnd : 65535;
+    if (seq_lt(s->ack, tcb->snd_una - maxw)) {
+        US_COUNT(st, TCP_DROP_BAD_ACK);             /* RFC 5961 5.2 */
+        tcp_send_challenge_ack(st, tcb, now);
+        return false;
+    }
+    uint32_t old_wnd = tcb->snd_wnd;
+    if (seq_gt(s->ack, tcb->snd_una)) {
+        new_data_acked(st, tcb, s, now);
+        window_update(st, tcb, s, now);
+        if (tcb->state == US_TCP_CLOSED) {          /* LAST_ACK finished */
+            tcb->state = US_TCP_LAST_ACK;
+            tcp_drop(st, tcb, 0, now);
+            return false;
+        }
+        return true;
+    }
+    bool changed = window_update(st, tcb, s, now);
+    bool dup = s->ack == tcb->snd_una && s->len == 0 && !(s->flags & (TH_SYN | TH_FIN)) &&
+               !changed && ((uint32_t)s->wnd << tcb->snd_wscale) == old_wnd &&
+               tcb->snd_max != tcb->snd_una;
+    if (dup)
+        dup_ack(st, tcb, now);                      /* S6: never for a window update */
+    else if (s->ack == tcb->snd_una && !(tcb->flags & TF_RECOVERY))
+        tcb->dupacks = 0;
+    return true;
+}
+
+/* ---- data and FIN -------------------------------------------------------------- */
+
+static void schedule_ack(struct us_stack *st, struct us_tcb *tcb, uint32_t len, us_time_t now)
+{
+    uint32_t full = tcb->mss_recv - ((tcb->flags & TF_TS) ? 12u : 0u);
+    if (len >= full && ++tcb->rcv_full_segs >= 2) {
+        tcb->flags |= TF_ACK_NOW;                   /* RFC 5681 4.2: every second full segment */
+        return;
+    }
+    if (tcb->rcv_adv == tcb->rcv_nxt) {
+        tcb->flags |= TF_ACK_NOW;                   /* window used up: tell the sender now */
+        return;
+    }
+    if (!(tcb->flags & TF_DELACK)) {
+        tcb->flags |= TF_DELACK;
+        tcb->t_delack = t_us(now) + tcp_delack_us(st, tcb);
+    }
+}
+
+/* R5: the bytes at [seq, …) fit the window but not in memory. */
+static void drop_for_memory(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    US_COUNT(st, TCP_DROP_NOMEM);
+    tcp_send_zero_window_now(st, tcb, now);
+}
+
+static void data_input(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, bool *fin, us_time_t now)
+{
+    uint32_t seq = s->seq;
+    const uint8_t *data = s->data;
+    uint32_t len = s->len;
+    if (seq_lt(seq, tcb->rcv_nxt)) {
+        uint32_t skip = tcb->rcv_nxt - seq;
+        if (skip > len) {
+            *fin = false;
+            skip = len;
+        }
+        seq += skip;
+        data += skip;
+        len -= skip;
+        US_COUNT(st, TCP_DUP_SEGMENTS);
+        tcb->flags |= TF_ACK_NOW;                   /* duplicate: ACK at once (RFC 5681 4.2) */
+    }
+    if (seq_gt(seq + len, tcb->rcv_adv)) {
+        uint32_t room = seq_gt(tcb->rcv_adv, seq) ? tcb->rcv_adv - seq : 0;
+        len = room;
+        *fin = false;
+        tcb->flags |= TF_ACK_NOW;
+    }
+    if (len == 0)
+        return;
+    if (st->tcp->fault_rx_nomem) {
+        st->tcp->fault_rx_nomem--;
+        US_COUNT(st, TCP_DROP_FAULT_NOMEM);
+        *fin = false;
+        drop_for_memory(st, tcb, now);
+        return;
+    }
+    if (seq != tcb->rcv_nxt) {
+        US_COUNT(st, TCP_OOO_SEGMENTS);
+        *fin = false;
+        if (!tcp_ooo_insert(st, tcb, seq, data, len)) {
+            US_COUNT(st, TCP_DROP_OOO_FULL);
+            drop_for_memory(st, tcb, now);
+            return;
+        }
+        tcb->flags |= TF_ACK_NOW;                   /* out of order: immediate (dup) ACK with SACK */
+        return;
+    }
+    uint32_t n = tcp_buf_append(&tcb->rcvq, data, len);
+    tcb->rcv_nxt += n;
+    if (n < len) {
+        *fin = false;
+        drop_for_memory(st, tcb, now);
+        return;
+    }
+    if (tcb->ext && tcb->ext->ooo) {
+        tcp_ooo_drain(st, tcb);
+        tcb->flags |= TF_ACK_NOW;                   /* filled (part of) a gap */
+        *fin = false;                               /* a FIN beyond the queue is retransmitted */
+        return;
+    }
+    schedule_ack(st, tcb, len, now);
+}
+
+/* RFC 9293 3.10.7.4 eighth check. Returns false if the tcb is gone. */
+static void fin_input(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    tcb->rcv_nxt++;
+    tcb->flags |= TF_FIN_RCVD | TF_ACK_NOW;
+    switch (tcb->state) {
+    case US_TCP_SYN_RECEIVED:
+    case US_TCP_ESTABLISHED:
+        tcp_set_state(st, tcb, US_TCP_CLOSE_WAIT, now);
+        break;
+    case US_TCP_FIN_WAIT_1:
+        if (tcb->snd_una == tcb->snd_max)
+            enter_time_wait(st, tcb, now);
+        else
+            tcp_set_state(st, tcb, US_TCP_CLOSING, now);
+        break;
+    case US_TCP_FIN_WAIT_2:
+        enter_time_wait(st, tcb, now);
+        break;
+    default:
+        break;
+    }
+}
+
+static bool state_receives(uint8_t s)
+{
+    return s == US_TCP_ESTABLISHED || s == US_TCP_FIN_WAIT_1 || s == US_TCP_FIN_WAIT_2 ||
+           s == US_TCP_SYN_RECEIVED;
+}
+
+static void sync_input(struct us_stack *st, struct us_tcb *tcb, const struct us_ip_info *ip,
+                       const struct tcp_seg *s, us_time_t now)
+{
+    if (!paws_ok(st, tcb, s, now)) {
+        tcp_output(st, tcb, now);
+        return;
+    }
+    if (!seq_acceptable(tcb, s)) {
+        if (s->flags & TH_RST) {
+            US_COUNT(st, TCP_DROP_RST_OUT_OF_WINDOW);   /* RFC 5961 3.2: ignore */
+            return;
+        }
+        US_COUNT(st, TCP_DROP_OUT_OF_WINDOW);
+        if (tcb->state == US_TCP_TIME_WAIT && (s->flags & TH_FIN))
+            tcp_timer_set(tcb, TK_TIMEWAIT, (uint32_t)(2 * st->cfg.tcp_msl / 1000u), now);
+        tcb->flags |= TF_ACK_NOW;                   /* R4: answer with RCV.NXT and the window */
+        tcp_output(st, tcb, now);
+        return;
+    }
+    if (s->flags & TH_RST) {
+        if (!on_rst(st, tcb, s, now))
+            tcp_output(st, tcb, now);
+        return;
+    }
+    if (s->flags & TH_SYN) {
+        tcp_send_challenge_ack(st, tcb, now);       /* RFC 5961 4.2 */
+        return;
+    }
+    if (!(s->flags & TH_ACK)) {
+        US_COUNT(st, TCP_DROP_NO_ACK);
+        return;
+    }
+    if ((tcb->flags & TF_TS) && s->ts && seq_le(s->seq, tcb->rcv_nxt)) {
+        tcb->ts_recent = s->tsval;                  /* RFC 7323 4.3 */
+        tcb->ts_recent_age = t_ms(now);
+    }
+    if (tcb->state == US_TCP_SYN_RECEIVED && !syn_rcvd_ack(st, tcb, ip, s, now))
+        return;
+    if (!ack_input(st, tcb, s, now)) {
+        if (tcb->state != US_TCP_CLOSED || tcb->fd >= 0)
+            if (tcb->state != US_TCP_CLOSED)
+                tcp_output(st, tcb, now);
+        return;
+    }
+    bool fin = (s->flags & TH_FIN) != 0;
+    if (s->len) {
+        if (state_receives(tcb->state))
+            data_input(st, tcb, s, &fin, now);
+        else {
+            US_COUNT(st, TCP_DROP_AFTER_FIN);
+            fin = false;
+            tcb->flags |= TF_ACK_NOW;
+        }
+    }
+    if (fin && s->seq + s->len == tcb->rcv_nxt && !(tcb->flags & TF_FIN_RCVD))
+        fin_input(st, tcb, now);
+    if (tcb->flags & TF_KEEPALIVE)
+        tcp_keepalive_reset(st, tcb, now);
+    if (tcb->state == US_TCP_TIME_WAIT) {
+        if (tcb->flags & TF_ACK_NOW)
+            tcp_send_ack(st, tcb, now);
+        tcp_rearm(st, tcb, now);
+        return;
+    }
+    tcp_output(st, tcb, now);
+}
+
+void us_tcp_input(struct us_stack *st, const struct us_ip_info *ip, const uint8_t *data, uint32_t len, us_time_t now)
+{
+    struct tcp_seg s;
+    US_COUNT(st, TCP_RX);
+    if (tcp_seg_parse(st, ip, data, len, &s) < 0)
+        return;
+    if (ip->broadcast) {
+        US_COUNT(st, TCP_DROP_NO_CONN);
+        return;
+    }
+    struct us_tcb *tcb = tcp_lookup(st, ip->dst, s.dport, ip->src, s.sport);
+    if (tcb && tcb->state == US_TCP_TIME_WAIT && (s.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
+        tw_syn(st, tcb, ip, &s, now))
+        return;
+    if (tcb) {
+        if (tcb->state == US_TCP_SYN_SENT)
+            syn_sent_input(st, tcb, ip, &s, now);
+        else
+            sync_input(st, tcb, ip, &s, now);
+        return;
+    }
+    struct us_tcb *l = tcp_lookup_listener(st, ip->dst, s.dport);
+    if (l) {
+        listen_input(st, l, ip, &s, now);
+        return;
+    }
+    US_COUNT(st, TCP_DROP_NO_LISTENER);
+    tcp_send_rst_for(st, ip, &s, now);
+}
+
+/* ICMP errors: RFC 5927 suggests treating soft errors as hints only; a port or
+ * protocol unreachable during SYN_SENT aborts the attempt (RFC 1122 4.2.3.9). */
+void us_tcp_icmp_error(struct us_stack *st, uint8_t type, uint8_t code, const uint8_t *quoted, uint32_t len)
+{
+    if (len < 20)
+        return;
+    uint32_t ihl = (uint32_t)(quoted[0] & 0x0f) * 4;
+    if (ihl < 20 || len < ihl + 8)
+        return;
+    us_ip4_t src = us_get32(quoted + 12), dst = us_get32(quoted + 16);
+    uint16_t sport = us_get16(quoted + ihl), dport = us_get16(quoted + ihl + 2);
+    uint32_t seq = us_get32(quoted + ihl + 4);
+    struct us_tcb *tcb = tcp_lookup(st, src, sport, dst, dport);
+    if (!tcb || seq_lt(seq, tcb->snd_una) || seq_gt(seq, tcb->snd_max))
+        return;
+    if (type == US_ICMP_UNREACH && tcb->state == US_TCP_SYN_SENT &&
+        (code == US_ICMP_UNREACH_PORT || code == US_ICMP_UNREACH_PROTO))
+        tcp_drop(st, tcb, ECONNREFUSED, st->now);
+    else if (type == US_ICMP_UNREACH && code == US_ICMP_UNREACH_NEEDFRAG) {
+        uint32_t mss = tcp_mss_for(st, dst) - ((tcb->flags & TF_TS) ? 12u : 0u);
+        if (mss < tcb->mss_send)
+            tcb->mss_send = (uint16_t)mss;
+    }
+}

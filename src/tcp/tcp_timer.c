@@ -1,0 +1,239 @@
+/* The per-connection timer.
+ *
+ * One heap timer per control block, armed at the earliest of three slots:
+ *   send slot   a tagged union (tkind): idle / retransmit / persist / TIME_WAIT /
+ *               orphaned FIN_WAIT_2, deadline t_send (µs);
+ *   delayed ACK TF_DELACK with deadline t_delack (µs);
+ *   keepalive   TF_KEEPALIVE with deadline t_keep (ms).
+ * tcp_timers_update enforces STALL.md S2 after every step: data in flight ⇒ the
+ * retransmission timer runs; otherwise held data ⇒ the persist timer runs. */
+#include "tcp_int.h"
+
+static bool due_us(uint32_t d, us_time_t now) { return (int32_t)(d - t_us(now)) <= 0; }
+static bool due_ms(uint32_t d, us_time_t now) { return (int32_t)(d - t_ms(now)) <= 0; }
+
+static uint32_t rto_max_us(const struct us_stack *st) { return (uint32_t)(st->cfg.tcp_rto_max / 1000u); }
+static uint32_t rto_min_us(const struct us_stack *st) { return (uint32_t)(st->cfg.tcp_rto_min / 1000u); }
+
+uint32_t tcp_rto_backed_off(const struct us_stack *st, const struct us_tcb *tcb)
+{
+    uint64_t r = (uint64_t)tcb->rto << (tcb->backoff > 20 ? 20 : tcb->backoff);
+    uint64_t mx = rto_max_us(st);
+    return (uint32_t)(r > mx ? mx : r);
+}
+
+/* STALL.md: T0 = max(RTO, 200 ms), doubling per probe up to PMAX = 60 s. */
+uint32_t tcp_persist_t0(const struct us_stack *st, const struct us_tcb *tcb)
+{
+    (void)st;
+    return tcb->rto > TCP_PMIN_US ? tcb->rto : TCP_PMIN_US;
+}
+
+static uint32_t persist_interval(const struct us_stack *st, const struct us_tcb *tcb)
+{
+    uint64_t v = (uint64_t)tcp_persist_t0(st, tcb) << (tcb->pshift > 20 ? 20 : tcb->pshift);
+    return (uint32_t)(v > TCP_PMAX_US ? TCP_PMAX_US : v);
+}
+
+void tcp_timer_set(struct us_tcb *tcb, uint8_t kind, uint32_t after_us, us_time_t now)
+{
+    tcb->tkind = kind;
+    tcb->t_send = t_us(now) + after_us;
+}
+
+static bool keepalive_active(const struct us_tcb *tcb)
+{
+    return (tcb->flags & TF_KEEPALIVE) &&
+           (tcb->state == US_TCP_ESTABLISHED || tcb->state == US_TCP_CLOSE_WAIT ||
+            tcb->state == US_TCP_FIN_WAIT_2);
+}
+
+void tcp_keepalive_reset(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    (void)st;
+    uint32_t idle = tcb->ext && tcb->ext->keepidle ? tcb->ext->keepidle : TCP_KEEPIDLE_DEF;
+    tcb->keep_probes = 0;
+    tcb->t_keep = t_ms(now) + idle * 1000u;
+}
+
+void tcp_rearm(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    us_time_t when = US_TIME_NEVER;
+    if (tcb->tkind != TK_IDLE)
+        when = t_us_abs(tcb->t_send, now);
+    if (tcb->flags & TF_DELACK) {
+        us_time_t d = t_us_abs(tcb->t_delack, now);
+        if (d < when)
+            when = d;
+    }
+    if (keepalive_active(tcb)) {
+        us_time_t k = t_ms_abs(tcb->t_keep, now);
+        if (k < when)
+            when = k;
+    }
+    if (when == US_TIME_NEVER)
+        us_timer_cancel(&st->timers, &tcb->timer);
+    else if (!us_timer_armed(&tcb->timer) || tcb->timer.when != when)
+        us_timer_arm(&st->timers, &tcb->timer, when);
+}
+
+void tcp_timers_update(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    switch (tcb->state) {
+    case US_TCP_CLOSED:
+    case US_TCP_LISTEN:
+    case US_TCP_TIME_WAIT:
+        break;
+    default: {
+        bool inflight = tcb->snd_max != tcb->snd_una;
+        bool held = tcp_unsent(tcb) > 0;
+        if (inflight) {
+            if (tcb->tkind != TK_REXMT)
+                tcp_timer_set(tcb, TK_REXMT, tcp_rto_backed_off(st, tcb), now);
+        } else if (held) {
+            if (tcb->tkind != TK_PERSIST)
+                tcp_timer_set(tcb, TK_PERSIST, persist_interval(st, tcb), now);
+        } else if (tcb->tkind == TK_REXMT || tcb->tkind == TK_PERSIST) {
+            tcb->tkind = TK_IDLE;
+        }
+        if (tcb->state == US_TCP_FIN_WAIT_2 && (tcb->flags & TF_ORPHAN) && tcb->tkind == TK_IDLE)
+            tcp_timer_set(tcb, TK_FW2, (uint32_t)(TCP_FW2_TIMEOUT / 1000u), now);
+        break;
+    }
+    }
+    tcp_rearm(st, tcb, now);
+}
+
+/* RFC 6298 2.2–2.4 (G = 1 ms: the timestamp clock). */
+void tcp_rtt_sample(struct us_stack *st, struct us_tcb *tcb, uint32_t r)
+{
+    if (r == 0)
+        r = 1;
+    if (tcb->srtt == 0) {
+        tcb->srtt = r;
+        tcb->rttvar = r / 2;
+    } else {
+        uint32_t diff = tcb->srtt > r ? tcb->srtt - r : r - tcb->srtt;
+        tcb->rttvar = (3 * tcb->rttvar + diff) / 4;
+        tcb->srtt = (7 * tcb->srtt + r) / 8;
+        if (tcb->srtt == 0)
+            tcb->srtt = 1;
+    }
+    uint64_t var4 = 4ull * tcb->rttvar;
+    uint64_t rto = tcb->srtt + (var4 > 1000 ? var4 : 1000);
+    if (rto < rto_min_us(st))
+        rto = rto_min_us(st);
+    if (rto > rto_max_us(st))
+        rto = rto_max_us(st);
+    tcb->rto = (uint32_t)rto;
+}
+
+static void time_out(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    US_COUNT(st, TCP_TIMEOUTS);
+    tcp_drop(st, tcb, ETIMEDOUT, now);
+}
+
+/* RFC 6298 5.4–5.7 and RFC 5681 3.1 on expiry; returns false if tcb is gone. */
+static bool on_rexmt(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    bool syn = tcb->state == US_TCP_SYN_SENT || tcb->state == US_TCP_SYN_RECEIVED;
+    uint32_t limit = syn ? st->cfg.tcp_syn_retries : st->cfg.tcp_retries;
+    if (tcb->backoff >= limit) {
+        time_out(st, tcb, now);
+        return false;
+    }
+    tcb->backoff++;
+    US_COUNT(st, TCP_RTO_EXPIRED);
+    if (tcp_ext(tcb))
+        tcb->ext->rto_expirations++;
+    if (syn) {
+        tcp_rexmit_head(st, tcb, now);
+    } else {
+        tcp_cc_get(tcb->cc_idx)->on_rto(tcb, now);
+        tcb->flags &= ~(TF_RECOVERY | TF_PARTIAL);
+        tcb->dupacks = 0;
+        tcb->recover = tcb->snd_max;     /* RFC 6582 4: no fast retransmit for old duplicates */
+        tcp_send_head_rto(st, tcb, now);
+    }
+    tcp_timer_set(tcb, TK_REXMT, tcp_rto_backed_off(st, tcb), now);
+    return true;
+}
+
+/* S3, S4: persist expiry. */
+static void on_persist(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    int32_t u = (int32_t)(tcb->snd_una + tcb->snd_wnd - tcb->snd_nxt);
+    tcb->tkind = TK_IDLE;
+    if (u > 0 && tcp_unsent(tcb) > 0) {
+        tcb->flags |= TF_FORCE;          /* sends min(U, D, MSS) */
+        tcp_output(st, tcb, now);
+        tcb->flags &= ~TF_FORCE;
+    } else {
+        tcp_send_zwp(st, tcb, now);
+    }
+    if (persist_interval(st, tcb) < TCP_PMAX_US)
+        tcb->pshift++;
+    if (tcb->snd_max == tcb->snd_una && tcp_unsent(tcb) > 0)
+        tcp_timer_set(tcb, TK_PERSIST, persist_interval(st, tcb), now);
+}
+
+static bool on_keepalive(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    struct tcp_ext *e = tcb->ext;
+    uint32_t intvl = e && e->keepintvl ? e->keepintvl : TCP_KEEPINTVL_DEF;
+    uint32_t cnt = e && e->keepcnt ? e->keepcnt : TCP_KEEPCNT_DEF;
+    if (tcb->snd_max != tcb->snd_una || tcp_unsent(tcb)) {
+        tcp_keepalive_reset(st, tcb, now);   /* the retransmission timer watches the peer */
+        return true;
+    }
+    if (tcb->keep_probes >= cnt) {
+        time_out(st, tcb, now);
+        return false;
+    }
+    tcb->keep_probes++;
+    tcp_send_keepalive(st, tcb, now);
+    tcb->t_keep = t_ms(now) + intvl * 1000u;
+    return true;
+}
+
+static bool on_send_slot(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    switch (tcb->tkind) {
+    case TK_REXMT:
+        return on_rexmt(st, tcb, now);
+    case TK_PERSIST:
+        on_persist(st, tcb, now);
+        return true;
+    case TK_TIMEWAIT:
+    case TK_FW2:
+        tcp_drop(st, tcb, 0, now);
+        return false;
+    default:
+        return true;
+    }
+}
+
+void tcp_timer_fire(struct us_stack *st, struct us_timer *t, us_time_t now)
+{
+    struct us_tcb *tcb = us_container_of(t, struct us_tcb, timer);
+    if (tcb->tkind != TK_IDLE && due_us(tcb->t_send, now)) {
+        if (!on_send_slot(st, tcb, now))
+            return;
+    }
+    if ((tcb->flags & TF_DELACK) && due_us(tcb->t_delack, now)) {
+        tcb->flags &= ~TF_DELACK;
+        tcb->flags |= TF_ACK_NOW;
+    }
+    if (keepalive_active(tcb) && due_ms(tcb->t_keep, now)) {
+        if (!on_keepalive(st, tcb, now))
+            return;
+    }
+    if (tcb->state == US_TCP_TIME_WAIT) {
+        if (tcb->flags & TF_ACK_NOW)
+            tcp_send_ack(st, tcb, now);
+        tcp_rearm(st, tcb, now);
+        return;
+    }
+    tcp_output(st, tcb, now);
+}
