@@ -93,3 +93,226 @@ void tu_net_free(struct tu_net *n)
     us_pktpool_free(n->a.pool);
     us_pktpool_free(n->b.pool);
 }
+
+/* ---- traces ---- */
+bool tu_parse_tcp(const uint8_t *f, uint32_t len, struct tu_seg *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->mss = s->wscale = -1;
+    if (len < 14 + 20 || f[12] != 0x08 || f[13] != 0x00)
+        return false;
+    const uint8_t *ip = f + 14;
+    uint32_t ihl = (uint32_t)(ip[0] & 15) * 4;
+    uint32_t tot = (uint32_t)(ip[2] << 8 | ip[3]);
+    if (ip[9] != 6 || ihl < 20 || tot > len - 14 || tot < ihl + 20)
+        return false;
+    if ((ip[6] & 0x3f) || ip[7]) /* fragment */
+        return false;
+    const uint8_t *t = ip + ihl;
+    uint32_t off = (uint32_t)(t[12] >> 4) * 4;
+    if (off < 20 || ihl + off > tot)
+        return false;
+    s->src = (uint32_t)ip[12] << 24 | (uint32_t)ip[13] << 16 | (uint32_t)ip[14] << 8 | ip[15];
+    s->dst = (uint32_t)ip[16] << 24 | (uint32_t)ip[17] << 16 | (uint32_t)ip[18] << 8 | ip[19];
+    s->sport = (uint16_t)(t[0] << 8 | t[1]);
+    s->dport = (uint16_t)(t[2] << 8 | t[3]);
+    s->seq = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | (uint32_t)t[6] << 8 | t[7];
+    s->ack = (uint32_t)t[8] << 24 | (uint32_t)t[9] << 16 | (uint32_t)t[10] << 8 | t[11];
+    s->flags = t[13] & 0x3f;
+    s->win = (uint16_t)(t[14] << 8 | t[15]);
+    s->len = tot - ihl - off;
+    for (uint32_t i = 20; i < off;) {
+        uint8_t kind = t[i];
+        if (kind == 0)
+            break;
+        if (kind == 1) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= off || t[i + 1] < 2 || i + t[i + 1] > off)
+            break;
+        uint8_t ol = t[i + 1];
+        const uint8_t *o = t + i;
+        if (kind == 2 && ol == 4)
+            s->mss = o[2] << 8 | o[3];
+        else if (kind == 3 && ol == 3)
+            s->wscale = o[2];
+        else if (kind == 4 && ol == 2)
+            s->sack_ok = true;
+        else if (kind == 8 && ol == 10) {
+            s->has_ts = true;
+            s->tsval = (uint32_t)o[2] << 24 | (uint32_t)o[3] << 16 | (uint32_t)o[4] << 8 | o[5];
+            s->tsecr = (uint32_t)o[6] << 24 | (uint32_t)o[7] << 16 | (uint32_t)o[8] << 8 | o[9];
+        } else if (kind == 5 && ol >= 10) {
+            for (int b = 0; b < (ol - 2) / 8 && b < 4; b++) {
+                const uint8_t *p = o + 2 + 8 * b;
+                s->sack[b][0] = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+                s->sack[b][1] = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+                s->nsack = b + 1;
+            }
+        }
+        i += ol;
+    }
+    return true;
+}
+
+static bool trace_filter(void *arg, int dir, const uint8_t *frame, uint32_t len, us_time_t now)
+{
+    struct tu_trace *tr = arg;
+    struct tu_seg s;
+    if (!tu_parse_tcp(frame, len, &s)) {
+        tr->other_frames++;
+        return false;
+    }
+    s.t = now;
+    s.dir = dir;
+    if (tr->n == tr->cap) {
+        tr->cap = tr->cap ? tr->cap * 2 : 1024;
+        tr->segs = realloc(tr->segs, tr->cap * sizeof(*tr->segs));
+        assert_non_null(tr->segs);
+    }
+    s.dropped = tr->drop && tr->drop(tr->drop_arg, &s, tr->n);
+    tr->segs[tr->n++] = s;
+    return s.dropped;
+}
+
+void tu_trace_attach(struct tu_trace *tr, struct tu_host *h)
+{
+    us_impair_set_filter(h->imp, trace_filter, tr);
+}
+
+void tu_trace_free(struct tu_trace *tr)
+{
+    free(tr->segs);
+    tr->segs = NULL;
+    tr->n = tr->cap = 0;
+}
+
+void tu_trace_dump(const struct tu_trace *tr, size_t from, size_t to)
+{
+    if (to > tr->n)
+        to = tr->n;
+    for (size_t i = from; i < to; i++) {
+        const struct tu_seg *s = &tr->segs[i];
+        char fl[8], *p = fl;
+        if (s->flags & TU_SYN) *p++ = 'S';
+        if (s->flags & TU_FIN) *p++ = 'F';
+        if (s->flags & TU_RST) *p++ = 'R';
+        if (s->flags & TU_PSH) *p++ = 'P';
+        if (s->flags & TU_ACK) *p++ = '.';
+        *p = 0;
+        fprintf(stderr, "%5zu %10.3f ms %s %-4s seq %u ack %u win %u len %u%s%s\n", i, (double)s->t / 1e6,
+                s->dir ? "<-" : "->", fl, s->seq, s->ack, s->win, s->len, s->nsack ? " sack" : "",
+                s->dropped ? " DROPPED" : "");
+    }
+}
+
+/* ---- bulk transfer ---- */
+struct bulk_ctx {
+    struct tu_net *n;
+    struct tu_bulk *b;
+    uint8_t *buf;
+};
+
+static bool soft_error(long rc) { return rc == -EAGAIN || rc == -ENOTCONN || rc == -EINPROGRESS || rc == -EALREADY; }
+
+static bool bulk_step(void *arg)
+{
+    struct bulk_ctx *c = arg;
+    struct tu_bulk *b = c->b;
+    struct us_stack *A = c->n->a.st, *B = c->n->b.st;
+    us_time_t now = us_sim_now(c->n->sim);
+    if (b->error)
+        return false;
+    if (b->bfd < 0) {
+        struct us_sockaddr peer;
+        int fd = us_accept(B, b->lfd, &peer, now);
+        if (fd >= 0) {
+            b->bfd = fd;
+            b->t_connected = now;
+        } else if (fd != -EAGAIN) {
+            b->error = fd;
+            return false;
+        }
+    }
+    /* A sends what fits */
+    while (b->sent < b->total) {
+        uint8_t chunk[16384];
+        size_t n = b->total - b->sent < sizeof(chunk) ? (size_t)(b->total - b->sent) : sizeof(chunk);
+        for (size_t i = 0; i < n; i++)
+            chunk[i] = tu_pattern(b->pattern_seed, b->sent + i);
+        ssize_t w = us_send(A, b->afd, chunk, n, 0, now);
+        if (w > 0) {
+            b->sent += (uint64_t)w;
+            continue;
+        }
+        if (!soft_error(w)) {
+            b->error = (int)w;
+            return false;
+        }
+        break;
+    }
+    /* everything handed to TCP: half-close once */
+    if (b->sent == b->total && !b->a_shut) {
+        int rc = us_shutdown(A, b->afd, US_SHUT_WR, now);
+        if (rc == 0)
+            b->a_shut = true;
+        else if (!soft_error(rc)) {
+            b->error = rc;
+            return false;
+        }
+    }
+    /* B reads */
+    if (b->bfd >= 0) {
+        for (;;) {
+            ssize_t r = us_recv(B, b->bfd, c->buf, b->read_chunk, 0, now);
+            if (r > 0) {
+                for (ssize_t i = 0; i < r; i++)
+                    if (c->buf[i] != tu_pattern(b->pattern_seed, b->received + (uint64_t)i))
+                        b->data_ok = false;
+                b->received += (uint64_t)r;
+                continue;
+            }
+            if (r == 0) {
+                b->b_eof = true;
+                b->t_done = now;
+                return false;
+            }
+            if (!soft_error(r)) {
+                b->error = (int)r;
+                return false;
+            }
+            break;
+        }
+    }
+    return true;
+}
+
+int tu_bulk_run(struct tu_net *n, struct tu_bulk *b, us_time_t limit)
+{
+    struct us_stack *A = n->a.st, *B = n->b.st;
+    if (!b->port)
+        b->port = 5001;
+    if (!b->read_chunk)
+        b->read_chunk = 65536;
+    b->sent = b->received = 0;
+    b->data_ok = true;
+    b->b_eof = false;
+    b->a_shut = false;
+    b->error = 0;
+    b->bfd = -1;
+    b->lfd = us_socket(B, US_SOCK_STREAM);
+    assert_true(b->lfd >= 0);
+    struct us_sockaddr la = {0, b->port};
+    assert_int_equal(us_bind(B, b->lfd, &la), 0);
+    assert_int_equal(us_listen(B, b->lfd, 16), 0);
+    b->afd = us_socket(A, US_SOCK_STREAM);
+    assert_true(b->afd >= 0);
+    struct us_sockaddr to = {n->b.ip, b->port};
+    int rc = us_connect(A, b->afd, &to, us_sim_now(n->sim));
+    assert_true(rc == -EINPROGRESS || rc == 0);
+    struct bulk_ctx c = {n, b, malloc(b->read_chunk)};
+    rc = us_sim_run_while(n->sim, bulk_step, &c, limit);
+    free(c.buf);
+    return rc;
+}

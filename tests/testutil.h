@@ -45,3 +45,67 @@ const char *tu_tmpdir(void);
 static inline uint8_t tu_pattern(uint64_t seed, uint64_t i) { uint64_t x = (i + seed * 0x9E3779B97F4A7C15ull) * 0xff51afd7ed558ccdull; return (uint8_t)(x >> 56); }
 
 #endif
+
+/* ---- wire traces --------------------------------------------------------
+ * A trace records every TCP segment seen at one host's impair device, in both
+ * directions, with the virtual time, parsed into a plain struct. An optional
+ * drop predicate makes the link lose chosen segments (recorded with dropped). */
+struct tu_seg {
+    us_time_t t;
+    int dir;                 /* 0: sent by the traced host, 1: received by it */
+    bool dropped;            /* the drop predicate removed it */
+    us_ip4_t src, dst;
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint8_t flags;           /* TU_FIN … */
+    uint16_t win;            /* raw window field */
+    uint32_t len;            /* payload bytes */
+    int mss;                 /* -1 if absent */
+    int wscale;              /* -1 if absent */
+    bool sack_ok, has_ts;
+    uint32_t tsval, tsecr;
+    int nsack;               /* SACK blocks */
+    uint32_t sack[4][2];
+};
+#define TU_FIN 0x01
+#define TU_SYN 0x02
+#define TU_RST 0x04
+#define TU_PSH 0x08
+#define TU_ACK 0x10
+
+struct tu_trace {
+    struct tu_seg *segs;
+    size_t n, cap;
+    /* return true to drop the segment (dir as in tu_seg) */
+    bool (*drop)(void *arg, const struct tu_seg *s, size_t index);
+    void *drop_arg;
+    uint64_t other_frames;   /* non-TCP frames seen */
+};
+/* Start recording at host h (replaces any filter on h->imp). */
+void tu_trace_attach(struct tu_trace *tr, struct tu_host *h);
+void tu_trace_free(struct tu_trace *tr);
+/* Parse one Ethernet frame; returns false if it is not IPv4/TCP. */
+bool tu_parse_tcp(const uint8_t *frame, uint32_t len, struct tu_seg *out);
+/* One line per segment, tcpdump-like (for failure messages). */
+void tu_trace_dump(const struct tu_trace *tr, size_t from, size_t to);
+
+/* ---- bulk transfer A -> B over the socket API ------------------------------ */
+struct tu_bulk {
+    /* parameters */
+    uint64_t total;          /* bytes A sends */
+    uint16_t port;           /* default 5001 */
+    uint64_t pattern_seed;
+    uint32_t read_chunk;     /* B reads at most this much per step (default 64 KiB) */
+    /* results */
+    uint64_t sent, received;
+    bool data_ok;            /* every byte B read matched the pattern */
+    bool b_eof;              /* B saw the end of the stream */
+    bool a_shut;             /* A half-closed after sending everything */
+    int error;               /* first unexpected socket error (negative errno) or 0 */
+    us_time_t t_connected, t_done;
+    int afd, lfd, bfd;
+};
+/* Runs until B has read everything and seen EOF, or the virtual-time limit.
+ * Returns 0, -ETIMEDOUT or -EDEADLK (from the simulator). Sockets stay open
+ * (closed by tu_net_free). */
+int tu_bulk_run(struct tu_net *n, struct tu_bulk *b, us_time_t limit);

@@ -95,5 +95,10 @@ void us_impair_set(struct us_dev *imp, const struct us_impair_config *cfg);
  * dir: 0 = tx, 1 = rx. Called before the random impairments. */
 typedef bool (*us_impair_filter_fn)(void *arg, int dir, const uint8_t *frame, uint32_t len, us_time_t now);
 void us_impair_set_filter(struct us_dev *imp, us_impair_filter_fn fn, void *arg);
+/* Hook that may rewrite a frame in place (same length), called after the
+ * filter for frames that were not dropped: a middlebox in scenario tests (e.g.
+ * one that strips the window-scale option). The hook fixes checksums itself. */
+typedef void (*us_impair_mangle_fn)(void *arg, int dir, uint8_t *frame, uint32_t len, us_time_t now);
+void us_impair_set_mangle(struct us_dev *imp, us_impair_mangle_fn fn, void *arg);
 
 #endif

@@ -68,6 +68,8 @@ struct imp_dev {
     struct imp_dir dir[2];
     us_impair_filter_fn filter;
     void *filter_arg;
+    us_impair_mangle_fn mangle;
+    void *mangle_arg;
 };
 
 static struct imp_dev *imp_of(struct us_dev *d) { return (struct imp_dev *)(void *)d; }
@@ -244,6 +246,8 @@ static bool imp_lost(struct imp_dev *m, int dir, const struct us_pkt *p, us_time
     struct imp_dir *d = &m->dir[dir];
     if (m->filter && m->filter(m->filter_arg, dir, p->data, p->len, now))
         return true;
+    if (m->mangle)
+        m->mangle(m->mangle_arg, dir, p->data, p->len, now);
     if (chance(d, d->cfg.loss))
         return true;
     return ge_lost(d);
@@ -402,4 +406,13 @@ void us_impair_set_filter(struct us_dev *imp, us_impair_filter_fn fn, void *arg)
         return;
     m->filter = fn;
     m->filter_arg = arg;
+}
+
+void us_impair_set_mangle(struct us_dev *imp, us_impair_mangle_fn fn, void *arg)
+{
+    struct imp_dev *m = imp_find(imp);
+    if (!m)
+        return;
+    m->mangle = fn;
+    m->mangle_arg = arg;
 }

@@ -31,4 +31,8 @@ short us_tcp_poll(struct us_stack *st, struct us_tcb *tcb);
 int us_tcp_getname(struct us_stack *st, struct us_tcb *tcb, struct us_sockaddr *local, struct us_sockaddr *remote);
 int us_tcp_get_info(struct us_stack *st, struct us_tcb *tcb, struct us_tcp_info *info);
 
+/* Fault injection for scenario tests (STALL.md way 4): the next n in-window
+ * data segments are dropped as if memory had run out. */
+void us_tcp_fault_rx_nomem(struct us_stack *st, uint32_t n);
+
 #endif

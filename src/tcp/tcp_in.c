@@ -12,14 +12,6 @@
 #include <string.h>
 #include "tcp_int.h"
 
-static uint8_t wscale_for(uint32_t buf)
-{
-    uint8_t s = 0;
-    while (s < 14 && (buf >> s) > 65535)
-        s++;
-    return s;
-}
-
 /* Options seen in the peer's SYN (RFC 9293 3.7.1, RFC 7323, RFC 2018). */
 static void note_syn_opts(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
 {
@@ -79,6 +71,8 @@ static void establish(struct us_stack *st, struct us_tcb *tcb, const struct tcp_
     tcb->tkind = TK_IDLE;
     tcp_set_state(st, tcb, US_TCP_ESTABLISHED, now);
     tcp_keepalive_reset(st, tcb, now);
+    if (tcb->flags & TF_FIN_Q)
+        tcp_set_state(st, tcb, US_TCP_FIN_WAIT_1, now);   /* shutdown() during the handshake */
 }
 
 /* ---- LISTEN ------------------------------------------------------------------ */
@@ -137,7 +131,7 @@ static void listen_input(struct us_stack *st, struct us_tcb *l, const struct us_
     c->rport = s->sport;
     copy_listener_opts(c, l);
     note_syn_opts(st, c, s, now);
-    c->rcv_wscale = st->cfg.tcp_wscale && s->wscale >= 0 ? wscale_for(c->rcvbuf) : 0;
+    c->rcv_wscale = st->cfg.tcp_wscale && s->wscale >= 0 ? tcp_wscale_for(c->rcvbuf) : 0;
     settle_opts(st, c, s);
     c->irs = s->seq;
     c->rcv_nxt = s->seq + 1;

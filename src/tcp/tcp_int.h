@@ -43,6 +43,15 @@ static inline us_time_t t_ms_abs(uint32_t d, us_time_t now)
     return r < 0 ? 0 : (us_time_t)r;
 }
 
+/* RFC 7323 2.3: the smallest shift that lets the window field cover buf. */
+static inline uint8_t tcp_wscale_for(uint32_t buf)
+{
+    uint8_t s = 0;
+    while (s < 14 && (buf >> s) > 65535)
+        s++;
+    return s;
+}
+
 /* ---- wire format -------------------------------------------------------- */
 enum {
     TH_FIN = 0x01, TH_SYN = 0x02, TH_RST = 0x04, TH_PSH = 0x08, TH_ACK = 0x10, TH_URG = 0x20,

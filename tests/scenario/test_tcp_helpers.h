@@ -1,0 +1,250 @@
+/* Helpers for the TCP scenario tests: a wire tap that records every TCP
+ * segment each host sends (parsed into a plain struct), optional per-segment
+ * drop rules, and small socket helpers. Header-only: each scenario test is its
+ * own executable. */
+#ifndef TEST_TCP_HELPERS_H
+#define TEST_TCP_HELPERS_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "testutil.h"
+
+enum { F_FIN = 1, F_SYN = 2, F_RST = 4, F_PSH = 8, F_ACK = 16 };
+
+struct seg {
+    us_time_t t;
+    int host;                 /* 0 = A sent it, 1 = B sent it */
+    uint8_t flags;
+    uint32_t seq, ack, len;
+    uint16_t wnd;
+    uint16_t mss;             /* 0 = absent */
+    int ws;                   /* -1 = absent */
+    bool sack_perm, ts;
+    int nsack;
+    uint32_t sack0_l, sack0_r;
+};
+
+struct trace;
+/* Return true to drop this segment (the tap still records it, marked dropped). */
+typedef bool (*tt_rule)(struct trace *tr, const struct seg *s, uint8_t *frame, uint32_t len);
+
+struct tap { struct trace *tr; int host; };
+struct trace {
+    struct seg *v;
+    size_t n, cap;
+    bool *dropped;
+    tt_rule rule;
+    void *arg;
+    struct tap taps[2];
+    bool on;
+};
+
+static inline bool tt_parse(const uint8_t *f, uint32_t len, struct seg *s)
+{
+    if (len < 14 + 20 + 20 || f[12] != 0x08 || f[13] != 0x00)
+        return false;
+    const uint8_t *ip = f + 14;
+    uint32_t ihl = (uint32_t)(ip[0] & 15) * 4;
+    if (ip[9] != 6 || len < 14 + ihl + 20)
+        return false;
+    uint32_t tot = ((uint32_t)ip[2] << 8) | ip[3];
+    const uint8_t *t = ip + ihl;
+    uint32_t doff = (uint32_t)(t[12] >> 4) * 4;
+    memset(s, 0, sizeof(*s));
+    s->ws = -1;
+    s->seq = ((uint32_t)t[4] << 24) | ((uint32_t)t[5] << 16) | ((uint32_t)t[6] << 8) | t[7];
+    s->ack = ((uint32_t)t[8] << 24) | ((uint32_t)t[9] << 16) | ((uint32_t)t[10] << 8) | t[11];
+    s->flags = t[13];
+    s->wnd = (uint16_t)((t[14] << 8) | t[15]);
+    s->len = tot - ihl - doff;
+    for (uint32_t i = 20; i < doff;) {
+        uint8_t k = t[i];
+        if (k == 0)
+            break;
+        if (k == 1) {
+            i++;
+            continue;
+        }
+        uint8_t ol = t[i + 1];
+        if (ol < 2)
+            break;
+        if (k == 2) s->mss = (uint16_t)((t[i + 2] << 8) | t[i + 3]);
+        if (k == 3) s->ws = t[i + 2];
+        if (k == 4) s->sack_perm = true;
+        if (k == 8) s->ts = true;
+        if (k == 5) {
+            s->nsack = (ol - 2) / 8;
+            const uint8_t *b = t + i + 2;
+            s->sack0_l = ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
+            s->sack0_r = ((uint32_t)b[4] << 24) | ((uint32_t)b[5] << 16) | ((uint32_t)b[6] << 8) | b[7];
+        }
+        i += ol;
+    }
+    return true;
+}
+
+static inline bool tt_filter(void *arg, int dir, const uint8_t *frame, uint32_t len, us_time_t now)
+{
+    struct tap *tp = arg;
+    struct trace *tr = tp->tr;
+    struct seg s;
+    if (dir != 0 || !tr->on || !tt_parse(frame, len, &s))
+        return false;
+    s.t = now;
+    s.host = tp->host;
+    bool drop = tr->rule ? tr->rule(tr, &s, (uint8_t *)(uintptr_t)frame, len) : false;
+    if (tr->n == tr->cap) {
+        tr->cap = tr->cap ? tr->cap * 2 : 1024;
+        tr->v = realloc(tr->v, tr->cap * sizeof(*tr->v));
+        tr->dropped = realloc(tr->dropped, tr->cap * sizeof(*tr->dropped));
+    }
+    tr->dropped[tr->n] = drop;
+    tr->v[tr->n++] = s;
+    return drop;
+}
+
+static inline void tt_clear(struct trace *tr) { tr->n = 0; }
+
+/* Two hosts, taps on both, ARP warmed up by one ping, trace cleared. */
+static inline void tt_net(struct tu_net *n, struct trace *tr, const struct tu_opts *o)
+{
+    memset(tr, 0, sizeof(*tr));
+    tu_net_init(n, o);
+    for (int h = 0; h < 2; h++) {
+        tr->taps[h].tr = tr;
+        tr->taps[h].host = h;
+        us_impair_set_filter(h ? n->b.imp : n->a.imp, tt_filter, &tr->taps[h]);
+    }
+    us_ping_send(n->a.st, TU_IP_B, 1, 1, 8, us_sim_now(n->sim));
+    us_sim_run_until(n->sim, us_sim_now(n->sim) + US_SEC(1));
+    tr->on = true;
+}
+
+static inline void tt_free(struct tu_net *n, struct trace *tr)
+{
+    tu_net_free(n);
+    free(tr->v);
+    free(tr->dropped);
+}
+
+static inline us_time_t tt_now(struct tu_net *n) { return us_sim_now(n->sim); }
+static inline void tt_run(struct tu_net *n, us_time_t dt) { us_sim_run_until(n->sim, us_sim_now(n->sim) + dt); }
+
+static inline int tt_listen(struct us_stack *st, uint16_t port, int backlog)
+{
+    int fd = us_socket(st, US_SOCK_STREAM);
+    assert_true(fd >= 0);
+    struct us_sockaddr a = {0, port};
+    assert_int_equal(us_bind(st, fd, &a), 0);
+    assert_int_equal(us_listen(st, fd, backlog), 0);
+    return fd;
+}
+
+static inline void tt_setint(struct us_stack *st, int fd, int level, int name, int v)
+{
+    assert_int_equal(us_setsockopt(st, fd, level, name, &v, sizeof(v)), 0);
+}
+
+/* Connect A's new socket to B:port and accept on B; returns both descriptors. */
+static inline void tt_pair(struct tu_net *n, int lfd, uint16_t port, int *afd, int *bfd)
+{
+    int a = us_socket(n->a.st, US_SOCK_STREAM);
+    assert_true(a >= 0);
+    struct us_sockaddr to = {TU_IP_B, port};
+    assert_int_equal(us_connect(n->a.st, a, &to, tt_now(n)), -EINPROGRESS);
+    int b = -EAGAIN;
+    for (int i = 0; i < 10000 && b == -EAGAIN; i++) {
+        us_sim_step(n->sim);
+        b = us_accept(n->b.st, lfd, NULL, tt_now(n));
+    }
+    assert_true(b >= 0);
+    int rc = -EALREADY;
+    for (int i = 0; i < 10000 && rc == -EALREADY; i++) {
+        rc = us_connect(n->a.st, a, &to, tt_now(n));
+        if (rc == -EALREADY)
+            us_sim_step(n->sim);
+    }
+    assert_int_equal(rc, 0);
+    *afd = a;
+    *bfd = b;
+}
+
+static inline int tt_state(struct us_stack *st, int fd)
+{
+    struct us_tcp_info ti;
+    assert_int_equal(us_tcp_info(st, fd, &ti), 0);
+    return ti.state;
+}
+
+/* Count of control blocks in a stack (netstat). */
+static inline void tt_count_cb(void *arg, const struct us_conn_info *c) { (void)c; (*(int *)arg)++; }
+static inline int tt_conns(struct us_stack *st)
+{
+    int k = 0;
+    us_tcp_foreach(st, tt_count_cb, &k);
+    return k;
+}
+
+/* Bulk transfer src→dst of `total` pattern bytes; the receiver reads as data
+ * arrives. Returns the virtual time it took; asserts every byte. */
+struct xfer {
+    struct tu_net *n;
+    struct us_stack *ss, *ds;
+    int sfd, dfd;
+    uint64_t total, sent, got, seed;
+    bool closed, eof, bad;
+    bool close_after;
+};
+
+static inline bool xfer_step(void *arg)
+{
+    struct xfer *x = arg;
+    static uint8_t buf[65536];
+    us_time_t now = us_sim_now(x->n->sim);
+    while (x->sent < x->total) {
+        uint64_t k = x->total - x->sent;
+        if (k > sizeof(buf))
+            k = sizeof(buf);
+        for (uint64_t i = 0; i < k; i++)
+            buf[i] = tu_pattern(x->seed, x->sent + i);
+        ssize_t r = us_send(x->ss, x->sfd, buf, k, 0, now);
+        if (r <= 0)
+            break;
+        x->sent += (uint64_t)r;
+    }
+    if (x->sent == x->total && x->close_after && !x->closed) {
+        us_shutdown(x->ss, x->sfd, US_SHUT_WR, now);
+        x->closed = true;
+    }
+    for (;;) {
+        ssize_t r = us_recv(x->ds, x->dfd, buf, sizeof(buf), 0, now);
+        if (r == 0) {
+            x->eof = true;
+            break;
+        }
+        if (r < 0)
+            break;
+        for (ssize_t i = 0; i < r; i++)
+            if (buf[i] != tu_pattern(x->seed, x->got + (uint64_t)i))
+                x->bad = true;
+        x->got += (uint64_t)r;
+    }
+    return x->close_after ? !x->eof : x->got < x->total;
+}
+
+static inline int tt_transfer(struct xfer *x, us_time_t limit)
+{
+    int rc = 0;
+    while ((rc = us_sim_run_while(x->n->sim, xfer_step, x, limit)) == 0 && xfer_step(x))
+        ;
+    return rc;
+}
+
+#endif
