@@ -432,19 +432,21 @@ static bool window_update(struct us_stack *st, struct us_tcb *tcb, const struct 
     return true;
 }
 
-/* Returns false when the segment must be dropped (or the connection ended). */
-static bool ack_input(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+enum { ACK_OK, ACK_DROP, ACK_GONE };
+
+/* ACK_DROP: drop the rest of the segment; ACK_GONE: the control block is freed. */
+static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
 {
     if (seq_gt(s->ack, tcb->snd_max)) {
         US_COUNT(st, TCP_DROP_BAD_ACK);             /* RFC 9293: ACK something not yet sent */
         tcb->flags |= TF_ACK_NOW;
-        return false;
+        return ACK_DROP;
     }
     uint32_t maxw = tcb->max_sndwnd > 65535 ? tcb->max_sndwnd : 65535;
     if (seq_lt(s->ack, tcb->snd_una - maxw)) {
         US_COUNT(st, TCP_DROP_BAD_ACK);             /* RFC 5961 5.2 */
         tcp_send_challenge_ack(st, tcb, now);
-        return false;
+        return ACK_DROP;
     }
     uint32_t old_wnd = tcb->snd_wnd;
     if (seq_gt(s->ack, tcb->snd_una)) {
@@ -453,9 +455,9 @@ static bool ack_input(struct us_stack *st, struct us_tcb *tcb, const struct tcp_
         if (tcb->state == US_TCP_CLOSED) {          /* LAST_ACK finished */
             tcb->state = US_TCP_LAST_ACK;
             tcp_drop(st, tcb, 0, now);
-            return false;
+            return ACK_GONE;
         }
-        return true;
+        return ACK_OK;
     }
     bool changed = window_update(st, tcb, s, now);
     bool dup = s->ack == tcb->snd_una && s->len == 0 && !(s->flags & (TH_SYN | TH_FIN)) &&
@@ -465,7 +467,7 @@ static bool ack_input(struct us_stack *st, struct us_tcb *tcb, const struct tcp_
         dup_ack(st, tcb, now);                      /* S6: never for a window update */
     else if (s->ack == tcb->snd_una && !(tcb->flags & TF_RECOVERY))
         tcb->dupacks = 0;
-    return true;
+    return ACK_OK;
 }
 
 /* ---- data and FIN -------------------------------------------------------------- */
@@ -621,13 +623,21 @@ static void sync_input(struct us_stack *st, struct us_tcb *tcb, const struct us_
     }
     if (tcb->state == US_TCP_SYN_RECEIVED && !syn_rcvd_ack(st, tcb, ip, s, now))
         return;
-    if (!ack_input(st, tcb, s, now)) {
-        if (tcb->state != US_TCP_CLOSED || tcb->fd >= 0)
-            if (tcb->state != US_TCP_CLOSED)
-                tcp_output(st, tcb, now);
+    int ar = ack_input(st, tcb, s, now);
+    if (ar == ACK_GONE)
+        return;
+    if (ar == ACK_DROP) {
+        tcp_output(st, tcb, now);
         return;
     }
     bool fin = (s->flags & TH_FIN) != 0;
+    if (s->len && (tcb->flags & TF_ORPHAN) && state_receives(tcb->state)) {
+        /* Nobody will ever read this (RFC 9293 3.10.4; Linux does the same). */
+        US_COUNT(st, TCP_DROP_AFTER_FIN);
+        tcp_send_rst_tcb(st, tcb, now);
+        tcp_drop(st, tcb, 0, now);
+        return;
+    }
     if (s->len) {
         if (state_receives(tcb->state))
             data_input(st, tcb, s, &fin, now);

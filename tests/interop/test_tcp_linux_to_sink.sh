@@ -92,6 +92,6 @@ rm -f "$TMP/loss.pcap"
 
 run_case mixed 20000000 --reorder 0.05 --dup 0.02 --corrupt 0.01 --seed 12
 check_pcap_corrupting "$TMP/mixed.pcap"
-[ "$(counter "$TMP/mixed.log" tcp.drop_bad_checksum)$(counter "$TMP/mixed.log" ip.drop_bad_checksum)" != 00 ] \
-    || echo "note: no checksum drop counted (corruption may have hit other fields only)"
+echo "ustack dropped for bad checksum: tcp $(counter "$TMP/mixed.log" tcp.drop_bad_checksum)," \
+    "ip $(counter "$TMP/mixed.log" ip.drop_bad_checksum)"
 echo PASS

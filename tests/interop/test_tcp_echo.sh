@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# TCP echo: 50 Linux clients at once each send 300 KB to `ustack echo` while
+# reading the echo, and get every byte back in order; then one 20 MB echo.
+# Afterwards ustack's connection table is empty of established connections and
+# the capture passes tshark.
+source "$(dirname "$0")/lib.sh"
+PORT=7
+
+cat >"$TMP/echo.py" <<'PY'
+# echo.py IP PORT CLIENTS BYTES DEADLINE_S: each client writes BYTES of random
+# data from one thread and reads the echo in another; all must match.
+import os, socket, sys, threading, time
+ip, port, clients, size, limit = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+errors = []
+
+def client(k):
+    try:
+        data = os.urandom(size)
+        s = socket.create_connection((ip, port), timeout=30)
+        s.settimeout(60)
+        def writer():
+            view = memoryview(data)
+            for off in range(0, size, 16384):
+                s.sendall(view[off:off + 16384])
+            s.shutdown(socket.SHUT_WR)
+        w = threading.Thread(target=writer)
+        w.start()
+        got = bytearray()
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+        w.join()
+        s.close()
+        if bytes(got) != data:
+            n = next((i for i in range(min(len(got), size)) if got[i] != data[i]), min(len(got), size))
+            errors.append(f"client {k}: echo differs (got {len(got)} of {size} bytes, first difference at {n})")
+    except Exception as e:
+        errors.append(f"client {k}: {e!r}")
+
+threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+t0 = time.monotonic()
+for t in threads:
+    t.start()
+for t in threads:
+    t.join(max(1, limit - (time.monotonic() - t0)))
+if any(t.is_alive() for t in threads):
+    errors.append("clients still running at the deadline")
+for e in errors[:10]:
+    print(e)
+if errors:
+    os._exit(1)
+print(f"{clients} clients x {size} bytes echoed byte-exact in {time.monotonic() - t0:.1f} s")
+PY
+
+start_ustack echo -v --pcap "$TMP/echo.pcap" echo --port $PORT --duration 600
+timeout 400 nsenter --net="/run/netns/$NS" python3 "$TMP/echo.py" "$US_IP" $PORT 50 300000 300 \
+    || fail "parallel echo clients failed"
+timeout 400 nsenter --net="/run/netns/$NS" python3 "$TMP/echo.py" "$US_IP" $PORT 1 20000000 300 \
+    || fail "20 MB echo failed"
+sleep 0.5
+stop_ustack "$USTACK_PID" || fail "ustack echo exit status $?"
+grep '^echo: ' "$TMP/echo.log"
+served=$(sed -n 's/^echo: \([0-9]*\) connections served, \([0-9]*\) bytes echoed.*/\1/p' "$TMP/echo.log")
+echoed=$(sed -n 's/^echo: \([0-9]*\) connections served, \([0-9]*\) bytes echoed.*/\2/p' "$TMP/echo.log")
+[ "$served" = 51 ] || fail "echo served '$served' connections, expected 51"
+[ "$echoed" = $((50 * 300000 + 20000000)) ] || fail "echo echoed '$echoed' bytes, expected $((50 * 300000 + 20000000))"
+# every connection the clients opened was seen in the capture with a SYN-ACK from ustack
+synacks=$(tshark -r "$TMP/echo.pcap" -Y "ip.src == $US_IP && tcp.flags.syn == 1 && tcp.flags.ack == 1" -T fields -e tcp.srcport -e tcp.dstport 2>/dev/null | sort -u | wc -l)
+[ "$synacks" -eq 51 ] || fail "expected 51 distinct SYN-ACKs from ustack, saw $synacks"
+rsts=$(tshark -r "$TMP/echo.pcap" -Y "tcp.flags.reset == 1" 2>/dev/null | wc -l)
+[ "$rsts" -eq 0 ] || fail "$rsts RST segments in an orderly echo run"
+check_pcap "$TMP/echo.pcap"
+echo PASS

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Options negotiated with the Linux kernel, both ways: while a connection is
+# open, `ss -tin` on the Linux side shows timestamps, SACK, window scaling and
+# the MSS ustack announced (1460 from MTU 1500; Linux's send MSS is 1448 with
+# 12 bytes of timestamp option). The capture shows the same options on
+# ustack's SYN-ACK (passive open) and SYN (active open).
+source "$(dirname "$0")/lib.sh"
+PORT=5203
+
+# check_ss LINE: the ss -tin detail line of one connection
+check_ss() {
+    local what=$1 info=$2
+    echo "$what: $info"
+    for opt in ' ts ' ' sack ' 'wscale:' 'rcvmss:'; do
+        [[ " $info " == *"$opt"* ]] || fail "$what: ss -tin shows no '$opt'"
+    done
+    [[ "$info" =~ [[:space:]]mss:(1448|1460)[[:space:]] ]] || fail "$what: send MSS is not 1460 (less 12 bytes of timestamps)"
+    [[ "$info" =~ wscale:([0-9]+),([0-9]+) ]] || fail "$what: no wscale pair"
+    [ "${BASH_REMATCH[1]}" -ge 1 ] || fail "$what: ustack announced window scale ${BASH_REMATCH[1]} (expected >= 1 for a 256 KiB buffer)"
+}
+
+# check_syn PCAP FILTER WHAT: the SYN ustack sent carries MSS 1460, wscale, SACK-permitted, TS
+check_syn() {
+    local f=$1 filter=$2 what=$3 fields
+    fields=$(tshark -r "$f" -Y "$filter" -T fields -e tcp.options.mss_val -e tcp.options.wscale.shift \
+        -e tcp.options.sack_perm -e tcp.options.timestamp.tsval 2>/dev/null | head -1)
+    echo "$what options (mss, wscale, sack_perm, tsval): $fields"
+    read -r mss ws sackp tsval <<<"$fields"
+    [ "$mss" = 1460 ] || fail "$what: MSS option '$mss', expected 1460"
+    [ -n "$ws" ] || fail "$what: no window scale option"
+    [ -n "$sackp" ] || fail "$what: no SACK-permitted option"
+    [ -n "$tsval" ] || fail "$what: no timestamp option"
+}
+
+# ---- passive open: Linux connects to ustack echo ----
+start_ustack passive --pcap "$TMP/passive.pcap" echo --port $PORT --duration 120
+nsx python3 - "$US_IP" $PORT <<'PY' >"$TMP/hold.out" 2>&1 &
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+s.sendall(b"x" * 5000)
+got = b""
+while len(got) < 5000:
+    got += s.recv(65536)
+time.sleep(4)      # hold the connection open while ss looks at it
+s.close()
+PY
+holder=$!
+PIDS+=("$holder")
+info=""
+for _ in $(seq 1 60); do
+    info=$(nsx ss -tinH state established "dst $US_IP:$PORT" | tr '\n' ' ')
+    [[ "$info" == *rcvmss:* ]] && break
+    sleep 0.05
+done
+check_ss "Linux -> ustack" "$info"
+wait "$holder" || { cat "$TMP/hold.out"; fail "holding client failed"; }
+stop_ustack "$USTACK_PID" || fail "ustack echo exit status $?"
+check_pcap "$TMP/passive.pcap"
+check_syn "$TMP/passive.pcap" "ip.src == $US_IP && tcp.flags.syn == 1 && tcp.flags.ack == 1" "ustack SYN-ACK"
+
+# ---- active open: ustack source to a Linux listener that reads late ----
+nsx python3 - "$LINUX_IP" $PORT <<'PY' >"$TMP/late.out" 2>&1 &
+import socket, sys, time
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((sys.argv[1], int(sys.argv[2])))
+ls.listen(1)
+ls.settimeout(30)
+c, _ = ls.accept()
+time.sleep(3)      # connection stays open (window full) while ss looks at it
+c.settimeout(30)
+while c.recv(1 << 16):
+    pass
+PY
+late=$!
+PIDS+=("$late")
+for _ in $(seq 1 100); do nsx ss -ltnH "sport = :$PORT" | grep -q LISTEN && break; sleep 0.05; done
+nsenter --net="/run/netns/$NS" timeout 60 "$USTACK" --tap "$TAP" --ip "$US_IP/24" --pcap "$TMP/active.pcap" \
+    source "$LINUX_IP:$PORT" --bytes 2000000 >"$TMP/active.log" 2>&1 &
+src=$!
+PIDS+=("$src")
+info=""
+for _ in $(seq 1 60); do
+    info=$(nsx ss -tinH state established "src $LINUX_IP:$PORT" | tr '\n' ' ')
+    [[ "$info" == *rcvmss:* ]] && break
+    sleep 0.05
+done
+check_ss "ustack -> Linux" "$info"
+wait "$src" || fail "ustack source exit status $?"
+wait "$late" || { cat "$TMP/late.out"; fail "late reader failed"; }
+check_pcap "$TMP/active.pcap"
+check_syn "$TMP/active.pcap" "ip.src == $US_IP && tcp.flags.syn == 1 && tcp.flags.ack == 0" "ustack SYN"
+echo PASS

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# TCP, ustack -> Linux: `ustack source --bytes 100M` to a Linux listener that
+# hashes what it receives; the SHA-256 printed by source equals Linux's. Then
+# under ustack's impairments: 2% loss (30 MB) and reordering + duplication +
+# corruption (20 MB). ustack exits 0 and every capture passes tshark.
+source "$(dirname "$0")/lib.sh"
+US_MAC=02:00:00:00:00:02
+PORT=5201
+
+cat >"$TMP/recv.py" <<'PY'
+# recv.py IP PORT OUT DEADLINE_S: accept one connection, read to EOF, write
+# "BYTES SHA256" to OUT.
+import hashlib, socket, sys, time
+ip, port, out, limit = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+deadline = time.monotonic() + limit
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((ip, port))
+ls.listen(1)
+ls.settimeout(limit)
+c, _ = ls.accept()
+c.settimeout(60)
+h = hashlib.sha256()
+n = 0
+while True:
+    if time.monotonic() > deadline:
+        sys.exit(f"timeout after {n} bytes")
+    b = c.recv(1 << 20)
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+c.close()
+with open(out, "w") as f:
+    f.write(f"{n} {h.hexdigest()}\n")
+PY
+
+wait_listen() {
+    for _ in $(seq 1 100); do
+        nsx ss -ltnH "sport = :$1" | grep -q LISTEN && return 0
+        sleep 0.05
+    done
+    fail "Linux listener on port $1 did not start"
+}
+
+# run_case NAME BYTES IMPAIRMENTS...
+run_case() {
+    local name=$1 bytes=$2; shift 2
+    rm -f "$TMP/$name.out"
+    nsx python3 "$TMP/recv.py" "$LINUX_IP" $PORT "$TMP/$name.out" 500 &
+    local py=$!
+    PIDS+=("$py")
+    wait_listen $PORT
+    local rc=0
+    timeout 600 nsenter --net="/run/netns/$NS" "$USTACK" --tap "$TAP" --ip "$US_IP/24" -v \
+        --pcap "$TMP/$name.pcap" "$@" source "$LINUX_IP:$PORT" --bytes "$bytes" >"$TMP/$name.log" 2>&1 || rc=$?
+    [ $rc -eq 0 ] || fail "$name: ustack source exit status $rc"
+    wait "$py" || fail "$name: Linux receiver failed"
+    local line
+    line=$(grep '^source: .* sha256 ' "$TMP/$name.log" | head -1) || fail "$name: source printed no result"
+    echo "$name: $line"
+    local sent want got_bytes got
+    sent=$(echo "$line" | sed -n 's/.* bytes \([0-9]*\) .*/\1/p')
+    want=$(echo "$line" | sed -n 's/.* sha256 \([0-9a-f]*\).*/\1/p')
+    read -r got_bytes got <"$TMP/$name.out"
+    [ "$sent" = "$bytes" ] || fail "$name: source sent $sent bytes, asked for $bytes"
+    [ "$got_bytes" = "$bytes" ] || fail "$name: Linux received $got_bytes bytes of $bytes"
+    [ "$got" = "$want" ] || fail "$name: sha256 differs: Linux got $got, ustack sent $want"
+    RETX=$(echo "$line" | sed -n 's/.* retransmits \([0-9]*\) .*/\1/p')
+}
+
+# check_pcap_corrupting FILE: frames Linux sent may have been corrupted below the
+# capture point by ustack's own impairment; only ustack's frames must be clean.
+check_pcap_corrupting() {
+    local f=$1 opts=(-o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE)
+    [ -s "$f" ] || fail "pcap $f missing or empty"
+    tshark -r "$f" >/dev/null 2>&1 || fail "tshark cannot read $f"
+    local bad
+    bad=$(tshark -r "$f" "${opts[@]}" -Y "eth.src == $US_MAC && (_ws.malformed || ip.checksum.status == \"Bad\" || tcp.checksum.status == \"Bad\")" 2>/dev/null | wc -l)
+    [ "$bad" -eq 0 ] || fail "$bad malformed/bad-checksum frames from ustack in $f"
+    bad=$(tshark -r "$f" "${opts[@]}" -Y 'tcp.analysis.ack_lost_segment && tcp.checksum.status == "Good" && ip.checksum.status == "Good"' 2>/dev/null | wc -l)
+    [ "$bad" -eq 0 ] || fail "$bad intact frames ACK unseen segments in $f"
+}
+
+run_case clean 100000000
+check_pcap "$TMP/clean.pcap"
+rm -f "$TMP/clean.pcap"
+
+run_case loss 30000000 --loss 0.02 --seed 21
+[ "$RETX" -gt 0 ] || fail "loss: 2% loss but source reports no retransmits"
+check_pcap "$TMP/loss.pcap"
+rm -f "$TMP/loss.pcap"
+
+run_case mixed 20000000 --reorder 0.05 --dup 0.02 --corrupt 0.01 --seed 22
+check_pcap_corrupting "$TMP/mixed.pcap"
+echo PASS

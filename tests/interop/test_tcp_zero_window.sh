@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Zero windows both ways (../shared/STALL.md).
+# A) ustack sends to a Linux receiver that stops reading for 8 s: Linux closes
+#    its window, ustack probes it with gaps that grow (S3, S4), every probe is
+#    answered, and when Linux reads again the transfer resumes and completes
+#    with the SHA-256 intact.
+# B) Linux sends 2 MB to `ustack sink --read-rate 200k`: ustack's window closes
+#    and reopens, its advertised right edge (ACK + window) never moves left (R1),
+#    every probe Linux sends is answered (R4), and the SHA-256 matches.
+source "$(dirname "$0")/lib.sh"
+PORT=5202
+
+cat >"$TMP/stall.py" <<'PY'
+# stall.py IP PORT OUT STALL_S: accept one connection with a small receive
+# buffer, do not read for STALL_S seconds, then read to EOF; "BYTES SHA" -> OUT.
+import hashlib, socket, sys, time
+ip, port, out, stall = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)   # inherited by the accepted socket
+ls.bind((ip, port))
+ls.listen(1)
+ls.settimeout(60)
+c, _ = ls.accept()
+time.sleep(stall)
+c.settimeout(60)
+h, n = hashlib.sha256(), 0
+while True:
+    b = c.recv(1 << 16)
+    if not b:
+        break
+    h.update(b)
+    n += len(b)
+c.close()
+open(out, "w").write(f"{n} {h.hexdigest()}\n")
+PY
+
+cat >"$TMP/send.py" <<'PY'
+# send.py IP PORT BYTES: send random bytes, half-close, wait for FIN, print SHA.
+import hashlib, os, socket, sys, time
+ip, port, total = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for _ in range(50):
+    try:
+        s = socket.create_connection((ip, port), timeout=5)
+        break
+    except OSError:
+        time.sleep(0.2)
+else:
+    sys.exit("cannot connect")
+s.settimeout(60)
+data = os.urandom(total)
+s.sendall(data)
+s.shutdown(socket.SHUT_WR)
+if s.recv(1) != b"":
+    sys.exit("sink sent data")
+s.close()
+print(hashlib.sha256(data).hexdigest())
+PY
+
+# ---- A: Linux stops reading, ustack probes ----
+nsx python3 "$TMP/stall.py" "$LINUX_IP" $PORT "$TMP/a.out" 8 &
+PIDS+=("$!")
+py=$!
+for _ in $(seq 1 100); do nsx ss -ltnH "sport = :$PORT" | grep -q LISTEN && break; sleep 0.05; done
+rc=0
+timeout 120 nsenter --net="/run/netns/$NS" "$USTACK" --tap "$TAP" --ip "$US_IP/24" -v --pcap "$TMP/a.pcap" \
+    source "$LINUX_IP:$PORT" --bytes 4000000 >"$TMP/a.log" 2>&1 || rc=$?
+[ $rc -eq 0 ] || fail "A: ustack source exit status $rc"
+wait "$py" || fail "A: Linux receiver failed"
+line=$(grep '^source: .* sha256 ' "$TMP/a.log") || fail "A: source printed no result"
+echo "A: $line"
+read -r got_bytes got <"$TMP/a.out"
+[ "$got_bytes" = 4000000 ] || fail "A: Linux received $got_bytes of 4000000 bytes"
+[ "$got" = "$(echo "$line" | sed -n 's/.* sha256 \([0-9a-f]*\).*/\1/p')" ] || fail "A: sha256 differs"
+check_pcap "$TMP/a.pcap"
+zw=$(tshark -r "$TMP/a.pcap" -Y "ip.src == $LINUX_IP && tcp.analysis.zero_window" 2>/dev/null | wc -l)
+[ "$zw" -ge 1 ] || fail "A: Linux never advertised a zero window (receiver did not stall?)"
+# ustack's probes: a byte of new data into the zero window (zero_window_probe) or
+# an ACK-forcing segment below SND.UNA (keep_alive-shaped); times in seconds.
+mapfile -t probes < <(tshark -r "$TMP/a.pcap" -Y "ip.src == $US_IP && (tcp.analysis.zero_window_probe || tcp.analysis.keep_alive)" \
+    -T fields -e frame.time_relative 2>/dev/null)
+echo "A: ${#probes[@]} zero-window probes at ${probes[*]}"
+[ "${#probes[@]}" -ge 3 ] || fail "A: expected at least 3 zero-window probes during an 8 s stall, saw ${#probes[@]}"
+python3 - "${probes[@]}" <<'PY' || fail "A: probe gaps do not grow"
+import sys
+t = [float(x) for x in sys.argv[1:]]
+gaps = [b - a for a, b in zip(t, t[1:])]
+print("A: probe gaps " + " ".join(f"{g:.3f}" for g in gaps))
+# S4: each gap at least the one before (10% slack for timer granularity) and the
+# last clearly longer than the first; first gap >= 200 ms (T0 floor).
+ok = all(b >= a * 0.9 for a, b in zip(gaps, gaps[1:])) and gaps[-1] > 1.5 * gaps[0] and gaps[0] >= 0.19
+sys.exit(0 if ok else 1)
+PY
+answers=$(tshark -r "$TMP/a.pcap" -Y "ip.src == $LINUX_IP && (tcp.analysis.zero_window_probe_ack || tcp.analysis.keep_alive_ack || tcp.analysis.zero_window)" 2>/dev/null | wc -l)
+[ "$answers" -ge "${#probes[@]}" ] || fail "A: ${#probes[@]} probes but only $answers answers from Linux"
+
+# ---- B: ustack reads slowly, Linux probes ----
+start_ustack b -v --pcap "$TMP/b.pcap" sink --port $PORT --read-rate 200k --count 1 --duration 120
+want=$(timeout 120 nsenter --net="/run/netns/$NS" python3 "$TMP/send.py" "$US_IP" $PORT 2000000) || fail "B: Linux sender failed"
+for _ in $(seq 1 300); do kill -0 "$USTACK_PID" 2>/dev/null || break; sleep 0.1; done
+stop_ustack "$USTACK_PID" || fail "B: ustack sink exit status $?"
+line=$(grep '^sink: .* sha256 ' "$TMP/b.log") || fail "B: sink printed no result"
+echo "B: $line"
+[ "$(echo "$line" | sed -n 's/.* bytes \([0-9]*\) .*/\1/p')" = 2000000 ] || fail "B: sink did not get 2000000 bytes"
+[ "$(echo "$line" | sed -n 's/.* sha256 \([0-9a-f]*\).*/\1/p')" = "$want" ] || fail "B: sha256 differs"
+dur=$(echo "$line" | sed -n 's/.* duration \([0-9.]*\) s.*/\1/p')
+python3 -c "import sys; sys.exit(0 if float('$dur') >= 7 else 1)" || fail "B: 2 MB at 200 kB/s took only $dur s (slow reader not slow)"
+check_pcap "$TMP/b.pcap"
+zw=$(tshark -r "$TMP/b.pcap" -Y "ip.src == $US_IP && tcp.window_size == 0 && tcp.flags.syn == 0" 2>/dev/null | wc -l)
+echo "B: ustack advertised a zero window $zw times"
+# R1: the right edge ACK + scaled window of ustack's segments never moves left.
+tshark -r "$TMP/b.pcap" -Y "ip.src == $US_IP && tcp.srcport == $PORT && tcp.flags.syn == 0 && tcp.flags.reset == 0" \
+    -T fields -e frame.number -e tcp.ack -e tcp.window_size 2>/dev/null >"$TMP/b.edges"
+python3 - "$TMP/b.edges" <<'PY' || fail "B: ustack's advertised right edge moved left"
+import sys
+prev = None
+rows = 0
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) < 3:
+        continue
+    frame, edge = int(f[0]), int(f[1]) + int(f[2])
+    rows += 1
+    if prev is not None and edge < prev[1]:
+        print(f"frame {frame}: right edge {edge} < {prev[1]} (frame {prev[0]})")
+        sys.exit(1)
+    prev = (frame, max(edge, prev[1]) if prev else edge)
+if rows < 100:
+    print(f"only {rows} segments from ustack")
+    sys.exit(1)
+print(f"B: right edge monotonic over {rows} segments from ustack")
+PY
+# R4: every zero-window probe from Linux is answered by ustack
+lp=$(tshark -r "$TMP/b.pcap" -Y "ip.src == $LINUX_IP && (tcp.analysis.zero_window_probe || tcp.analysis.keep_alive)" 2>/dev/null | wc -l)
+la=$(tshark -r "$TMP/b.pcap" -Y "ip.src == $US_IP && (tcp.analysis.zero_window_probe_ack || tcp.analysis.keep_alive_ack)" 2>/dev/null | wc -l)
+echo "B: Linux sent $lp zero-window probes, ustack answered $la"
+[ "$la" -ge "$lp" ] || fail "B: $lp probes from Linux but only $la answers from ustack"
+echo PASS
