@@ -435,7 +435,7 @@ int cmd_source(struct cli *c, int argc, char **argv)
     sha_hex(&sha, hex);
     if (crc < 0 && status == 0)
         status = cli_error("source: close: %s", strerror(-crc));
-    uint64_t retx = us_counter_by_name(c->st, "tcp.retransmitted_segments");
+    uint64_t retx = us_counter_by_name(c->st, "tcp.retransmits");
     printf("source: %s bytes %llu duration %.3f s goodput %.2f Mbit/s retransmits %llu sha256 %s\n", target,
            (unsigned long long)sent, (double)dur / 1e9, mbit(sent, dur), (unsigned long long)retx, hex);
     if (c->verbose)
