@@ -461,10 +461,12 @@ static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct tcp_s
     }
     bool changed = window_update(st, tcb, s, now);
     bool dup = s->ack == tcb->snd_una && s->len == 0 && !(s->flags & (TH_SYN | TH_FIN)) &&
-               !changed && ((uint32_t)s->wnd << tcb->snd_wscale) == old_wnd &&
+               !changed && ((uint32_t)s->wnd << tcb->snd_wscale) == old_wnd && s->wnd != 0 &&
                tcb->snd_max != tcb->snd_una;
+    /* S6: a window update never counts as a duplicate; nor does a zero
+     * window, which says "no room", not "a segment is missing". */
     if (dup)
-        dup_ack(st, tcb, now);                      /* S6: never for a window update */
+        dup_ack(st, tcb, now);
     else if (s->ack == tcb->snd_una && !(tcb->flags & TF_RECOVERY))
         tcb->dupacks = 0;
     return ACK_OK;

@@ -41,6 +41,7 @@ struct trace {
     size_t n, cap;
     bool *dropped;
     tt_rule rule;
+    tt_rule rx_rule;          /* called when a host receives a segment (dir 1), before the stack sees it */
     void *arg;
     struct tap taps[2];
     bool on;
@@ -95,10 +96,12 @@ static inline bool tt_filter(void *arg, int dir, const uint8_t *frame, uint32_t 
     struct tap *tp = arg;
     struct trace *tr = tp->tr;
     struct seg s;
-    if (dir != 0 || !tr->on || !tt_parse(frame, len, &s))
+    if (!tr->on || !tt_parse(frame, len, &s))
         return false;
     s.t = now;
     s.host = tp->host;
+    if (dir == 1)
+        return tr->rx_rule ? tr->rx_rule(tr, &s, (uint8_t *)(uintptr_t)frame, len) : false;
     bool drop = tr->rule ? tr->rule(tr, &s, (uint8_t *)(uintptr_t)frame, len) : false;
     if (tr->n == tr->cap) {
         tr->cap = tr->cap ? tr->cap * 2 : 1024;

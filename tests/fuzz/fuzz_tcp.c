@@ -1,0 +1,558 @@
+/* libFuzzer harness for TCP: drives real connections with arbitrary segments.
+ *
+ * The harness plays the peer (198.18.0.1) of a stack (198.18.0.2) over a pipe
+ * link. It completes a passive handshake to a listener on port 80 and, if the
+ * first input byte asks for it, an active one (the stack connects to port
+ * 8080), using valid segments it builds itself; then it interprets the rest of
+ * the input as a script of operations:
+ *
+ *   segment     flags, SEQ/ACK as signed offsets from what the peer sent and
+ *               what the stack sent, window, options (timestamps and SACK
+ *               built from state, or raw option bytes from the input), payload
+ *               length and a time advance; IPv4 and TCP checksums are correct so
+ *               every segment reaches the TCP logic
+ *   app         send / recv / shutdown / close / setsockopt on the stack side
+ *   time        let virtual time run (timers: RTO, persist, keepalive, TIME_WAIT)
+ *   new SYN     another connection to the listener, accept
+ *   garbage     a raw TCP header from the input with valid checksums, or a raw
+ *               Ethernet frame
+ *
+ * Frames the stack sends are parsed to keep the peer's idea of the stack's
+ * sequence numbers and timestamps current. Everything is deterministic (seeded
+ * stack, virtual clock) and freed at the end, so LeakSanitizer can check it. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ustack/ustack.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define US_IP 0xC6120002u
+#define PEER_IP 0xC6120001u
+#define LPORT 80
+#define APORT 8080
+#define NCONN 4
+#define MAX_OPS 2048
+
+static const uint8_t us_mac[6] = {2, 0, 0, 0, 0, 2};
+static const uint8_t peer_mac[6] = {2, 0, 0, 0, 0, 1};
+
+/* Input reader: past the end every read yields zero. */
+struct rd {
+    const uint8_t *p;
+    size_t n, off;
+};
+static uint8_t get8(struct rd *r) { return r->off < r->n ? r->p[r->off++] : 0; }
+static uint16_t get16(struct rd *r) { return (uint16_t)((get8(r) << 8) | get8(r)); }
+static uint32_t get32(struct rd *r) { return ((uint32_t)get16(r) << 16) | get16(r); }
+static size_t getbytes(struct rd *r, uint8_t *dst, size_t n)
+{
+    size_t k = r->n - r->off < n ? r->n - r->off : n;
+    memcpy(dst, r->p + r->off, k);
+    memset(dst + k, 0, n - k);
+    r->off += k;
+    return n;
+}
+
+/* One connection as the peer sees it. */
+struct conn {
+    bool used;
+    int fd;               /* stack descriptor, -1 once closed by the application */
+    uint16_t pport;       /* peer's port */
+    uint16_t sport;       /* stack's port */
+    uint32_t snd_nxt;     /* next sequence number the peer sends */
+    uint32_t stk_nxt;     /* highest sequence number the stack sent + 1 */
+    uint32_t stk_isn;
+    bool have_isn;
+    bool ts;              /* timestamps in use */
+    uint32_t ts_recent;   /* last TSval from the stack */
+};
+
+struct h {
+    struct us_pktpool *pool;
+    struct us_dev *a, *b;
+    struct us_stack *st;
+    us_time_t now;
+    uint32_t peer_clock;  /* TSval the peer sends */
+    int lfd;
+    struct conn c[NCONN];
+    uint8_t scratch[70000];
+};
+
+static uint32_t csum_add(uint32_t s, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        s += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (n & 1)
+        s += (uint32_t)p[n - 1] << 8;
+    return s;
+}
+static uint16_t csum_fold(uint32_t s)
+{
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)~s;
+}
+static void put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v; }
+static void put32(uint8_t *p, uint32_t v) { put16(p, v >> 16), put16(p + 2, v); }
+static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+
+/* Wraps a TCP segment (header+options+payload, checksum field zero) in IPv4 and
+ * Ethernet with correct checksums and hands it to the stack. */
+static void inject_tcp(struct h *h, uint8_t *tcp, size_t len)
+{
+    uint8_t f[14 + 20 + 1480];
+    if (len > 1480)
+        len = 1480;
+    memcpy(f, us_mac, 6);
+    memcpy(f + 6, peer_mac, 6);
+    put16(f + 12, 0x0800);
+    uint8_t *ip = f + 14;
+    memset(ip, 0, 20);
+    ip[0] = 0x45;
+    put16(ip + 2, (uint32_t)(20 + len));
+    put16(ip + 6, 0x4000);
+    ip[8] = 64;
+    ip[9] = 6;
+    put32(ip + 12, PEER_IP);
+    put32(ip + 16, US_IP);
+    put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
+    memcpy(ip + 20, tcp, len);
+    uint8_t *t = ip + 20;
+    if (len >= 18) {
+        put16(t + 16, 0);
+        uint32_t s = csum_add(0, ip + 12, 8) + 6 + (uint32_t)len;
+        put16(t + 16, csum_fold(csum_add(s, t, len)));
+    }
+    struct us_pkt *p = us_pkt_from(h->pool, f, (uint32_t)(34 + len));
+    if (p)
+        us_stack_input(h->st, p, h->now);
+}
+
+static void inject_arp_request(struct h *h)
+{
+    uint8_t f[42];
+    memset(f, 0xff, 6);
+    memcpy(f + 6, peer_mac, 6);
+    put16(f + 12, 0x0806);
+    uint8_t *a = f + 14;
+    put16(a, 1), put16(a + 2, 0x0800), a[4] = 6, a[5] = 4, put16(a + 6, 1);
+    memcpy(a + 8, peer_mac, 6), put32(a + 14, PEER_IP);
+    memset(a + 18, 0, 6), put32(a + 24, US_IP);
+    struct us_pkt *p = us_pkt_from(h->pool, f, sizeof(f));
+    if (p)
+        us_stack_input(h->st, p, h->now);
+}
+
+static struct conn *find_conn(struct h *h, uint16_t pport, uint16_t sport)
+{
+    for (int i = 0; i < NCONN; i++)
+        if (h->c[i].used && h->c[i].pport == pport && h->c[i].sport == sport)
+            return &h->c[i];
+    return NULL;
+}
+
+/* Learns from one TCP segment the stack sent. */
+static void observe_tcp(struct h *h, const uint8_t *t, size_t len)
+{
+    if (len < 20)
+        return;
+    size_t hl = (size_t)(t[12] >> 4) * 4;
+    if (hl < 20 || hl > len)
+        return;
+    struct conn *c = find_conn(h, (uint16_t)(t[2] << 8 | t[3]), (uint16_t)(t[0] << 8 | t[1]));
+    if (!c)
+        return;
+    uint8_t fl = t[13];
+    uint32_t seq = rd32(t + 4);
+    if (fl & 0x02) {
+        c->stk_isn = seq;
+        c->have_isn = true;
+        c->stk_nxt = seq + 1;
+    }
+    uint32_t end = seq + (uint32_t)(len - hl) + !!(fl & 0x02) + !!(fl & 0x01);
+    if (c->have_isn && (int32_t)(end - c->stk_nxt) > 0)
+        c->stk_nxt = end;
+    for (size_t o = 20; o < hl;) { /* the stack's own options: walk them carefully anyway */
+        uint8_t k = t[o];
+        if (k == 0)
+            break;
+        if (k == 1) {
+            o++;
+            continue;
+        }
+        if (o + 1 >= hl || t[o + 1] < 2 || o + t[o + 1] > hl)
+            break;
+        if (k == 8 && t[o + 1] == 10)
+            c->ts_recent = rd32(t + o + 2);
+        o += t[o + 1];
+    }
+}
+
+/* Receives and discards what the stack sent, learning sequence numbers. */
+static void drain(struct h *h)
+{
+    struct us_pkt *out[64];
+    int n;
+    while ((n = us_dev_recv(h->b, out, 64, h->now)) > 0) {
+        for (int i = 0; i < n; i++) {
+            const uint8_t *f = out[i]->data;
+            size_t len = out[i]->len;
+            if (len >= 34 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 6) {
+                size_t ihl = (size_t)(f[14] & 15) * 4;
+                size_t tot = (size_t)(f[16] << 8 | f[17]);
+                if (ihl >= 20 && tot <= len - 14 && tot >= ihl)
+                    observe_tcp(h, f + 14 + ihl, tot - ihl);
+            }
+            us_pkt_free(out[i]);
+        }
+    }
+}
+
+static void step(struct h *h, us_time_t dt)
+{
+    h->now += dt;
+    h->peer_clock += (uint32_t)(dt / US_MS(1)) + 1;
+    us_stack_poll(h->st, h->now);
+    drain(h);
+}
+
+/* Let timers run for up to `span`, jumping from deadline to deadline. */
+static void run_timers(struct h *h, us_time_t span)
+{
+    us_time_t end = h->now + span;
+    for (int i = 0; i < 64 && h->now < end; i++) {
+        us_time_t d = us_stack_poll(h->st, h->now);
+        drain(h);
+        if (d == US_TIME_NEVER || d > end)
+            d = end;
+        step(h, d > h->now ? d - h->now : US_MS(1));
+    }
+}
+
+/* Builds the options of a segment: timestamps from state and SACK blocks
+ * relative to the stack's sequence space, or raw bytes from the input. */
+static size_t build_opts(struct h *h, struct conn *c, struct rd *r, uint8_t mode, uint8_t *o)
+{
+    size_t n = 0;
+    if (mode & 0x80) { /* raw option bytes, padded to a multiple of 4 with EOL */
+        n = get8(r) % 41;
+        getbytes(r, o, n);
+        while (n & 3)
+            o[n++] = 0;
+        return n;
+    }
+    if (c->ts && !(mode & 0x40)) {
+        o[n++] = 1, o[n++] = 1, o[n++] = 8, o[n++] = 10;
+        put32(o + n, h->peer_clock - (mode & 0x20 ? 0x40000000u : 0)); /* old TSval: PAWS */
+        put32(o + n + 4, c->ts_recent);
+        n += 8;
+    }
+    int nsack = mode & 3;
+    if (nsack) {
+        o[n++] = 1, o[n++] = 1, o[n++] = 5, o[n++] = (uint8_t)(2 + 8 * nsack);
+        for (int i = 0; i < nsack; i++, n += 8) {
+            uint32_t le = c->stk_nxt - (get16(r) % 20000u);
+            put32(o + n, le);
+            put32(o + n + 4, le + get16(r) % 3000u);
+        }
+    }
+    return n;
+}
+
+static void send_seg(struct h *h, struct conn *c, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win,
+                     const uint8_t *opts, size_t olen, size_t plen)
+{
+    uint8_t t[1480];
+    if (olen > 40)
+        olen = 40;
+    if (plen > sizeof(t) - 20 - olen)
+        plen = sizeof(t) - 20 - olen;
+    memset(t, 0, 20);
+    put16(t, c->pport), put16(t + 2, c->sport);
+    put32(t + 4, seq), put32(t + 8, ack);
+    t[12] = (uint8_t)(((20 + olen) / 4) << 4);
+    t[13] = flags;
+    put16(t + 14, win);
+    memcpy(t + 20, opts, olen);
+    for (size_t i = 0; i < plen; i++)
+        t[20 + olen + i] = (uint8_t)(seq + i); /* payload = low byte of its sequence number */
+    inject_tcp(h, t, 20 + olen + plen);
+}
+
+/* The peer's SYN options chosen by bits of `sel`. */
+static size_t syn_opts(struct h *h, uint8_t sel, uint8_t *o)
+{
+    size_t n = 0;
+    if (sel & 1)
+        o[n++] = 2, o[n++] = 4, put16(o + n, 536u + (sel >> 4) * 64u), n += 2;
+    if (sel & 2)
+        o[n++] = 1, o[n++] = 3, o[n++] = 3, o[n++] = (uint8_t)((sel >> 5) * 2);
+    if (sel & 4)
+        o[n++] = 1, o[n++] = 1, o[n++] = 4, o[n++] = 2;
+    if (sel & 8) {
+        o[n++] = 1, o[n++] = 1, o[n++] = 8, o[n++] = 10;
+        put32(o + n, h->peer_clock), put32(o + n + 4, 0);
+        n += 8;
+    }
+    return n;
+}
+
+static struct conn *new_conn(struct h *h, uint16_t pport, uint16_t sport, uint32_t isn)
+{
+    for (int i = 0; i < NCONN; i++)
+        if (!h->c[i].used) {
+            h->c[i] = (struct conn){.used = true, .fd = -1, .pport = pport, .sport = sport, .snd_nxt = isn};
+            return &h->c[i];
+        }
+    return NULL;
+}
+
+/* SYN to the listener, then (if the stack answered) the final ACK and accept. */
+static void passive_open(struct h *h, uint16_t pport, uint32_t isn, uint8_t sel)
+{
+    struct conn *c = find_conn(h, pport, LPORT);
+    if (!c && !(c = new_conn(h, pport, LPORT, isn)))
+        return;
+    uint8_t o[40];
+    size_t n = syn_opts(h, sel, o);
+    c->snd_nxt = isn;
+    send_seg(h, c, 0x02, c->snd_nxt, 0, 65535, o, n, 0);
+    c->snd_nxt++;
+    c->ts = (sel & 8) != 0;
+    step(h, US_US(100));
+    if (!c->have_isn)
+        return;
+    n = build_opts(h, c, &(struct rd){0}, 0, o);
+    send_seg(h, c, 0x10, c->snd_nxt, c->stk_nxt, 65535, o, n, 0);
+    step(h, US_US(100));
+    struct us_sockaddr peer;
+    int fd = us_accept(h->st, h->lfd, &peer, h->now);
+    if (fd >= 0) {
+        struct conn *owner = find_conn(h, peer.port, LPORT);
+        if (owner && owner->fd < 0)
+            owner->fd = fd;
+        else
+            us_close(h->st, fd, h->now);
+    }
+}
+
+/* The stack connects to the peer's port 8080; the peer answers SYN-ACK. */
+static void active_open(struct h *h, uint8_t sel, uint32_t isn)
+{
+    int fd = us_socket(h->st, US_SOCK_STREAM);
+    if (fd < 0)
+        return;
+    struct us_sockaddr dst = {PEER_IP, APORT};
+    us_connect(h->st, fd, &dst, h->now);
+    struct us_sockaddr local;
+    if (us_getsockname(h->st, fd, &local) < 0 || !local.port) {
+        us_close(h->st, fd, h->now);
+        return;
+    }
+    struct conn *c = new_conn(h, APORT, local.port, isn);
+    if (!c) {
+        us_close(h->st, fd, h->now);
+        return;
+    }
+    c->fd = fd;
+    step(h, US_US(100)); /* SYN leaves (ARP already resolved) */
+    if (!c->have_isn)
+        return;
+    uint8_t o[40];
+    size_t n = syn_opts(h, sel, o);
+    c->ts = (sel & 8) != 0;
+    if (c->ts) /* the SYN-ACK echoes the stack's TSval */
+        put32(o + n - 4, c->ts_recent);
+    send_seg(h, c, 0x12, c->snd_nxt, c->stk_nxt, 65535, o, n, 0);
+    c->snd_nxt++;
+    step(h, US_US(100));
+    us_connect(h->st, fd, &dst, h->now);
+}
+
+/* A segment described by the input, relative to the connection's state. */
+static void op_segment(struct h *h, struct conn *c, struct rd *r, int kind)
+{
+    uint8_t flags = get8(r);
+    int16_t seq_off = (int16_t)get16(r), ack_off = (int16_t)get16(r);
+    uint16_t win = get16(r);
+    uint8_t mode = get8(r);
+    size_t plen = get16(r) % 1461u;
+    if (kind == 0) { /* in-order data with a current ACK: makes progress */
+        flags = (uint8_t)(0x10 | (flags & 0x09));
+        seq_off = 0;
+        ack_off = 0;
+    }
+    uint8_t o[48];
+    size_t olen = build_opts(h, c, r, mode, o);
+    uint32_t seq = c->snd_nxt + (uint32_t)(int32_t)seq_off;
+    uint32_t ack = c->stk_nxt + (uint32_t)(int32_t)ack_off;
+    send_seg(h, c, flags, seq, ack, win, o, olen, (flags & 0x02) ? 0 : plen);
+    if (seq == c->snd_nxt && !(flags & 0x04)) /* the peer's stream moves on */
+        c->snd_nxt += (uint32_t)((flags & 0x02) ? 0 : (plen > 1480 - 20 - olen ? 1480 - 20 - olen : plen)) +
+                      !!(flags & 0x01) + !!(flags & 0x02);
+    step(h, US_MS(get8(r) & 0x3f));
+}
+
+static void op_app(struct h *h, struct conn *c, struct rd *r, int kind)
+{
+    if (c->fd < 0)
+        return;
+    uint16_t n = get16(r);
+    switch (kind) {
+    case 6: {
+        size_t len = (size_t)n * 2;
+        for (size_t i = 0; i < len; i++)
+            h->scratch[i] = (uint8_t)(i * 7);
+        us_send(h->st, c->fd, h->scratch, len, 0, h->now);
+        break;
+    }
+    case 7:
+        for (int i = 0; i < 8; i++)
+            if (us_recv(h->st, c->fd, h->scratch, (size_t)n + 1, 0, h->now) <= 0)
+                break;
+        break;
+    case 8:
+        us_shutdown(h->st, c->fd, n % 3, h->now);
+        break;
+    case 9:
+        us_close(h->st, c->fd, h->now);
+        c->fd = -1;
+        break;
+    default: { /* 10: socket options */
+        int v = (n >> 8) & 1;
+        static const int names[] = {US_TCP_NODELAY, US_TCP_CORK, US_SO_RCVBUF, US_SO_SNDBUF, US_SO_LINGER,
+                                    US_SO_KEEPALIVE, US_TCP_KEEPIDLE, US_TCP_DELACK_MS};
+        int name = names[n & 7];
+        int level = name >= 100 ? US_IPPROTO_TCP : US_SOL_SOCKET;
+        if (name == US_SO_LINGER) {
+            struct us_linger l = {v, 0};
+            us_setsockopt(h->st, c->fd, level, name, &l, sizeof(l));
+        } else {
+            int val = name == US_SO_RCVBUF || name == US_SO_SNDBUF ? (int)(n >> 4) * 16 : (int)(n >> 8);
+            us_setsockopt(h->st, c->fd, level, name, &val, sizeof(val));
+        }
+        struct us_tcp_info ti;
+        us_tcp_info(h->st, c->fd, &ti);
+        break;
+    }
+    }
+    step(h, 0);
+}
+
+/* Raw TCP header bytes (valid IP and TCP checksums) or a raw Ethernet frame. */
+static void op_garbage(struct h *h, struct rd *r, bool frame)
+{
+    size_t len = frame ? get16(r) % 1515u : get8(r) % 80u;
+    uint8_t buf[1515];
+    getbytes(r, buf, len);
+    if (frame) {
+        struct us_pkt *p = us_pkt_from(h->pool, buf, (uint32_t)len);
+        if (p)
+            us_stack_input(h->st, p, h->now);
+    } else {
+        if (len >= 4)
+            put16(buf + 2, (get8(r) & 1) || !h->c[0].used ? LPORT : h->c[0].sport);
+        inject_tcp(h, buf, len);
+    }
+    step(h, US_MS(1));
+}
+
+static void accept_all(struct h *h)
+{
+    struct us_sockaddr peer;
+    int fd;
+    while ((fd = us_accept(h->st, h->lfd, &peer, h->now)) >= 0) {
+        struct conn *c = find_conn(h, peer.port, LPORT);
+        if (c && c->fd < 0)
+            c->fd = fd;
+        else
+            us_close(h->st, fd, h->now);
+    }
+}
+
+static void run_ops(struct h *h, struct rd *r)
+{
+    for (int ops = 0; ops < MAX_OPS && r->off < r->n; ops++) {
+        uint8_t op = get8(r);
+        int kind = op & 15;
+        struct conn *c = &h->c[(op >> 4) % NCONN];
+        if (!c->used)
+            c = &h->c[0];
+        if (kind <= 5) {
+            if (c->used)
+                op_segment(h, c, r, kind);
+        } else if (kind <= 10) {
+            op_app(h, c, r, kind);
+        } else if (kind == 11) {
+            run_timers(h, US_MS(get16(r)));
+        } else if (kind == 12 || kind == 13) {
+            op_garbage(h, r, kind == 13);
+        } else if (kind == 14) {
+            uint8_t sel = get8(r);
+            passive_open(h, (uint16_t)(41000 + get8(r)), get32(r), sel);
+        } else {
+            accept_all(h);
+        }
+    }
+}
+
+static struct us_stack *make_stack(struct h *h)
+{
+    struct us_config cfg;
+    us_config_default(&cfg);
+    cfg.ip = US_IP;
+    cfg.prefix_len = 24;
+    cfg.deterministic = true;
+    cfg.seed = 42;
+    cfg.tcp_msl = US_SEC(1);          /* short TIME_WAIT: the end of a run frees everything soon */
+    cfg.tcp_rto_max = US_SEC(4);
+    cfg.tcp_retries = 4;
+    cfg.tcp_syn_retries = 2;
+    cfg.tcp_sndbuf = 64 * 1024;
+    cfg.tcp_rcvbuf = 64 * 1024;
+    cfg.tcp_max_conns = 64;
+    char err[128];
+    return us_stack_new(&cfg, h->a, h->now, err, sizeof(err));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct h *h = calloc(1, sizeof(*h));
+    if (!h)
+        return 0;
+    h->pool = us_pktpool_new(US_PKT_HEADROOM + 14 + 1500 + 64, 4096);
+    if (!h->pool || us_pipe_pair(h->pool, 1500, us_mac, peer_mac, &h->a, &h->b) < 0)
+        abort();
+    h->now = US_MS(1);
+    h->peer_clock = 1000;
+    if (!(h->st = make_stack(h)))
+        abort();
+    struct rd r = {data, size, 0};
+    inject_arp_request(h); /* the stack learns the peer's MAC */
+    step(h, US_MS(1));
+    h->lfd = us_socket(h->st, US_SOCK_STREAM);
+    struct us_sockaddr la = {0, LPORT};
+    us_bind(h->st, h->lfd, &la);
+    us_listen(h->st, h->lfd, 4);
+
+    uint8_t sel = get8(&r);
+    passive_open(h, 40000, get32(&r), sel);
+    if (sel & 0x80)
+        active_open(h, (uint8_t)(sel ^ 0x0f), get32(&r));
+    run_ops(h, &r);
+
+    /* close everything and let every timer run out */
+    for (int i = 0; i < NCONN; i++)
+        if (h->c[i].used && h->c[i].fd >= 0)
+            us_close(h->st, h->c[i].fd, h->now);
+    us_close(h->st, h->lfd, h->now);
+    run_timers(h, US_SEC(600));
+    us_stack_free(h->st);
+    us_dev_destroy(h->a);
+    us_dev_destroy(h->b);
+    us_pktpool_free(h->pool);
+    free(h);
+    return 0;
+}
