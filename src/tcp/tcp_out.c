@@ -121,6 +121,11 @@ static int tcp_emit(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, uint8
     }
     struct tcp_opts_out o;
     fill_opts(st, tcb, flags, &o, now);
+    /* SACK blocks must not push a full data segment past the path MTU
+     * (RFC 6691: the MSS excludes options): send fewer blocks then. */
+    uint32_t room = tcp_mss_for(st, tcb->rip) + TCP_HLEN;
+    while (o.nsack && TCP_HLEN + (o.ts ? 12u : 0u) + 4u + 8u * o.nsack + len > room)
+        o.nsack--;
     uint8_t hdr[60];
     uint32_t ack = (flags & TH_ACK) ? tcb->rcv_nxt : 0;
     uint16_t wnd = window_field(tcb, flags, xf);

@@ -30,8 +30,8 @@ if [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ]; then
     expect_err "tap device 'nosuchtap0' not found" --tap nosuchtap0 --ip 198.18.0.2/24 up
     expect_err "ip tuntap add dev nosuchtap0 mode tap" --tap nosuchtap0 --ip 198.18.0.2/24 up
 fi
-"$U" --help | grep -q "Commands:" || fail "--help"
-"$U" ping --help | grep -q "usage:" || fail "ping --help"
+"$U" --help >"$T/help" && grep -q "Commands:" "$T/help" || fail "--help"
+"$U" ping --help >"$T/help" && grep -q "usage:" "$T/help" || fail "ping --help"
 "$U" demo --pcap "$T/d1.pcap" >"$T/demo1" || { cat "$T/demo1"; fail "demo exited non-zero"; }
 "$U" demo --pcap "$T/d2.pcap" >"$T/demo2" || fail "second demo run"
 grep -q "summary:" "$T/demo1" || fail "demo summary missing"

@@ -77,7 +77,7 @@ struct h {
     uint32_t peer_clock;  /* TSval the peer sends */
     int lfd;
     struct conn c[NCONN];
-    uint8_t scratch[70000];
+    uint8_t scratch[1 << 17];  /* >= the largest send (2 * 65535) and recv */
 };
 
 static uint32_t csum_add(uint32_t s, const uint8_t *p, size_t n)
@@ -402,7 +402,7 @@ static void op_app(struct h *h, struct conn *c, struct rd *r, int kind)
     uint16_t n = get16(r);
     switch (kind) {
     case 6: {
-        size_t len = (size_t)n * 2;
+        size_t len = (size_t)n * 2; /* up to 128 KiB: more than the send buffer */
         for (size_t i = 0; i < len; i++)
             h->scratch[i] = (uint8_t)(i * 7);
         us_send(h->st, c->fd, h->scratch, len, 0, h->now);
