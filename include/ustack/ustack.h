@@ -37,7 +37,7 @@ struct us_config {
     uint32_t icmp_rate_burst;    /* bucket size (default 10) */
 
     /* TCP defaults (per socket values start here) */
-    us_time_t tcp_msl;        /* maximum segment lifetime; TIME_WAIT lasts 2*MSL (default 30 s) */
+    us_time_t tcp_msl;        /* maximum segment lifetime, at most 600 s; TIME_WAIT lasts 2*MSL (default 30 s) */
     us_time_t tcp_delack;     /* delayed-ACK time (default 40 ms, at most 500 ms) */
     us_time_t tcp_rto_initial;/* default 1 s (RFC 6298) */
     us_time_t tcp_rto_min;    /* default 200 ms */

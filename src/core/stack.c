@@ -52,6 +52,10 @@ static int check_config(const struct us_config *c, char *err, size_t errlen)
         snprintf(err, errlen, "delayed-ACK time above 500 ms (RFC 1122 4.2.3.2)");
         return -EINVAL;
     }
+    if (c->tcp_msl == 0 || c->tcp_msl > US_SEC(600)) {
+        snprintf(err, errlen, "MSL out of range (1 ns .. 600 s; TIME_WAIT lasts 2*MSL)");
+        return -EINVAL;
+    }
     if (c->tcp_rto_min == 0 || c->tcp_rto_min > c->tcp_rto_max) {
         snprintf(err, errlen, "RTO bounds invalid (min must be > 0 and <= max)");
         return -EINVAL;
