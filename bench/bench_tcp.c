@@ -139,24 +139,30 @@ static void bench_bulk(uint64_t mb)
     int lfd = listen_on(p.B, 5001, 8);
     int cfd, sfd;
     connect_pair(&p, lfd, 5001, &cfd, &sfd);
-    static uint8_t buf[1 << 16];
+    /* stream byte k is (k * 13 + 7) mod 256; the receiver checks one byte per read */
+    static uint8_t buf[1 << 16], rbuf[1 << 16];
     for (size_t i = 0; i < sizeof(buf); i++)
         buf[i] = (uint8_t)(i * 13 + 7);
-    uint64_t total = mb * 1000000, sent = 0, got = 0;
+    uint64_t total = mb * 1000000, sent = 0, got = 0, bad = 0;
     us_time_t v0 = now_of(&p);
     double t0 = secs();
     uint64_t steps = 0;
     while (got < total && steps < 100000000) {
         while (sent < total) {
-            size_t n = total - sent < sizeof(buf) ? (size_t)(total - sent) : sizeof(buf);
-            ssize_t w = us_send(p.A, cfd, buf, n, 0, now_of(&p));
+            size_t off = (size_t)(sent % sizeof(buf)), n = sizeof(buf) - off;
+            if (n > total - sent)
+                n = (size_t)(total - sent);
+            ssize_t w = us_send(p.A, cfd, buf + off, n, 0, now_of(&p));
             if (w <= 0)
                 break;
             sent += (uint64_t)w;
         }
         ssize_t r;
-        while ((r = us_recv(p.B, sfd, buf, sizeof(buf), 0, now_of(&p))) > 0)
+        while ((r = us_recv(p.B, sfd, rbuf, sizeof(rbuf), 0, now_of(&p))) > 0) {
+            size_t k = (size_t)(got * 7919 % (uint64_t)r); /* a varying byte of this read */
+            bad += rbuf[k] != (uint8_t)((got + k) * 13 + 7);
             got += (uint64_t)r;
+        }
         tick(&p);
         steps++;
     }
@@ -164,9 +170,9 @@ static void bench_bulk(uint64_t mb)
     struct us_tcp_info ti;
     us_tcp_info(p.A, cfd, &ti);
     printf("ustack bulk:   %8.1f Mbit/s  (%llu MB A->B over a pipe link, MTU 1500, one process/core, simulator "
-           "at zero delay: %.3f s wall, %.3f s virtual, %llu steps, %llu retransmits)\n",
+           "at zero delay: %.3f s wall, %.3f s virtual, %llu steps, %llu retransmits, %llu bad bytes sampled)\n",
            (double)got * 8 / t / 1e6, (unsigned long long)(got / 1000000), t,
-           (double)(now_of(&p) - v0) / 1e9, (unsigned long long)steps, (unsigned long long)ti.retransmits);
+           (double)(now_of(&p) - v0) / 1e9, (unsigned long long)steps, (unsigned long long)ti.retransmits, (unsigned long long)bad);
     us_close(p.A, cfd, now_of(&p));
     us_close(p.B, sfd, now_of(&p));
     us_close(p.B, lfd, now_of(&p));
