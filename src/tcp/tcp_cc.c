@@ -1,9 +1,12 @@
 /* Congestion control: the registry of ops tables and NewReno.
  *
- * The core (tcp_in.c) counts duplicate ACKs, runs fast retransmit and NewReno
- * fast recovery (RFC 6582) and calls the hooks; an algorithm only decides the
+ * The core (tcp_in.c) counts duplicate ACKs, keeps the SACK scoreboard, runs
+ * fast retransmit and the loss recovery — RFC 6675 with SACK, NewReno
+ * (RFC 6582) without — and calls the hooks; an algorithm only decides the
  * window: init, on_ack (slow start / congestion avoidance), on_congestion
- * (ssthresh at three duplicate ACKs), on_rto, after_idle, post_recovery.
+ * (ssthresh and cwnd when loss is detected), on_rto, after_idle,
+ * post_recovery. NewReno's temporary window inflation during recovery is
+ * part of the RFC 6582 algorithm and stays in the core.
  * Private per-connection state lives in tcb->cc_priv, US_TCP_CC_PRIV bytes,
  * checked at compile time. To add CUBIC or BBR: write the table in its own
  * file and list it in `algorithms` below. */
@@ -66,10 +69,12 @@ static void nr_on_ack(struct us_tcb *tcb, uint32_t acked, us_time_t now)
     tcp_cc_slow_start_or_ca(tcb, acked, &nr(tcb)->ca_acc);
 }
 
+/* RFC 5681 3.2 step 2 / RFC 6675 5 step 4.2: ssthresh = cwnd = FlightSize/2. */
 static void nr_on_congestion(struct us_tcb *tcb, us_time_t now)
 {
     (void)now;
     tcb->ssthresh = half_flight(tcb);
+    tcb->cwnd = tcb->ssthresh;
     nr(tcb)->ca_acc = 0;
 }
 

@@ -25,7 +25,7 @@ static void note_syn_opts(struct us_stack *st, struct us_tcb *tcb, const struct 
         tcb->ts_recent = s->tsval;
         tcb->ts_recent_age = t_ms(now);
     }
-    uint32_t ours = tcp_mss_for(st, tcb->rip);
+    uint32_t ours = tcp_mss_ours(st, tcb);
     tcb->mss_recv = (uint16_t)ours;
     uint32_t theirs = s->mss ? s->mss : 536;      /* RFC 9293 3.7.1 default */
     tcb->mss_send = (uint16_t)(theirs < ours ? theirs : ours);
@@ -83,10 +83,11 @@ static void copy_listener_opts(struct us_tcb *c, const struct us_tcb *l)
     c->sndbuf = l->sndbuf;
     c->rcvbuf = l->rcvbuf;
     c->cc_idx = l->cc_idx;
-    if (l->ext && (l->ext->linger >= 0 || l->ext->keepidle || l->ext->keepintvl || l->ext->keepcnt ||
+    if (l->ext && (l->ext->linger >= 0 || l->ext->maxseg || l->ext->keepidle || l->ext->keepintvl || l->ext->keepcnt ||
                    l->ext->delack_us)) {
         struct tcp_ext *e = tcp_ext(c);
         if (e) {
+            e->maxseg = l->ext->maxseg;
             e->linger = l->ext->linger;
             e->keepidle = l->ext->keepidle;
             e->keepintvl = l->ext->keepintvl;
@@ -321,13 +322,27 @@ static void sample_rtt(struct us_stack *st, struct us_tcb *tcb, const struct tcp
     }
 }
 
-/* RFC 6582 3.2 steps 3–5. */
+static void leave_recovery(struct us_tcb *tcb, us_time_t now)
+{
+    tcb->flags &= ~(TF_RECOVERY | TF_PARTIAL | TF_SACK_RCV);
+    tcb->dupacks = 0;
+    tcp_cc_get(tcb->cc_idx)->post_recovery(tcb, now);
+    struct tcp_sb *sb = tcp_sack_sb(tcb);
+    if (sb && sb->n == 0)
+        tcp_sack_clear(tcb);
+}
+
+/* A partial ACK during recovery. RFC 6582 3.2 steps 3–5 without SACK; with
+ * SACK (RFC 6675 5 (B)) the scoreboard and pipe already reflect the ACK and
+ * tcp_output sends what NextSeg() picks — only the timer restarts (RFC 6298 5.3). */
 static void recovery_ack(struct us_stack *st, struct us_tcb *tcb, uint32_t acked, us_time_t now)
 {
     if (seq_ge(tcb->snd_una, tcb->recover)) {
-        tcb->flags &= ~(TF_RECOVERY | TF_PARTIAL);
-        tcb->dupacks = 0;
-        tcp_cc_get(tcb->cc_idx)->post_recovery(tcb, now);
+        leave_recovery(tcb, now);
+        return;
+    }
+    if (tcb->flags & TF_SACK_RCV) {
+        tcb->tkind = TK_IDLE;
         return;
     }
     /* partial ACK: retransmit the next hole, deflate by what was acked */
@@ -345,10 +360,51 @@ static void recovery_ack(struct us_stack *st, struct us_tcb *tcb, uint32_t acked
     }
 }
 
+/* RFC 6675 5 step 4.3 (and the reneging repair): retransmit the segment at
+ * SND.UNA, bounded by the first SACKed byte, and move HighRxt past it. */
+static void sack_rexmit_head(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    struct tcp_sb *sb = tcp_sack_sb(tcb);
+    uint32_t hole = tcp_sack_head_hole(tcb);
+    uint32_t n = tcp_rexmit_range(st, tcb, tcb->snd_una, hole < tcb->mss_send ? hole : tcb->mss_send, now);
+    if (n && sb) {
+        sb->high_rxt = seq_max(sb->high_rxt, tcb->snd_una + n);
+        US_COUNT(st, TCP_SACK_RETRANSMITS);
+    }
+    if (n && tcp_ext(tcb))
+        tcb->ext->fast_retransmits++;
+}
+
+/* Loss detected by duplicate ACKs (RFC 5681 3.2) or by the scoreboard
+ * (RFC 6675 5 step 2). With SACK in use and a scoreboard, RFC 6675; else
+ * NewReno (RFC 6582), as RFC 6675 asks when the peer does not SACK. */
+static void enter_recovery(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    tcp_cc_get(tcb->cc_idx)->on_congestion(tcb, now);
+    tcb->recover = tcb->snd_max;
+    tcb->flags |= TF_RECOVERY;
+    tcb->flags &= ~(TF_PARTIAL | TF_SACK_RCV);
+    US_COUNT(st, TCP_FAST_RETRANSMITS);
+    struct tcp_sb *sb = (tcb->flags & TF_SACK) ? tcp_sack_sb(tcb) : NULL;
+    if (sb && tcb->snd_nxt == tcb->snd_max) {
+        tcb->flags |= TF_SACK_RCV;
+        US_COUNT(st, TCP_SACK_RECOVERIES);
+        sb->high_rxt = tcb->snd_una;
+        sack_rexmit_head(st, tcb, now);
+        sb->rescue_rxt = sb->high_rxt;
+        return;                                     /* step (C) runs in tcp_output */
+    }
+    if (tcp_ext(tcb))
+        tcb->ext->fast_retransmits++;
+    tcp_rexmit_head(st, tcb, now);
+    tcb->cwnd += 3 * tcb->mss_send;                 /* RFC 6582 3.2 step 2: inflate */
+}
+
 static void new_data_acked(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
 {
     uint32_t acked = s->ack - tcb->snd_una;
     uint32_t qlen = tcb->sndq.len;
+    tcp_count_wrap(tcb, TW_ACKED, tcb->snd_una - tcb->iss - 1, s->ack - tcb->iss - 1);
     sample_rtt(st, tcb, s, now);
     tcp_buf_consume(&tcb->sndq, acked < qlen ? acked : qlen);
     tcb->snd_una = s->ack;
@@ -373,13 +429,22 @@ static void new_data_acked(struct us_stack *st, struct us_tcb *tcb, const struct
     }
 }
 
-/* RFC 5681 3.2 and RFC 3042 on a duplicate ACK. */
+/* RFC 5681 3.2, RFC 6675 5 and RFC 3042 on a duplicate ACK. */
 static void dup_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
-    tcb->dupacks++;
+    if (tcb->dupacks < 255)
+        tcb->dupacks++;
     uint32_t mss = tcb->mss_send;
     if (tcb->flags & TF_RECOVERY) {
-        tcb->cwnd += mss;                           /* window inflation */
+        if (!(tcb->flags & TF_SACK_RCV))
+            tcb->cwnd += mss;                       /* NewReno window inflation */
+        return;
+    }
+    /* RFC 6582 3.2 step 1 / 4: only when the cumulative ACK covers more than
+     * the previous recovery point (recover is one past its highest byte). */
+    bool lost = tcb->dupacks >= 3 || ((tcb->flags & TF_SACK) && tcp_sack_una_lost(tcb));
+    if (lost && seq_ge(tcb->snd_una, tcb->recover)) {
+        enter_recovery(st, tcb, now);
         return;
     }
     if (tcb->dupacks < 3) {
@@ -391,18 +456,6 @@ static void dup_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         if (tcp_should_send(tcb, &len, &fin) > 0 && !seq_lt(tcb->snd_nxt, tcb->snd_max))
             tcp_output(st, tcb, now);
         tcb->cwnd = saved;
-        return;
-    }
-    if (tcb->dupacks == 3 && seq_gt(tcb->snd_una, tcb->recover) ) {
-        tcp_cc_get(tcb->cc_idx)->on_congestion(tcb, now);
-        tcb->recover = tcb->snd_max;
-        tcb->flags |= TF_RECOVERY;
-        tcb->flags &= ~TF_PARTIAL;
-        US_COUNT(st, TCP_FAST_RETRANSMITS);
-        if (tcp_ext(tcb))
-            tcb->ext->fast_retransmits++;
-        tcp_rexmit_head(st, tcb, now);
-        tcb->cwnd = tcb->ssthresh + 3 * mss;
     }
 }
 
@@ -449,8 +502,13 @@ static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct tcp_s
         return ACK_DROP;
     }
     uint32_t old_wnd = tcb->snd_wnd;
+    bool reneged = false;
+    if ((tcb->flags & TF_SACK) && (s->nsack || tcp_sack_sb(tcb)))
+        reneged = tcp_sack_update(st, tcb, s, seq_gt(s->ack, tcb->snd_una) ? s->ack : tcb->snd_una);
     if (seq_gt(s->ack, tcb->snd_una)) {
         new_data_acked(st, tcb, s, now);
+        if (reneged && (tcb->flags & TF_SACK_RCV))
+            sack_rexmit_head(st, tcb, now);         /* RFC 2018 8: the receiver dropped it */
         window_update(st, tcb, s, now);
         if (tcb->state == US_TCP_CLOSED) {          /* LAST_ACK finished */
             tcb->state = US_TCP_LAST_ACK;
@@ -498,6 +556,32 @@ static void drop_for_memory(struct us_stack *st, struct us_tcb *tcb, us_time_t n
     tcp_send_zero_window_now(st, tcb, now);
 }
 
+/* RFC 9293 3.10.7.4 lets a receiver keep out-of-order segments; a FIN among
+ * them is kept too, so that filling the gap also completes the stream —
+ * instead of making the sender time out and send its FIN again. */
+static void hold_fin(struct us_tcb *tcb, uint32_t fin_seq)
+{
+    if (!tcb->ext)
+        return;
+    tcb->ext->ooo_fin = fin_seq;
+    tcb->flags |= TF_OOO_FIN;
+}
+
+/* A held FIN is processed once RCV.NXT reaches it. */
+static bool held_fin_due(struct us_tcb *tcb)
+{
+    if (!(tcb->flags & TF_OOO_FIN))
+        return false;
+    if (!tcb->ext || seq_gt(tcb->rcv_nxt, tcb->ext->ooo_fin)) {
+        tcb->flags &= ~TF_OOO_FIN;                  /* data overran it: not a real end */
+        return false;
+    }
+    if (tcb->rcv_nxt != tcb->ext->ooo_fin)
+        return false;
+    tcb->flags &= ~TF_OOO_FIN;
+    return true;
+}
+
 static void data_input(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, bool *fin, us_time_t now)
 {
     uint32_t seq = s->seq;
@@ -532,12 +616,15 @@ static void data_input(struct us_stack *st, struct us_tcb *tcb, const struct tcp
     }
     if (seq != tcb->rcv_nxt) {
         US_COUNT(st, TCP_OOO_SEGMENTS);
+        bool with_fin = *fin;
         *fin = false;
         if (!tcp_ooo_insert(st, tcb, seq, data, len)) {
             US_COUNT(st, TCP_DROP_OOO_FULL);
             drop_for_memory(st, tcb, now);
             return;
         }
+        if (with_fin)
+            hold_fin(tcb, seq + len);
         tcb->flags |= TF_ACK_NOW;                   /* out of order: immediate (dup) ACK with SACK */
         return;
     }
@@ -633,6 +720,7 @@ static void sync_input(struct us_stack *st, struct us_tcb *tcb, const struct us_
         return;
     }
     bool fin = (s->flags & TH_FIN) != 0;
+    uint32_t rcv_before = tcb->rcv_nxt;
     if (s->len && (tcb->flags & TF_ORPHAN) && state_receives(tcb->state)) {
         /* Nobody will ever read this (RFC 9293 3.10.4; Linux does the same). */
         US_COUNT(st, TCP_DROP_AFTER_FIN);
@@ -649,8 +737,15 @@ static void sync_input(struct us_stack *st, struct us_tcb *tcb, const struct us_
             tcb->flags |= TF_ACK_NOW;
         }
     }
-    if (fin && s->seq + s->len == tcb->rcv_nxt && !(tcb->flags & TF_FIN_RCVD))
+    if (fin && s->len == 0 && seq_gt(s->seq, tcb->rcv_nxt) && seq_lt(s->seq, tcb->rcv_adv) &&
+        state_receives(tcb->state) && tcp_ext(tcb)) {
+        hold_fin(tcb, s->seq);                      /* a bare FIN beyond a gap */
+        tcb->flags |= TF_ACK_NOW;
+    }
+    if (!(tcb->flags & TF_FIN_RCVD) &&
+        ((fin && s->seq + s->len == tcb->rcv_nxt) || (state_receives(tcb->state) && held_fin_due(tcb))))
         fin_input(st, tcb, now);
+    tcp_count_wrap(tcb, TW_RCVD, rcv_before - tcb->irs - 1, tcb->rcv_nxt - tcb->irs - 1);
     if (tcb->flags & TF_KEEPALIVE)
         tcp_keepalive_reset(st, tcb, now);
     if (tcb->state == US_TCP_TIME_WAIT) {

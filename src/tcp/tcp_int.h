@@ -7,6 +7,7 @@
  *   tcp_out.c    "should I send now?", segment output, ACK/RST, receive window
  *   tcp_timer.c  the multiplexed per-connection timer, RTO (RFC 6298)
  *   tcp_cc.c     congestion control ops registry and NewReno
+ *   tcp_sack.c   sender SACK scoreboard and RFC 6675 loss recovery helpers
  *   tcp_user.c   calls from the socket layer (tcp.h)
  *
  * Sequence variables follow RFC 9293 names. Times kept in the control block are
@@ -132,7 +133,8 @@ struct tcp_cc_ops {
     void (*init)(struct us_tcb *tcb);
     /* New data acknowledged outside recovery (bytes). */
     void (*on_ack)(struct us_tcb *tcb, uint32_t acked, us_time_t now);
-    /* Three duplicate ACKs: set ssthresh (core enters fast recovery). */
+    /* Loss detected by duplicate ACKs or SACK: set ssthresh and cwnd (the
+     * core then runs RFC 6675 or RFC 6582 recovery). */
     void (*on_congestion)(struct us_tcb *tcb, us_time_t now);
     /* Retransmission timeout. */
     void (*on_rto)(struct us_tcb *tcb, us_time_t now);
@@ -174,6 +176,19 @@ enum tcp_flag {
     TF_LINGER0 = 1u << 24,  /* SO_LINGER on with 0 s: close sends RST */
     TF_ZWP_SENT = 1u << 25, /* a zero-window probe is outstanding */
     TF_CONN_REPORTED = 1u << 26, /* connect() outcome already returned */
+    TF_SACK_RCV = 1u << 27, /* the current fast recovery is SACK-based (RFC 6675) */
+    TF_LINGER = 1u << 28,   /* orphan lingering (SO_LINGER > 0): RST when ext->linger_end passes */
+    TF_OOO_FIN = 1u << 29,  /* a FIN arrived beyond a gap: ext->ooo_fin is its sequence number */
+};
+
+/* RFC 2018 / RFC 6675 sender scoreboard: SACKed ranges above SND.UNA, sorted,
+ * merged, never overlapping. Allocated when the first SACK block arrives. */
+#define TCP_SB_MAX 16
+struct tcp_sb {
+    uint32_t high_rxt;                   /* RFC 6675 HighRxt (one past the last retransmitted byte) */
+    uint32_t rescue_rxt;                 /* RFC 6675 RescueRxt */
+    uint8_t n;
+    uint32_t blk[TCP_SB_MAX][2];         /* [left, right) */
 };
 
 /* Rarely used state, allocated on demand and freed with the control block. */
@@ -183,6 +198,7 @@ struct tcp_ext {
     uint32_t ooo_bytes;
     uint16_t ooo_count;
     uint32_t ooo_last;                   /* seq of the last out-of-order arrival (first SACK block) */
+    uint32_t ooo_fin;                    /* sequence number of a FIN held beyond a gap (TF_OOO_FIN) */
     /* listener */
     struct us_tcb *synq, *acc_head, *acc_tail;
     uint32_t backlog, synq_len, acc_len;
@@ -192,7 +208,14 @@ struct tcp_ext {
     int32_t linger;                      /* -1 = off */
     uint32_t keepidle, keepintvl, keepcnt; /* seconds, count */
     uint32_t delack_us;                  /* 0 = stack default */
+    uint32_t linger_end;                 /* ms deadline of a lingering close (TF_LINGER) */
+    uint16_t maxseg;                     /* TCP_MAXSEG set by the application, 0 = none */
+    /* 4 GiB wraps of the 32-bit byte counts of us_tcp_info (acked, sent, received) */
+    uint32_t wraps[3];
+    /* sender SACK scoreboard */
+    struct tcp_sb *sb;
 };
+enum { TW_ACKED, TW_SENT, TW_RCVD };
 
 struct us_tcb {
     struct us_tcb *hnext;        /* chain in the connection or bind table */
@@ -285,6 +308,11 @@ void tcp_send_zero_window_now(struct us_stack *st, struct us_tcb *tcb, us_time_t
 void tcp_send_head_rto(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 /* Retransmit the segment at SND.UNA (fast retransmit, S10). */
 void tcp_rexmit_head(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+/* Retransmit up to `len` sequence numbers from `seq` (SACK recovery); returns
+ * the sequence space sent (data + FIN), 0 if nothing left. */
+uint32_t tcp_rexmit_range(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, uint32_t len, us_time_t now);
+/* Note that a 32-bit byte count (TW_*) moved from `from` to `to` bytes. */
+void tcp_count_wrap(struct us_tcb *tcb, int which, uint32_t from, uint32_t to);
 void tcp_send_rst_for(struct us_stack *st, const struct us_ip_info *ip, const struct tcp_seg *s, us_time_t now);
 void tcp_send_rst_tcb(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 void tcp_send_challenge_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
@@ -293,6 +321,7 @@ uint32_t tcp_rcv_window(const struct us_tcb *tcb);
 uint32_t tcp_sws_threshold(const struct us_tcb *tcb);
 uint32_t tcp_unsent(const struct us_tcb *tcb);
 uint32_t tcp_mss_for(struct us_stack *st, us_ip4_t dst);
+uint32_t tcp_mss_ours(struct us_stack *st, const struct us_tcb *tcb);
 
 /* tcp_timer.c */
 void tcp_timer_fire(struct us_stack *st, struct us_timer *t, us_time_t now);
@@ -305,6 +334,26 @@ void tcp_rtt_sample(struct us_stack *st, struct us_tcb *tcb, uint32_t rtt_us);
 uint32_t tcp_rto_backed_off(const struct us_stack *st, const struct us_tcb *tcb);
 uint32_t tcp_persist_t0(const struct us_stack *st, const struct us_tcb *tcb);
 void tcp_keepalive_reset(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+
+/* tcp_sack.c (RFC 2018, RFC 6675) */
+/* Record the SACK blocks of an acceptable ACK whose cumulative point is `una`
+ * (>= SND.UNA). Returns true when the receiver reneged: `una` landed on data
+ * it had SACKed; the scoreboard is then cleared. */
+bool tcp_sack_update(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, uint32_t una);
+void tcp_sack_clear(struct us_tcb *tcb);
+void tcp_sack_free(struct tcp_ext *e);
+struct tcp_sb *tcp_sack_sb(const struct us_tcb *tcb);     /* NULL when none */
+/* IsLost(SND.UNA). */
+bool tcp_sack_una_lost(const struct us_tcb *tcb);
+/* SetPipe(): bytes the sender estimates are still in the network. */
+uint32_t tcp_sack_pipe(const struct us_tcb *tcb);
+/* Length of the hole at SND.UNA (up to the first SACKed byte or SND.MAX). */
+uint32_t tcp_sack_head_hole(const struct us_tcb *tcb);
+/* NextSeg() rules 1 (lost = true) and 3 (lost = false): the first unSACKed
+ * range above HighRxt and below the highest SACKed byte. */
+bool tcp_sack_next_hole(const struct us_tcb *tcb, bool lost, uint32_t *seq, uint32_t *len);
+/* NextSeg() rule 4: the rescue retransmission. */
+bool tcp_sack_rescue(const struct us_tcb *tcb, uint32_t *seq, uint32_t *len);
 
 /* tcp_buf.c (out-of-order queue) */
 /* Insert an out-of-order segment (bounded); returns false if dropped for memory. */

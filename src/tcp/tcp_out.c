@@ -7,6 +7,10 @@
  *   tcp_send_ack       pure ACK / window update (R3, R4);
  *   tcp_send_zwp       zero-window probe SEQ = SND.UNA − 1 (S3, forces an ACK);
  *   tcp_rexmit_head    the segment at SND.UNA again (fast retransmit, S10);
+ *   tcp_rexmit_range   a chosen range again (SACK recovery, RFC 6675 NextSeg);
+ *   sack_output        RFC 6675 5 step (C): while cwnd - pipe >= SMSS, send
+ *                      what NextSeg() picks (lost hole, new data, any hole,
+ *                      rescue);
  *   tcp_send_rst_*     RST for a segment without a connection (RFC 9293 3.10.7.1)
  *                      or to abort one; tcp_send_challenge_ack (RFC 5961).
  * Every segment leaves through tcp_emit, which also records the window it
@@ -21,6 +25,15 @@ uint32_t tcp_mss_for(struct us_stack *st, us_ip4_t dst)
     uint32_t mtu = us_ip_mtu(st, dst);
     uint32_t mss = mtu > TCP_HLEN + 64 ? mtu - TCP_HLEN : 536;
     return mss > 65495 ? 65495 : mss;
+}
+
+/* The MSS we announce and may use: the route's, clamped by TCP_MAXSEG. */
+uint32_t tcp_mss_ours(struct us_stack *st, const struct us_tcb *tcb)
+{
+    uint32_t m = tcp_mss_for(st, tcb->rip);
+    if (tcb->ext && tcb->ext->maxseg && tcb->ext->maxseg < m)
+        m = tcb->ext->maxseg;
+    return m;
 }
 
 uint32_t tcp_unsent(const struct us_tcb *tcb)
@@ -212,6 +225,26 @@ void tcp_rexmit_head(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     tcp_emit(st, tcb, tcb->snd_una, flags, len, 0, now);
 }
 
+uint32_t tcp_rexmit_range(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, uint32_t len, us_time_t now)
+{
+    uint32_t off = seq - tcb->snd_una, qlen = tcb->sndq.len;
+    if (!seq_lt(seq, tcb->snd_max) || off > qlen)
+        return 0;
+    uint32_t dlen = qlen - off < len ? qlen - off : len;
+    if (dlen > tcb->mss_send)
+        dlen = tcb->mss_send;
+    /* the FIN (one past the data) was sent and the range reaches it */
+    bool fin = (tcb->flags & TF_FIN_Q) && off + dlen == qlen && tcb->snd_max == tcb->snd_una + qlen + 1 &&
+               dlen < len;
+    if (dlen == 0 && !fin)
+        return 0;
+    uint8_t flags = TH_ACK | (fin ? TH_FIN : 0) | (dlen && off + dlen == qlen ? TH_PSH : 0);
+    if (tcp_emit(st, tcb, seq, flags, dlen, 0, now) == -ENOBUFS)
+        return 0;
+    count_rexmit(st, tcb);
+    return dlen + (fin ? 1u : 0u);
+}
+
 /* ---- the send predicate --------------------------------------------------- */
 
 const char *tcp_send_reason_name(int r)
@@ -263,7 +296,10 @@ int tcp_should_send(const struct us_tcb *tcb, uint32_t *lenp, bool *finp)
     }
     bool force = (tcb->flags & TF_FORCE) != 0;
     int32_t u_peer = (int32_t)(tcb->snd_una + tcb->snd_wnd - tcb->snd_nxt);
-    int32_t u_cwnd = (int32_t)(tcb->cwnd - (tcb->snd_nxt - tcb->snd_una));
+    /* RFC 6675 5 (C): during SACK recovery the estimate of what is in the
+     * network is pipe, not SND.NXT - SND.UNA. */
+    uint32_t used = (tcb->flags & TF_SACK_RCV) ? tcp_sack_pipe(tcb) : tcb->snd_nxt - tcb->snd_una;
+    int32_t u_cwnd = (int32_t)(tcb->cwnd - used);
     int32_t u = u_peer;
     if (!force && u_cwnd < u)
         u = u_cwnd;                          /* S3: probes ignore cwnd */
@@ -320,9 +356,54 @@ static int send_data(struct us_stack *st, struct us_tcb *tcb, uint32_t len, bool
         tcb->rtt_start = t_us(now);
     }
     tcb->snd_nxt = seq + len + (fin ? 1 : 0);
+    if (seq_gt(tcb->snd_nxt, tcb->snd_max))
+        tcp_count_wrap(tcb, TW_SENT, tcb->snd_max - tcb->iss - 1, tcb->snd_nxt - tcb->iss - 1);
     tcb->snd_max = seq_max(tcb->snd_max, tcb->snd_nxt);
     tcb->t_lastsnd = t_ms(now) | 1;
     return 0;
+}
+
+/* One step of RFC 6675 NextSeg(): returns the sequence space sent, 0 if
+ * nothing was eligible. Rule 2 (new data) goes through the send predicate so
+ * the peer's window, SWS avoidance and Nagle still apply. */
+static uint32_t sack_next(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    struct tcp_sb *sb = tcp_sack_sb(tcb);
+    uint32_t seq, len, n;
+    bool fin;
+    if (tcp_sack_next_hole(tcb, true, &seq, &len) ||                     /* rule 1 */
+        (tcp_should_send(tcb, &len, &fin) <= 0 && tcp_sack_next_hole(tcb, false, &seq, &len))) { /* rule 3 */
+        n = tcp_rexmit_range(st, tcb, seq, len, now);
+        if (n) {
+            sb->high_rxt = seq + n;
+            US_COUNT(st, TCP_SACK_RETRANSMITS);
+            if (tcb->ext)
+                tcb->ext->fast_retransmits++;
+        }
+        return n;
+    }
+    if (tcp_should_send(tcb, &len, &fin) > 0) {                           /* rule 2 */
+        uint32_t before = tcb->snd_max;
+        if (send_data(st, tcb, len, fin, now) < 0)
+            return 0;
+        return tcb->snd_max - before;
+    }
+    if (tcp_sack_rescue(tcb, &seq, &len)) {                                /* rule 4 */
+        sb->rescue_rxt = tcb->recover;
+        n = tcp_rexmit_range(st, tcb, seq, len, now);
+        if (n)
+            US_COUNT(st, TCP_SACK_RESCUE);
+        return n;
+    }
+    return 0;
+}
+
+static void sack_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    while (tcp_sack_sb(tcb) && tcb->cwnd >= tcp_sack_pipe(tcb) + tcb->mss_send) {
+        if (sack_next(st, tcb, now) == 0)
+            break;
+    }
 }
 
 void tcp_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
@@ -330,6 +411,13 @@ void tcp_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     uint32_t len;
     bool fin;
     int r;
+    if (tcb->flags & TF_SACK_RCV) {
+        sack_output(st, tcb, now);
+        if (tcb->flags & TF_ACK_NOW)
+            tcp_send_ack(st, tcb, now);
+        tcp_timers_update(st, tcb, now);
+        return;
+    }
     while ((r = tcp_should_send(tcb, &len, &fin)) > 0) {
         if (send_data(st, tcb, len, fin, now) < 0)
             break;

@@ -99,6 +99,7 @@ void tcp_tcb_free(struct us_stack *st, struct us_tcb *tcb)
     tcp_buf_free(&tcb->rcvq);
     if (tcb->ext) {
         tcp_ooo_free(tcb->ext);
+        tcp_sack_free(tcb->ext);
         free(tcb->ext);
     }
     st->tcp->ntcb--;
@@ -322,14 +323,29 @@ void tcp_drop(struct us_stack *st, struct us_tcb *tcb, int err, us_time_t now)
     tcb->tkind = TK_IDLE;
     tcb->flags &= ~(TF_DELACK | TF_ACK_NOW | TF_BOUND);
     tcp_buf_free(&tcb->sndq);
-    if (tcb->ext)
+    if (tcb->ext) {
         tcp_ooo_free(tcb->ext);
+        tcp_sack_free(tcb->ext);
+    }
     if (tcb->fd < 0) {
         tcp_tcb_free(st, tcb);
         return;
     }
     /* Keep it reachable (for us_tcp_fini) in the bind table, holding no port. */
     tcp_bind_insert(st, tcb);
+}
+
+/* us_tcp_info's byte counts are 32-bit sequence distances extended by a count
+ * of 4 GiB wraps; the extension lives in tcp_ext, allocated only once a
+ * connection has moved 4 GiB, so the control block stays small. One step
+ * never moves a count by 2^31 or more, so "went down" means "wrapped". */
+void tcp_count_wrap(struct us_tcb *tcb, int which, uint32_t from, uint32_t to)
+{
+    if (to >= from)
+        return;
+    struct tcp_ext *e = tcp_ext(tcb);
+    if (e)
+        e->wraps[which]++;
 }
 
 uint32_t tcp_delack_us(struct us_stack *st, const struct us_tcb *tcb)

@@ -71,6 +71,11 @@ void tcp_rearm(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         if (k < when)
             when = k;
     }
+    if ((tcb->flags & TF_LINGER) && tcb->ext) {
+        us_time_t l = t_ms_abs(tcb->ext->linger_end, now);
+        if (l < when)
+            when = l;
+    }
     if (when == US_TIME_NEVER)
         us_timer_cancel(&st->timers, &tcb->timer);
     else if (!us_timer_armed(&tcb->timer) || tcb->timer.when != when)
@@ -151,7 +156,10 @@ static bool on_rexmt(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         tcp_rexmit_head(st, tcb, now);
     } else {
         tcp_cc_get(tcb->cc_idx)->on_rto(tcb, now);
-        tcb->flags &= ~(TF_RECOVERY | TF_PARTIAL);
+        tcb->flags &= ~(TF_RECOVERY | TF_PARTIAL | TF_SACK_RCV);
+        /* RFC 2018 8 / RFC 6675 5.1: the receiver may have reneged; forget
+         * the scoreboard and resend from SND.UNA. */
+        tcp_sack_clear(tcb);
         tcb->dupacks = 0;
         tcb->recover = tcb->snd_max;     /* RFC 6582 4: no fast retransmit for old duplicates */
         tcp_send_head_rto(st, tcb, now);
@@ -214,9 +222,24 @@ static bool on_send_slot(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     }
 }
 
+/* SO_LINGER time over: if our FIN is still unacknowledged the data was not
+ * delivered in time — abort with RST. Returns false if the tcb is gone. */
+static bool on_linger(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    tcb->flags &= ~TF_LINGER;
+    if (tcb->state != US_TCP_FIN_WAIT_1 && tcb->state != US_TCP_CLOSING && tcb->state != US_TCP_LAST_ACK)
+        return true;
+    US_COUNT(st, TCP_LINGER_RST);
+    tcp_send_rst_tcb(st, tcb, now);
+    tcp_drop(st, tcb, 0, now);
+    return false;
+}
+
 void tcp_timer_fire(struct us_stack *st, struct us_timer *t, us_time_t now)
 {
     struct us_tcb *tcb = us_container_of(t, struct us_tcb, timer);
+    if ((tcb->flags & TF_LINGER) && tcb->ext && due_ms(tcb->ext->linger_end, now) && !on_linger(st, tcb, now))
+        return;
     if (tcb->tkind != TK_IDLE && due_us(tcb->t_send, now)) {
         if (!on_send_slot(st, tcb, now))
             return;

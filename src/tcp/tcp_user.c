@@ -159,7 +159,7 @@ int us_tcp_connect(struct us_stack *st, struct us_tcb *tcb, const struct us_sock
     tcb->iss = tcp_isn(st, tcb->lip, tcb->lport, tcb->rip, tcb->rport, now);
     tcb->snd_una = tcb->snd_nxt = tcb->snd_max = tcb->iss;
     tcb->rcv_wscale = st->cfg.tcp_wscale ? tcp_wscale_for(tcb->rcvbuf) : 0;
-    tcb->mss_recv = tcb->mss_send = (uint16_t)tcp_mss_for(st, tcb->rip);
+    tcb->mss_recv = tcb->mss_send = (uint16_t)tcp_mss_ours(st, tcb);
     tcb->rtt_start = t_us(now);
     tcb->backoff = 0;
     tcp_hash_insert(st, tcb);
@@ -321,6 +321,13 @@ int us_tcp_close(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         tcp_drop(st, tcb, 0, now);
         return 0;
     }
+    /* SO_LINGER with a time: calls never block, so the descriptor goes now and
+     * the connection keeps delivering its data and FIN for up to that long;
+     * if the FIN is still unacknowledged then, it ends with RST (tcp_timer.c). */
+    if (tcb->ext && tcb->ext->linger > 0) {
+        tcb->flags |= TF_LINGER;
+        tcb->ext->linger_end = t_ms(now) + (uint32_t)tcb->ext->linger * 1000u;
+    }
     close_write(st, tcb, now);
     tcp_timers_update(st, tcb, now);
     return 0;
@@ -369,7 +376,7 @@ static int set_linger(struct us_tcb *tcb, const void *val, size_t len)
     struct tcp_ext *e = tcp_ext(tcb);
     if (!e)
         return -ENOMEM;
-    e->linger = l.onoff ? (l.seconds < 0 ? 0 : l.seconds) : -1;
+    e->linger = l.onoff ? (l.seconds < 0 ? 0 : l.seconds > 3600 ? 3600 : l.seconds) : -1;
     set_flag(tcb, TF_LINGER0, l.onoff && l.seconds <= 0);
     return 0;
 }
@@ -407,6 +414,18 @@ static int set_tcp_opt(struct us_stack *st, struct us_tcb *tcb, int name, const 
         if (rc == 0 && name == US_TCP_KEEPIDLE && (tcb->flags & TF_KEEPALIVE))
             tcp_keepalive_reset(st, tcb, now);
         return rc;
+    case US_TCP_MAXSEG:
+        /* Clamps the MSS announced in our SYN and used for sending (the peer's
+         * MSS still applies); only before the handshake, like RFC 9293 3.7.1
+         * fixes the MSS there. Linux's range: 88..65495. */
+        if (v < 88 || v > 65495)
+            return -EINVAL;
+        if (tcb->state != US_TCP_CLOSED && tcb->state != US_TCP_LISTEN)
+            return -EISCONN;
+        if (!tcp_ext(tcb))
+            return -ENOMEM;
+        tcb->ext->maxseg = (uint16_t)v;
+        return 0;
     case US_TCP_DELACK_MS:
         if (v < 1 || v > 500)                        /* RFC 1122 4.2.3.2: at most 0.5 s */
             return -EINVAL;
@@ -517,7 +536,7 @@ int us_tcp_getsockopt(struct us_stack *st, struct us_tcb *tcb, int level, int na
     case US_TCP_KEEPINTVL: return put_int(val, len, (int)(e && e->keepintvl ? e->keepintvl : TCP_KEEPINTVL_DEF));
     case US_TCP_KEEPCNT: return put_int(val, len, (int)(e && e->keepcnt ? e->keepcnt : TCP_KEEPCNT_DEF));
     case US_TCP_DELACK_MS: return put_int(val, len, (int)(tcp_delack_us(st, tcb) / 1000u));
-    case US_TCP_MAXSEG: return put_int(val, len, tcb->mss_send ? tcb->mss_send : (int)tcp_mss_for(st, tcb->rip));
+    case US_TCP_MAXSEG: return put_int(val, len, tcb->mss_send ? tcb->mss_send : (int)tcp_mss_ours(st, tcb));
     case US_TCP_CONGESTION: {
         const char *n = tcp_cc_get(tcb->cc_idx)->name;
         if (!val || !len || *len == 0)
@@ -602,10 +621,11 @@ int us_tcp_get_info(struct us_stack *st, struct us_tcb *tcb, struct us_tcp_info 
     info->sack_ok = (tcb->flags & TF_SACK) != 0;
     info->ts_ok = (tcb->flags & TF_TS) != 0;
     if (sync) {
-        /* 32-bit sequence distances: exact below 4 GiB per connection. */
-        info->bytes_acked = tcb->snd_una - tcb->iss - 1;
-        info->bytes_sent = tcb->snd_max - tcb->iss - 1;
-        info->bytes_received = tcb->rcv_nxt - tcb->irs - 1;
+        /* 32-bit sequence distances extended by their 4 GiB wraps (tcp_count_wrap). */
+        const uint32_t *w = tcb->ext ? tcb->ext->wraps : (const uint32_t[3]){ 0, 0, 0 };
+        info->bytes_acked = ((uint64_t)w[TW_ACKED] << 32) | (uint32_t)(tcb->snd_una - tcb->iss - 1);
+        info->bytes_sent = ((uint64_t)w[TW_SENT] << 32) | (uint32_t)(tcb->snd_max - tcb->iss - 1);
+        info->bytes_received = ((uint64_t)w[TW_RCVD] << 32) | (uint32_t)(tcb->rcv_nxt - tcb->irs - 1);
     }
     info->send_queue = tcb->sndq.len;
     info->recv_queue = tcb->rcvq.len;

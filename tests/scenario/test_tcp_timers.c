@@ -219,12 +219,19 @@ static bool drop_listed(struct trace *tr, const struct seg *s, uint8_t *f, uint3
     return false;
 }
 
+static void no_sack(struct us_config *c, int host, void *arg)
+{
+    (void)host;
+    (void)arg;
+    c->tcp_sack = false;         /* NewReno is the recovery without SACK (RFC 6675 1) */
+}
+
 static void fast_retransmit_after_three_dupacks_and_newreno_recovers_three_losses(void **s)
 {
     (void)s;
     struct tu_net n;
     struct trace tr;
-    struct tu_opts o = {.seed = 4};
+    struct tu_opts o = {.seed = 4, .cfg_hook = no_sack};
     o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(10);
     tt_net(&n, &tr, &o);
     int l = tt_listen(n.b.st, 80, 8);
