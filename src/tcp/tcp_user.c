@@ -213,14 +213,23 @@ ssize_t us_tcp_send(struct us_stack *st, struct us_tcb *tcb, const void *buf, si
 }
 
 /* R3, R6: reading reopens the window; when the last advertisement was small
- * and the edge may now move (R2), the update leaves at once. */
+ * and the edge may now move (R2), the update leaves at once.
+ * Beyond R3 (as Linux's tcp_cleanup_rbuf does): when the window still open to
+ * the sender is at most half the buffer and the read at least doubles it, the
+ * update also leaves at once. Otherwise a sender held back by sender SWS
+ * avoidance (usable window just under one MSS) waits out a delayed ACK for
+ * every buffer-full, which caps a bulk transfer at one buffer per delack time. */
 static void after_read(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
     if (tcb->state != US_TCP_ESTABLISHED && tcb->state != US_TCP_FIN_WAIT_1 && tcb->state != US_TCP_FIN_WAIT_2)
         return;
     uint32_t wnd = tcp_rcv_window(tcb);
-    if ((tcb->flags & TF_ADV_SMALL) && seq_gt(tcb->rcv_nxt + wnd, tcb->rcv_adv) &&
-        wnd >= tcp_sws_threshold(tcb)) {
+    if (!seq_gt(tcb->rcv_nxt + wnd, tcb->rcv_adv) || wnd < tcp_sws_threshold(tcb))
+        return;
+    uint32_t open = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
+    bool small = (tcb->flags & TF_ADV_SMALL) != 0;
+    bool doubled = open <= tcb->rcvbuf / 2 && wnd >= 2 * (uint64_t)open;
+    if (small || doubled) {
         tcb->flags |= TF_ACK_NOW;
         tcp_output(st, tcb, now);
     }
