@@ -214,11 +214,11 @@ ssize_t us_tcp_send(struct us_stack *st, struct us_tcb *tcb, const void *buf, si
 
 /* R3, R6: reading reopens the window; when the last advertisement was small
  * and the edge may now move (R2), the update leaves at once.
- * Beyond R3 (as Linux's tcp_cleanup_rbuf does): when the window still open to
- * the sender is at most half the buffer and the read at least doubles it, the
- * update also leaves at once. Otherwise a sender held back by sender SWS
- * avoidance (usable window just under one MSS) waits out a delayed ACK for
- * every buffer-full, which caps a bulk transfer at one buffer per delack time. */
+ * Beyond R3: the same when what is still open to the sender (right edge minus
+ * RCV.NXT) is below one MSS, although the last advertisement was not: the
+ * sender is then held by sender SWS avoidance (S1) and would otherwise wait
+ * for our delayed ACK once per buffer-full, which paces a batch reader at one
+ * buffer per delayed-ACK time. */
 static void after_read(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
     if (tcb->state != US_TCP_ESTABLISHED && tcb->state != US_TCP_FIN_WAIT_1 && tcb->state != US_TCP_FIN_WAIT_2)
@@ -228,8 +228,8 @@ static void after_read(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         return;
     uint32_t open = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     bool small = (tcb->flags & TF_ADV_SMALL) != 0;
-    bool doubled = open <= tcb->rcvbuf / 2 && wnd >= 2 * (uint64_t)open;
-    if (small || doubled) {
+    bool sender_held = open < tcb->mss_recv;
+    if (small || sender_held) {
         tcb->flags |= TF_ACK_NOW;
         tcp_output(st, tcb, now);
     }
