@@ -46,49 +46,6 @@ static inline uint8_t tu_pattern(uint64_t seed, uint64_t i) { uint64_t x = (i + 
 
 #endif
 
-/* ---- wire traces --------------------------------------------------------
- * A trace records every TCP segment seen at one host's impair device, in both
- * directions, with the virtual time, parsed into a plain struct. An optional
- * drop predicate makes the link lose chosen segments (recorded with dropped). */
-struct tu_seg {
-    us_time_t t;
-    int dir;                 /* 0: sent by the traced host, 1: received by it */
-    bool dropped;            /* the drop predicate removed it */
-    us_ip4_t src, dst;
-    uint16_t sport, dport;
-    uint32_t seq, ack;
-    uint8_t flags;           /* TU_FIN … */
-    uint16_t win;            /* raw window field */
-    uint32_t len;            /* payload bytes */
-    int mss;                 /* -1 if absent */
-    int wscale;              /* -1 if absent */
-    bool sack_ok, has_ts;
-    uint32_t tsval, tsecr;
-    int nsack;               /* SACK blocks */
-    uint32_t sack[4][2];
-};
-#define TU_FIN 0x01
-#define TU_SYN 0x02
-#define TU_RST 0x04
-#define TU_PSH 0x08
-#define TU_ACK 0x10
-
-struct tu_trace {
-    struct tu_seg *segs;
-    size_t n, cap;
-    /* return true to drop the segment (dir as in tu_seg) */
-    bool (*drop)(void *arg, const struct tu_seg *s, size_t index);
-    void *drop_arg;
-    uint64_t other_frames;   /* non-TCP frames seen */
-};
-/* Start recording at host h (replaces any filter on h->imp). */
-void tu_trace_attach(struct tu_trace *tr, struct tu_host *h);
-void tu_trace_free(struct tu_trace *tr);
-/* Parse one Ethernet frame; returns false if it is not IPv4/TCP. */
-bool tu_parse_tcp(const uint8_t *frame, uint32_t len, struct tu_seg *out);
-/* One line per segment, tcpdump-like (for failure messages). */
-void tu_trace_dump(const struct tu_trace *tr, size_t from, size_t to);
-
 /* ---- bulk transfer A -> B over the socket API ------------------------------ */
 struct tu_bulk {
     /* parameters */
