@@ -10,6 +10,7 @@
 # exit, also on failure or Ctrl-C; traffic stays inside 198.18.0.0/15.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+bash "$ROOT/scripts/deps.sh"   # iperf3, ethtool, compilers
 BUILD=${1:-$ROOT/build-bench}
 BULK_MB=${BULK_MB:-1000}
 CONNS=${CONNS:-20000}

@@ -2,7 +2,7 @@
 # Installs what ustack needs to build, test and run its demo (Debian, as root).
 set -euo pipefail
 PKGS="build-essential cmake clang pkg-config libpcap-dev libcmocka-dev libssl-dev libclang-rt-dev
-      tshark tcpdump socat iputils-ping iproute2 python3 gnuplot-nox"
+      tshark tcpdump socat iputils-ping iproute2 python3 gnuplot-nox iperf3 ethtool"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

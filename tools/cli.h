@@ -52,6 +52,7 @@ int cmd_demo(struct cli *c, int argc, char **argv);
 int cmd_echo(struct cli *c, int argc, char **argv);
 int cmd_sink(struct cli *c, int argc, char **argv);
 int cmd_source(struct cli *c, int argc, char **argv);
+int cmd_analyze(struct cli *c, int argc, char **argv);
 void cli_netstat(struct us_stack *st, FILE *out);
 
 #endif

@@ -45,6 +45,8 @@ static const char usage[] =
     "  source HOST:PORT (--bytes N | --file F) [--nodelay] [--cc NAME]\n"
     "                      connect, send, close; bytes, goodput, retransmits, SHA-256\n"
     "  demo [--pcap FILE]  two hosts in virtual time over an impaired link\n"
+    "  analyze FILE.pcap [--conn N] [--json]\n"
+    "                      rebuild the TCP connections of a capture and explain stalls\n"
     "\n"
     "SIGUSR1 prints the connection table (netstat) and counters; -v prints it at exit.\n";
 
@@ -269,7 +271,7 @@ static int parse_global(struct cli *c, int argc, char **argv, int *status)
         }
         i++;
     }
-    *status = cli_error("no command given (allowed: up, ping, echo, sink, source, demo; see ustack --help)");
+    *status = cli_error("no command given (allowed: up, ping, echo, sink, source, demo, analyze; see ustack --help)");
     return -1;
 }
 
@@ -301,5 +303,7 @@ int main(int argc, char **argv)
         return cmd_sink(&c, cargc, cargv);
     if (!strcmp(cmd, "source"))
         return cmd_source(&c, cargc, cargv);
-    return cli_error("unknown command '%s' (allowed: up, ping, echo, sink, source, demo)", cmd);
+    if (!strcmp(cmd, "analyze"))
+        return cmd_analyze(&c, cargc, cargv);
+    return cli_error("unknown command '%s' (allowed: up, ping, echo, sink, source, demo, analyze)", cmd);
 }

@@ -50,6 +50,8 @@ struct us_config {
     uint16_t port_lo, port_hi;/* ephemeral range (default 49152..65535, RFC 6335) */
     char tcp_cc[16];          /* default congestion control ("newreno") */
     bool tcp_timestamps, tcp_sack, tcp_wscale; /* options offered (default on) */
+    bool tcp_rack;            /* RACK-TLP loss detection and tail loss probes (RFC 8985) on
+                                 connections that negotiated SACK (default on) */
 };
 void us_config_default(struct us_config *cfg);
 

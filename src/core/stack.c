@@ -36,6 +36,7 @@ void us_config_default(struct us_config *c)
     c->port_hi = 65535;
     snprintf(c->tcp_cc, sizeof(c->tcp_cc), "newreno");
     c->tcp_timestamps = c->tcp_sack = c->tcp_wscale = true;
+    c->tcp_rack = true;
 }
 
 static int check_config(const struct us_config *c, char *err, size_t errlen)

@@ -38,7 +38,7 @@ static void note_syn_opts(struct us_stack *st, struct us_tcb *tcb, const struct 
 static void settle_opts(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s)
 {
     const struct us_config *c = &st->cfg;
-    tcb->flags &= ~(TF_WSCALE | TF_TS | TF_SACK);
+    tcb->flags &= ~(TF_WSCALE | TF_TS | TF_SACK | TF_RACK);
     if (c->tcp_wscale && s->wscale >= 0) {
         tcb->flags |= TF_WSCALE;
         tcb->snd_wscale = (uint8_t)s->wscale;
@@ -50,6 +50,8 @@ static void settle_opts(struct us_stack *st, struct us_tcb *tcb, const struct tc
         tcb->flags |= TF_TS;
     if (c->tcp_sack && (tcb->flags & TF_SACK_OFFER))
         tcb->flags |= TF_SACK;
+    if ((tcb->flags & TF_SACK) && c->tcp_rack)
+        tcb->flags |= TF_RACK;                      /* RFC 8985 9: RACK-TLP needs SACK */
     if ((tcb->flags & TF_TS) && tcb->mss_send > 12 + 64)
         tcb->mss_send -= 12;                        /* RFC 6691: options come out of the MSS */
 }
@@ -327,6 +329,7 @@ static void leave_recovery(struct us_tcb *tcb, us_time_t now)
     tcb->flags &= ~(TF_RECOVERY | TF_PARTIAL | TF_SACK_RCV);
     tcb->dupacks = 0;
     tcp_cc_get(tcb->cc_idx)->post_recovery(tcb, now);
+    tcp_rack_post_recovery(tcb);
     struct tcp_sb *sb = tcp_sack_sb(tcb);
     if (sb && sb->n == 0)
         tcp_sack_clear(tcb);
@@ -375,6 +378,24 @@ static void sack_rexmit_head(struct us_stack *st, struct us_tcb *tcb, us_time_t 
         tcb->ext->fast_retransmits++;
 }
 
+/* RACK marked a segment lost (RFC 8985 6.2, 6.3). RFC 8985 9.3: enter the
+ * existing recovery, with one congestion response per recovery — the
+ * recovery point (RFC 6582 / RFC 6675 "RecoveryPoint") makes that once per
+ * round. The retransmissions themselves leave from tcp_output (rack_output):
+ * every segment marked lost, as cwnd - pipe allows. */
+void tcp_rack_recover(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    if ((tcb->flags & TF_RECOVERY) || !seq_ge(tcb->snd_una, tcb->recover) || tcb->snd_nxt != tcb->snd_max)
+        return;
+    tcp_cc_get(tcb->cc_idx)->on_congestion(tcb, now);
+    tcb->recover = tcb->snd_max;
+    tcb->flags |= TF_RECOVERY | TF_SACK_RCV;
+    tcb->flags &= ~TF_PARTIAL;
+    US_COUNT(st, TCP_FAST_RETRANSMITS);
+    US_COUNT(st, TCP_RACK_RECOVERIES);
+    tcb->tkind = TK_IDLE;                           /* no PTO during recovery (RFC 8985 7.2) */
+}
+
 /* Loss detected by duplicate ACKs (RFC 5681 3.2) or by the scoreboard
  * (RFC 6675 5 step 2). With SACK in use and a scoreboard, RFC 6675; else
  * NewReno (RFC 6582), as RFC 6675 asks when the peer does not SACK. */
@@ -404,6 +425,8 @@ static void new_data_acked(struct us_stack *st, struct us_tcb *tcb, const struct
 {
     uint32_t acked = s->ack - tcb->snd_una;
     uint32_t qlen = tcb->sndq.len;
+    if (tcb->flags & TF_RACK)
+        tcb->tkind = TK_IDLE;                       /* RFC 6298 5.3 / RFC 8985 7.2: re-arm RTO or PTO */
     tcp_count_wrap(tcb, TW_ACKED, tcb->snd_una - tcb->iss - 1, s->ack - tcb->iss - 1);
     sample_rtt(st, tcb, s, now);
     tcp_buf_consume(&tcb->sndq, acked < qlen ? acked : qlen);
@@ -442,7 +465,9 @@ static void dup_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     }
     /* RFC 6582 3.2 step 1 / 4: only when the cumulative ACK covers more than
      * the previous recovery point (recover is one past its highest byte). */
-    bool lost = tcb->dupacks >= 3 || ((tcb->flags & TF_SACK) && tcp_sack_una_lost(tcb));
+    /* With RACK the time-based detection in tcp_rack.c decides (RFC 8985 6.2). */
+    bool lost = !tcp_rack_tracking(tcb) &&
+                (tcb->dupacks >= 3 || ((tcb->flags & TF_SACK) && tcp_sack_una_lost(tcb)));
     if (lost && seq_ge(tcb->snd_una, tcb->recover)) {
         enter_recovery(st, tcb, now);
         return;
@@ -503,10 +528,17 @@ static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct tcp_s
     }
     uint32_t old_wnd = tcb->snd_wnd;
     bool reneged = false;
+    uint32_t una = seq_gt(s->ack, tcb->snd_una) ? s->ack : tcb->snd_una;
+    if (tcb->flags & TF_RACK)
+        tcp_rack_tlp_ack(st, tcb, s, now);
     if ((tcb->flags & TF_SACK) && (s->nsack || tcp_sack_sb(tcb)))
-        reneged = tcp_sack_update(st, tcb, s, seq_gt(s->ack, tcb->snd_una) ? s->ack : tcb->snd_una);
+        reneged = tcp_sack_update(st, tcb, s, una);
+    if (tcb->flags & TF_RACK)
+        tcp_rack_ack(st, tcb, s, una, reneged, now);
     if (seq_gt(s->ack, tcb->snd_una)) {
         new_data_acked(st, tcb, s, now);
+        if (tcp_rack_lost_pending(tcb))
+            tcp_rack_recover(st, tcb, now);         /* after a recovery ended on this ACK, too */
         if (reneged && (tcb->flags & TF_SACK_RCV))
             sack_rexmit_head(st, tcb, now);         /* RFC 2018 8: the receiver dropped it */
         window_update(st, tcb, s, now);
@@ -527,6 +559,8 @@ static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct tcp_s
         dup_ack(st, tcb, now);
     else if (s->ack == tcb->snd_una && !(tcb->flags & TF_RECOVERY))
         tcb->dupacks = 0;
+    if (tcp_rack_lost_pending(tcb))
+        tcp_rack_recover(st, tcb, now);
     return ACK_OK;
 }
 

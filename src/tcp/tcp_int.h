@@ -8,6 +8,7 @@
  *   tcp_timer.c  the multiplexed per-connection timer, RTO (RFC 6298)
  *   tcp_cc.c     congestion control ops registry and NewReno
  *   tcp_sack.c   sender SACK scoreboard and RFC 6675 loss recovery helpers
+ *   tcp_rack.c   RACK-TLP loss detection (RFC 8985) on SACK connections
  *   tcp_user.c   calls from the socket layer (tcp.h)
  *
  * Sequence variables follow RFC 9293 names. Times kept in the control block are
@@ -151,7 +152,10 @@ void tcp_cc_slow_start_or_ca(struct us_tcb *tcb, uint32_t acked, uint32_t *ca_ac
 uint32_t tcp_iw(const struct us_tcb *tcb);
 
 /* ---- control block -------------------------------------------------------- */
-enum tcp_tkind { TK_IDLE = 0, TK_REXMT, TK_PERSIST, TK_TIMEWAIT, TK_FW2 };
+/* TK_RACK (RFC 8985 6.2 reorder timer) and TK_TLP (7.2 probe timeout) stand in
+ * for TK_REXMT while data is in flight: each one, on expiry, either repairs
+ * the loss or re-arms the retransmission timer, so S2 holds throughout. */
+enum tcp_tkind { TK_IDLE = 0, TK_REXMT, TK_PERSIST, TK_TIMEWAIT, TK_FW2, TK_RACK, TK_TLP };
 
 enum tcp_flag {
     TF_NODELAY = 1u << 0, TF_CORK = 1u << 1, TF_KEEPALIVE = 1u << 2, TF_REUSEADDR = 1u << 3,
@@ -179,6 +183,7 @@ enum tcp_flag {
     TF_SACK_RCV = 1u << 27, /* the current fast recovery is SACK-based (RFC 6675) */
     TF_LINGER = 1u << 28,   /* orphan lingering (SO_LINGER > 0): RST when ext->linger_end passes */
     TF_OOO_FIN = 1u << 29,  /* a FIN arrived beyond a gap: ext->ooo_fin is its sequence number */
+    TF_RACK = 1u << 30,     /* RACK-TLP loss detection in use (SACK negotiated, cfg.tcp_rack) */
 };
 
 /* RFC 2018 / RFC 6675 sender scoreboard: SACKed ranges above SND.UNA, sorted,
@@ -189,6 +194,34 @@ struct tcp_sb {
     uint32_t rescue_rxt;                 /* RFC 6675 RescueRxt */
     uint8_t n;
     uint32_t blk[TCP_SB_MAX][2];         /* [left, right) */
+};
+
+/* RFC 8985 per-segment record: one per transmitted segment in flight,
+ * sorted by sequence number, covering [SND.UNA, SND.MAX). */
+enum { RS_SACKED = 1, RS_LOST = 2, RS_RETRANS = 4 };
+struct tcp_rseg {
+    uint32_t seq, end;                   /* [seq, end), FIN counted */
+    uint32_t xmit_us;                    /* last (re)transmission, µs */
+    uint32_t fl;                         /* RS_* */
+};
+#define TCP_RACK_SEGS_MIN 32u
+#define TCP_RACK_SEGS_MAX 1024u          /* bound: past it the last record grows */
+
+/* RACK-TLP state (RFC 8985 5.2 names). The record array exists only while
+ * data is in flight. */
+struct tcp_rack {
+    struct tcp_rseg *seg;                /* records seg[first..n), NULL when none */
+    uint16_t first, n, cap;
+    bool have;                           /* xmit_us/end_seq valid */
+    bool reordering_seen;
+    uint32_t xmit_us, end_seq;           /* RACK.xmit_ts, RACK.end_seq */
+    uint32_t rtt_us, min_rtt_us;         /* RACK.rtt, RACK.min_RTT (0 = none) */
+    uint32_t fack;                       /* RACK.fack: highest (S)ACKed end */
+    uint32_t reo_timeout_us;             /* from the last detection, 0 = none */
+    uint8_t reo_mult, reo_persist;       /* RACK.reo_wnd_mult, RACK.reo_wnd_persist */
+    uint32_t dsack_round;                /* SND.MAX when reo_mult last grew */
+    bool tlp_active, tlp_retrans;        /* TLP.end_seq set / TLP.is_retrans */
+    uint32_t tlp_end_seq;                /* TLP.end_seq */
 };
 
 /* Rarely used state, allocated on demand and freed with the control block. */
@@ -214,6 +247,8 @@ struct tcp_ext {
     uint32_t wraps[3];
     /* sender SACK scoreboard */
     struct tcp_sb *sb;
+    /* RACK-TLP (RFC 8985) */
+    struct tcp_rack rack;
 };
 enum { TW_ACKED, TW_SENT, TW_RCVD };
 
@@ -354,6 +389,35 @@ uint32_t tcp_sack_head_hole(const struct us_tcb *tcb);
 bool tcp_sack_next_hole(const struct us_tcb *tcb, bool lost, uint32_t *seq, uint32_t *len);
 /* NextSeg() rule 4: the rescue retransmission. */
 bool tcp_sack_rescue(const struct us_tcb *tcb, uint32_t *seq, uint32_t *len);
+
+/* tcp_rack.c (RFC 8985) */
+/* A segment [seq, end) left (tcp_emit): record a new one or stamp a retransmission. */
+void tcp_rack_sent(struct us_tcb *tcb, uint32_t seq, uint32_t end, us_time_t now);
+/* Per-segment records are kept (RACK steers loss detection and the pipe). */
+bool tcp_rack_tracking(const struct us_tcb *tcb);
+/* TLP_process_ack (RFC 8985 7.4), before SND.UNA moves. */
+void tcp_rack_tlp_ack(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now);
+/* RACK_update + RACK_detect_loss (6.2) after the scoreboard took the ACK's
+ * blocks; `una` is the new cumulative point. */
+void tcp_rack_ack(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, uint32_t una, bool reneged,
+                  us_time_t now);
+/* Any segment marked lost and not yet retransmitted. */
+bool tcp_rack_lost_pending(const struct us_tcb *tcb);
+/* The first segment marked lost (retransmission order). */
+bool tcp_rack_next_lost(const struct us_tcb *tcb, uint32_t *seq, uint32_t *len);
+/* Bytes in flight: FlightSize less SACKed and lost-not-retransmitted bytes. */
+uint32_t tcp_rack_pipe(const struct us_tcb *tcb);
+/* S2 with RACK: choose the reorder timer, the PTO or the RTO for data in flight. */
+void tcp_rack_arm(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+void tcp_rack_reo_timeout(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+void tcp_rack_pto(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+void tcp_rack_on_rto(struct us_tcb *tcb);
+void tcp_rack_post_recovery(struct us_tcb *tcb);
+void tcp_rack_free(struct tcp_ext *e);
+/* tcp_in.c: RACK marked a loss — enter recovery once per round (RFC 8985 9.3). */
+void tcp_rack_recover(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+/* tcp_out.c: the TLP segment (7.3); returns true when it was a retransmission. */
+bool tcp_send_tlp(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 
 /* tcp_buf.c (out-of-order queue) */
 /* Insert an out-of-order segment (bounded); returns false if dropped for memory. */

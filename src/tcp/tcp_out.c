@@ -158,6 +158,8 @@ static int tcp_emit(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, uint8
         tcb->flags &= ~(TF_ACK_NOW | TF_DELACK);
         tcb->rcv_full_segs = 0;
     }
+    if ((len || (flags & TH_FIN)) && !(flags & TH_SYN))
+        tcp_rack_sent(tcb, seq, seq + len + ((flags & TH_FIN) ? 1u : 0u), now);   /* RFC 8985 6.1 */
     US_COUNT(st, TCP_TX);
     struct us_ip_out io = { .src = tcb->lip, .dst = tcb->rip, .proto = US_IPPROTO_TCP, .df = true };
     return us_ip_output(st, pkt, &io, now);
@@ -398,8 +400,33 @@ static uint32_t sack_next(struct us_stack *st, struct us_tcb *tcb, us_time_t now
     return 0;
 }
 
+/* Recovery clocked by RACK (RFC 8985 9.3 with RFC 6675 5 (C)): while
+ * cwnd - pipe >= SMSS, retransmit what RACK marked lost (oldest first), else
+ * send new data. Holes not (yet) marked lost wait for RACK or the TLP. */
+static void rack_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    uint32_t seq, len;
+    bool fin;
+    while (tcb->cwnd >= tcp_rack_pipe(tcb) + tcb->mss_send) {
+        if (tcp_rack_next_lost(tcb, &seq, &len)) {
+            if (tcp_rexmit_range(st, tcb, seq, len, now) == 0)
+                break;
+            US_COUNT(st, TCP_RACK_RETRANSMITS);
+            if (tcb->ext)
+                tcb->ext->fast_retransmits++;
+            continue;
+        }
+        if (tcp_should_send(tcb, &len, &fin) <= 0 || send_data(st, tcb, len, fin, now) < 0)
+            break;
+    }
+}
+
 static void sack_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
+    if (tcp_rack_tracking(tcb)) {
+        rack_output(st, tcb, now);
+        return;
+    }
     while (tcp_sack_sb(tcb) && tcb->cwnd >= tcp_sack_pipe(tcb) + tcb->mss_send) {
         if (sack_next(st, tcb, now) == 0)
             break;
@@ -438,6 +465,27 @@ void tcp_send_head_rto(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     bool fin = (tcb->flags & TF_FIN_Q) && len == tcb->sndq.len;
     if (len || fin)
         send_data(st, tcb, len, fin, now);
+}
+
+/* RFC 8985 7.3: the probe is one segment of new data if the peer's window
+ * allows (cwnd does not apply, as for S3 probes), else the last segment sent
+ * again. Returns true for a retransmission. */
+bool tcp_send_tlp(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    uint32_t len;
+    bool fin;
+    tcb->flags |= TF_FORCE;
+    int r = tcp_should_send(tcb, &len, &fin);
+    tcb->flags &= ~TF_FORCE;
+    if (r > 0 && tcb->snd_nxt == tcb->snd_max && send_data(st, tcb, len, fin, now) == 0)
+        return false;
+    bool fin_out = (tcb->flags & TF_FIN_Q) && tcb->snd_max == tcb->snd_una + tcb->sndq.len + 1;
+    uint32_t dend = fin_out ? tcb->snd_max - 1 : tcb->snd_max;
+    uint32_t dl = dend - tcb->snd_una;
+    if (dl > tcb->mss_send)
+        dl = tcb->mss_send;
+    tcp_rexmit_range(st, tcb, dend - dl, tcb->snd_max - (dend - dl), now);
+    return true;
 }
 
 /* R5: the memory-drop path of tcp_in.c. */

@@ -160,6 +160,8 @@ static uint32_t rexmitted(const struct tcp_sb *sb, uint32_t a, uint32_t b)
  * hole is lost, and retransmissions count again. */
 uint32_t tcp_sack_pipe(const struct us_tcb *tcb)
 {
+    if (tcp_rack_tracking(tcb))
+        return tcp_rack_pipe(tcb);                /* RFC 8985: RACK decides what is lost */
     const struct tcp_sb *sb = tcp_sack_sb(tcb);
     if (!sb)
         return tcp_flight(tcb);

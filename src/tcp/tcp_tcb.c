@@ -100,6 +100,7 @@ void tcp_tcb_free(struct us_stack *st, struct us_tcb *tcb)
     if (tcb->ext) {
         tcp_ooo_free(tcb->ext);
         tcp_sack_free(tcb->ext);
+        tcp_rack_free(tcb->ext);
         free(tcb->ext);
     }
     st->tcp->ntcb--;

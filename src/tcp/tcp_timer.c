@@ -2,7 +2,8 @@
  *
  * One heap timer per control block, armed at the earliest of three slots:
  *   send slot   a tagged union (tkind): idle / retransmit / persist / TIME_WAIT /
- *               orphaned FIN_WAIT_2, deadline t_send (µs);
+ *               orphaned FIN_WAIT_2 / RACK reorder / tail loss probe (RFC 8985,
+ *               in place of the retransmit timer), deadline t_send (µs);
  *   delayed ACK TF_DELACK with deadline t_delack (µs);
  *   keepalive   TF_KEEPALIVE with deadline t_keep (ms).
  * tcp_timers_update enforces STALL.md S2 after every step: data in flight ⇒ the
@@ -93,12 +94,15 @@ void tcp_timers_update(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         bool inflight = tcb->snd_max != tcb->snd_una;
         bool held = tcp_unsent(tcb) > 0;
         if (inflight) {
-            if (tcb->tkind != TK_REXMT)
+            if (tcb->flags & TF_RACK)
+                tcp_rack_arm(st, tcb, now);         /* RTO, or the reorder timer / PTO before it */
+            else if (tcb->tkind != TK_REXMT)
                 tcp_timer_set(tcb, TK_REXMT, tcp_rto_backed_off(st, tcb), now);
         } else if (held) {
             if (tcb->tkind != TK_PERSIST)
                 tcp_timer_set(tcb, TK_PERSIST, persist_interval(st, tcb), now);
-        } else if (tcb->tkind == TK_REXMT || tcb->tkind == TK_PERSIST) {
+        } else if (tcb->tkind == TK_REXMT || tcb->tkind == TK_PERSIST || tcb->tkind == TK_RACK ||
+                   tcb->tkind == TK_TLP) {
             tcb->tkind = TK_IDLE;
         }
         if (tcb->state == US_TCP_FIN_WAIT_2 && (tcb->flags & TF_ORPHAN) && tcb->tkind == TK_IDLE)
@@ -160,6 +164,7 @@ static bool on_rexmt(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         /* RFC 2018 8 / RFC 6675 5.1: the receiver may have reneged; forget
          * the scoreboard and resend from SND.UNA. */
         tcp_sack_clear(tcb);
+        tcp_rack_on_rto(tcb);
         tcb->dupacks = 0;
         tcb->recover = tcb->snd_max;     /* RFC 6582 4: no fast retransmit for old duplicates */
         tcp_send_head_rto(st, tcb, now);
@@ -212,6 +217,14 @@ static bool on_send_slot(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         return on_rexmt(st, tcb, now);
     case TK_PERSIST:
         on_persist(st, tcb, now);
+        return true;
+    case TK_RACK:
+        tcb->tkind = TK_IDLE;
+        tcp_rack_reo_timeout(st, tcb, now);
+        return true;
+    case TK_TLP:
+        tcb->tkind = TK_IDLE;
+        tcp_rack_pto(st, tcb, now);
         return true;
     case TK_TIMEWAIT:
     case TK_FW2:

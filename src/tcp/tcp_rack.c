@@ -1,0 +1,409 @@
+/* RACK-TLP loss detection (RFC 8985) for connections that negotiated SACK.
+ *
+ * Paths through this file:
+ *   tcp_rack_sent         every data/FIN segment that leaves (tcp_emit): append
+ *                         a record for new sequence space, or stamp the records a
+ *                         retransmission covers with the new send time;
+ *   tcp_rack_tlp_ack      TLP_process_ack (7.4): did the probe repair a loss?
+ *   tcp_rack_ack          every acceptable ACK: mark (S)ACKed records and run
+ *                         RACK_update (6.2 steps 1–3), the reordering window
+ *                         (step 4) and RACK_detect_loss (step 5); drop the
+ *                         cumulatively acknowledged records;
+ *   tcp_rack_arm          S2 for data in flight: reorder timer, PTO (7.2) or RTO;
+ *   tcp_rack_reo_timeout  the reorder timer fired: detect again (6.3);
+ *   tcp_rack_pto          the probe timeout fired: one probe per tail (7.3),
+ *                         then the RTO takes over;
+ *   tcp_rack_next_lost / tcp_rack_pipe   what recovery retransmits and the
+ *                         in-flight estimate it is clocked by (tcp_out.c).
+ *
+ * Records: one per transmitted segment from SND.UNA to SND.MAX, sorted by
+ * sequence number, with the time of the last (re)transmission. They live in
+ * one array allocated with the first segment of a flight and freed when
+ * nothing is in flight; at TCP_RACK_SEGS_MAX the last record grows instead
+ * (coarser, still correct: it only delays detection for the merged bytes).
+ * Without memory there are no records: the RFC 6675 paths and the RTO stay
+ * in charge. Congestion response and the recovery state machine stay in
+ * tcp_in.c (tcp_rack_recover): RACK only decides what is lost and when. */
+#include <stdlib.h>
+#include <string.h>
+#include "tcp_int.h"
+
+#define DUPTHRESH 3u
+#define TLP_WCDELACK_US 200000u     /* RFC 8985 7.2: worst-case delayed-ACK time */
+#define TLP_NO_SRTT_US 1000000u     /* RFC 8985 7.2: PTO without an RTT sample */
+#define REO_PERSIST 16u             /* RFC 8985 6.2 step 4: recoveries a grown window persists */
+
+static struct tcp_rack *rk(const struct us_tcb *tcb)
+{
+    return (tcb->flags & TF_RACK) && tcb->ext ? &tcb->ext->rack : NULL;
+}
+
+bool tcp_rack_tracking(const struct us_tcb *tcb)
+{
+    const struct tcp_rack *r = rk(tcb);
+    return r && r->seg;
+}
+
+void tcp_rack_free(struct tcp_ext *e)
+{
+    free(e->rack.seg);
+    e->rack.seg = NULL;
+    e->rack.first = e->rack.n = e->rack.cap = 0;
+}
+
+/* RACK_sent_after (6.2): was (t1, s1) sent after (t2, s2)? */
+static bool sent_after(uint32_t t1, uint32_t s1, uint32_t t2, uint32_t s2)
+{
+    return (int32_t)(t1 - t2) > 0 || (t1 == t2 && seq_gt(s1, s2));
+}
+
+/* Room for one more record: compact, then grow up to the bound. */
+static bool make_room(struct tcp_rack *r)
+{
+    if (r->n < r->cap)
+        return true;
+    if (r->first > 0) {
+        memmove(r->seg, r->seg + r->first, (size_t)(r->n - r->first) * sizeof(*r->seg));
+        r->n = (uint16_t)(r->n - r->first);
+        r->first = 0;
+        return true;
+    }
+    if (r->cap >= TCP_RACK_SEGS_MAX)
+        return false;
+    uint32_t cap = r->cap ? 2u * r->cap : TCP_RACK_SEGS_MIN;
+    struct tcp_rseg *p = realloc(r->seg, cap * sizeof(*p));
+    if (!p)
+        return false;
+    r->seg = p;
+    r->cap = (uint16_t)cap;
+    return true;
+}
+
+static void append(struct tcp_rack *r, uint32_t seq, uint32_t end, uint32_t t)
+{
+    if (!make_room(r)) {
+        if (r->n > r->first) {                   /* full: the last record grows */
+            struct tcp_rseg *g = &r->seg[r->n - 1];
+            g->end = end;
+            g->xmit_us = t;
+            g->fl &= ~(uint32_t)RS_LOST;
+        }
+        return;
+    }
+    r->seg[r->n++] = (struct tcp_rseg){ seq, end, t, 0 };
+}
+
+void tcp_rack_sent(struct us_tcb *tcb, uint32_t seq, uint32_t end, us_time_t now)
+{
+    if (!(tcb->flags & TF_RACK) || !tcp_ext(tcb))
+        return;
+    struct tcp_rack *r = &tcb->ext->rack;
+    uint32_t t = t_us(now);
+    uint32_t old_end = seq_min(end, tcb->snd_max);
+    for (uint16_t i = r->first; i < r->n && seq_lt(seq, old_end); i++) {
+        struct tcp_rseg *g = &r->seg[i];
+        if (seq_lt(g->seq, old_end) && seq_gt(g->end, seq)) {
+            g->xmit_us = t;                       /* 6.1: the retransmission's time */
+            g->fl = (g->fl & ~(uint32_t)RS_LOST) | RS_RETRANS;
+        }
+    }
+    if (seq_gt(end, tcb->snd_max)) {
+        append(r, seq_max(seq, tcb->snd_max), end, t);
+        if (tcb->tkind == TK_TLP)
+            tcb->tkind = TK_IDLE;                 /* 7.2: new data re-schedules the PTO */
+    }
+}
+
+/* ---- ACK processing ---------------------------------------------------------- */
+
+/* RFC 2883 4: the first block is a D-SACK when it lies below the cumulative
+ * ACK or inside the second block. */
+static bool is_dsack(const struct tcp_seg *s)
+{
+    if (!s->nsack)
+        return false;
+    if (seq_le(s->sack[0][1], s->ack))
+        return true;
+    return s->nsack > 1 && seq_ge(s->sack[0][0], s->sack[1][0]) && seq_le(s->sack[0][1], s->sack[1][1]);
+}
+
+/* 6.2 step 4: a D-SACK means we retransmitted too early — widen the window
+ * by min_RTT/4, at most once per round trip, for the next 16 recoveries. */
+static void dsack_seen(struct us_stack *st, struct us_tcb *tcb, struct tcp_rack *r)
+{
+    US_COUNT(st, TCP_DSACK_RCVD);
+    uint8_t m = r->reo_mult ? r->reo_mult : 1;
+    if (m > 1 && !seq_ge(tcb->snd_una, r->dsack_round))
+        return;
+    r->reo_mult = m < 255 ? (uint8_t)(m + 1) : m;
+    r->dsack_round = tcb->snd_max;
+    r->reo_persist = REO_PERSIST;
+}
+
+void tcp_rack_post_recovery(struct us_tcb *tcb)
+{
+    struct tcp_rack *r = rk(tcb);
+    if (r && r->reo_persist && --r->reo_persist == 0)
+        r->reo_mult = 1;
+}
+
+void tcp_rack_tlp_ack(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+{
+    struct tcp_rack *r = rk(tcb);
+    if (!r)
+        return;
+    bool dsack = is_dsack(s);
+    if (dsack)
+        dsack_seen(st, tcb, r);
+    if (!r->tlp_active || seq_lt(s->ack, r->tlp_end_seq))
+        return;
+    if (dsack) {
+        r->tlp_active = false;                    /* original and probe both arrived: no loss */
+        return;
+    }
+    if (seq_gt(s->ack, r->tlp_end_seq)) {
+        /* 7.4.2: the episode ended without a D-SACK for the probe: it repaired
+         * a loss, which needs the congestion response of a fast recovery. */
+        r->tlp_active = false;
+        if (r->tlp_retrans && !(tcb->flags & TF_RECOVERY)) {
+            US_COUNT(st, TCP_TLP_LOSS_REPAIRED);
+            tcp_cc_get(tcb->cc_idx)->on_congestion(tcb, now);
+        }
+        return;
+    }
+    if (s->ack == tcb->snd_una && !s->nsack && !s->len)
+        r->tlp_active = false;                    /* a plain duplicate for the probe */
+}
+
+/* 6.2 step 2 (RACK_update) and step 3 (reordering) for one delivered record. */
+static void rack_update(struct tcp_rack *r, const struct tcp_rseg *g, uint32_t t)
+{
+    uint32_t rtt = t - g->xmit_us;
+    if (g->fl & RS_RETRANS) {
+        /* ambiguous: an RTT below the minimum belongs to the original */
+        if (r->min_rtt_us && rtt < r->min_rtt_us)
+            return;
+    } else if (!r->min_rtt_us || rtt < r->min_rtt_us) {
+        r->min_rtt_us = rtt ? rtt : 1;
+    }
+    /* RACK.rtt ends as the RTT of the most recently sent delivered segment */
+    if (!r->have || sent_after(g->xmit_us, g->end, r->xmit_us, r->end_seq)) {
+        r->have = true;
+        r->rtt_us = rtt;
+        r->xmit_us = g->xmit_us;
+        r->end_seq = g->end;
+    }
+    if (!(g->fl & RS_RETRANS) && seq_lt(g->end, r->fack))
+        r->reordering_seen = true;
+    else if (seq_gt(g->end, r->fack))
+        r->fack = g->end;
+}
+
+/* 6.2 step 4 (RACK_update_reo_wnd). */
+static uint32_t reo_wnd(const struct us_tcb *tcb, const struct tcp_rack *r, uint32_t sacked)
+{
+    if (!r->reordering_seen && ((tcb->flags & TF_RECOVERY) || sacked >= DUPTHRESH))
+        return 0;
+    uint64_t w = (uint64_t)(r->reo_mult ? r->reo_mult : 1) * r->min_rtt_us / 4;
+    return w < tcb->srtt || !tcb->srtt ? (uint32_t)w : tcb->srtt;
+}
+
+/* 6.2 step 5 (RACK_detect_loss): mark lost every record sent before the most
+ * recently delivered one by more than RACK.rtt + reo_wnd; the rest of those
+ * set the reorder timer. */
+static void detect_loss(struct us_stack *st, struct us_tcb *tcb, struct tcp_rack *r, uint32_t t)
+{
+    r->reo_timeout_us = 0;
+    if (!r->have || !r->seg)
+        return;
+    uint32_t sacked = 0;
+    for (uint16_t i = r->first; i < r->n; i++)
+        sacked += (r->seg[i].fl & RS_SACKED) != 0;
+    uint32_t w = reo_wnd(tcb, r, sacked);
+    for (uint16_t i = r->first; i < r->n; i++) {
+        struct tcp_rseg *g = &r->seg[i];
+        if ((g->fl & (RS_SACKED | RS_LOST)) || !sent_after(r->xmit_us, r->end_seq, g->xmit_us, g->end))
+            continue;
+        int32_t left = (int32_t)(g->xmit_us + r->rtt_us + w - t);
+        if (left <= 0) {
+            g->fl = (g->fl & ~(uint32_t)RS_RETRANS) | RS_LOST;
+            US_COUNT(st, TCP_RACK_LOST);
+        } else if ((uint32_t)left > r->reo_timeout_us) {
+            r->reo_timeout_us = (uint32_t)left;
+        }
+    }
+    if (r->reo_timeout_us && (tcb->tkind == TK_REXMT || tcb->tkind == TK_TLP))
+        tcb->tkind = TK_IDLE;                     /* the reorder timer takes the slot */
+}
+
+/* Mark records the scoreboard covers; feed every newly delivered one to RACK. */
+static void mark_delivered(struct us_tcb *tcb, struct tcp_rack *r, uint32_t una, bool reneged, uint32_t t)
+{
+    const struct tcp_sb *sb = tcp_sack_sb(tcb);
+    uint8_t b = 0;
+    for (uint16_t i = r->first; i < r->n; i++) {
+        struct tcp_rseg *g = &r->seg[i];
+        if (reneged)
+            g->fl &= ~(uint32_t)RS_SACKED;        /* RFC 2018 8: SACKs are only advisory */
+        bool was = (g->fl & RS_SACKED) != 0, now_acked = seq_le(g->end, una);
+        if (!was && !now_acked && sb) {
+            while (b < sb->n && seq_le(sb->blk[b][1], g->seq))
+                b++;
+            if (b < sb->n && seq_le(sb->blk[b][0], g->seq) && seq_ge(sb->blk[b][1], g->end))
+                g->fl |= RS_SACKED;
+        }
+        if (!was && (now_acked || (g->fl & RS_SACKED)))
+            rack_update(r, g, t);
+    }
+}
+
+void tcp_rack_ack(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, uint32_t una, bool reneged,
+                  us_time_t now)
+{
+    (void)s;
+    struct tcp_rack *r = rk(tcb);
+    if (!r || !r->seg)
+        return;
+    uint32_t t = t_us(now);
+    mark_delivered(tcb, r, una, reneged, t);
+    while (r->first < r->n && seq_le(r->seg[r->first].end, una))
+        r->first++;
+    if (r->first < r->n && seq_lt(r->seg[r->first].seq, una))
+        r->seg[r->first].seq = una;               /* partly acknowledged */
+    if (r->first == r->n && una == tcb->snd_max) {
+        tcp_rack_free(tcb->ext);                  /* nothing in flight: no memory kept */
+        r->reo_timeout_us = 0;
+        return;
+    }
+    detect_loss(st, tcb, r, t);
+}
+
+bool tcp_rack_lost_pending(const struct us_tcb *tcb)
+{
+    uint32_t seq, len;
+    return tcp_rack_next_lost(tcb, &seq, &len);
+}
+
+bool tcp_rack_next_lost(const struct us_tcb *tcb, uint32_t *seq, uint32_t *len)
+{
+    const struct tcp_rack *r = rk(tcb);
+    if (!r || !r->seg)
+        return false;
+    for (uint16_t i = r->first; i < r->n; i++) {
+        const struct tcp_rseg *g = &r->seg[i];
+        if ((g->fl & (RS_LOST | RS_SACKED)) == RS_LOST) {
+            uint32_t from = seq_max(g->seq, tcb->snd_una);
+            if (!seq_lt(from, g->end))
+                continue;
+            *seq = from;
+            *len = g->end - from < tcb->mss_send ? g->end - from : tcb->mss_send;
+            return true;
+        }
+    }
+    return false;
+}
+
+uint32_t tcp_rack_pipe(const struct us_tcb *tcb)
+{
+    uint32_t flight = tcp_flight(tcb), out = 0;
+    const struct tcp_rack *r = rk(tcb);
+    if (!r || !r->seg)
+        return flight;
+    for (uint16_t i = r->first; i < r->n; i++) {
+        const struct tcp_rseg *g = &r->seg[i];
+        if (g->fl & (RS_SACKED | RS_LOST))
+            out += g->end - seq_max(g->seq, tcb->snd_una);
+    }
+    return out < flight ? flight - out : 0;
+}
+
+void tcp_rack_on_rto(struct us_tcb *tcb)
+{
+    struct tcp_rack *r = rk(tcb);
+    if (!r)
+        return;
+    /* RFC 6675 5.1 / RFC 2018 8: the scoreboard is forgotten with the RTO;
+     * go-back-N resends from SND.UNA and stamps each record again. */
+    for (uint16_t i = r->first; r->seg && i < r->n; i++)
+        r->seg[i].fl &= ~(uint32_t)(RS_SACKED | RS_LOST);
+    r->tlp_active = false;
+    r->reo_timeout_us = 0;
+}
+
+/* ---- timers -------------------------------------------------------------------- */
+
+static bool state_probes(uint8_t s)
+{
+    return s == US_TCP_ESTABLISHED || s == US_TCP_CLOSE_WAIT || s == US_TCP_FIN_WAIT_1 || s == US_TCP_CLOSING ||
+           s == US_TCP_LAST_ACK;
+}
+
+/* 7.2: a PTO is armed only outside loss recovery and RTO back-off, once per
+ * tail (TLP.end_seq unset), and never against a zero window: there STALL.md's
+ * persist rules own the connection. */
+static bool tlp_allowed(const struct us_tcb *tcb, const struct tcp_rack *r)
+{
+    return state_probes(tcb->state) && !(tcb->flags & TF_RECOVERY) && tcb->backoff == 0 &&
+           !(r && r->tlp_active) && tcb->snd_wnd > 0 && tcb->snd_nxt == tcb->snd_max;
+}
+
+/* 7.2: PTO = 2·SRTT, plus WCDelAckT when one segment is in flight (its ACK may
+ * be delayed). */
+static uint32_t pto_us(const struct us_tcb *tcb)
+{
+    if (!tcb->srtt)
+        return TLP_NO_SRTT_US;
+    uint32_t p = 2 * tcb->srtt;
+    if (tcp_flight(tcb) <= tcb->mss_send)
+        p += TLP_WCDELACK_US;
+    return p;
+}
+
+void tcp_rack_arm(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    if (tcb->tkind == TK_REXMT || tcb->tkind == TK_TLP || tcb->tkind == TK_RACK)
+        return;                                   /* running; restarts set TK_IDLE first */
+    struct tcp_rack *r = rk(tcb);
+    uint32_t rto = tcp_rto_backed_off(st, tcb);
+    uint32_t reo = r ? r->reo_timeout_us : 0;
+    if (r)
+        r->reo_timeout_us = 0;                    /* computed in this step; used once */
+    if (reo && reo < rto) {
+        tcp_timer_set(tcb, TK_RACK, reo, now);
+        return;
+    }
+    if (tlp_allowed(tcb, r)) {
+        uint32_t p = pto_us(tcb);
+        if (p < rto) {                            /* 7.2: else the RTO comes first anyway */
+            tcp_timer_set(tcb, TK_TLP, p, now);
+            return;
+        }
+    }
+    tcp_timer_set(tcb, TK_REXMT, rto, now);
+}
+
+void tcp_rack_reo_timeout(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    struct tcp_rack *r = rk(tcb);
+    US_COUNT(st, TCP_RACK_REO_TIMEOUTS);
+    if (!r)
+        return;
+    detect_loss(st, tcb, r, t_us(now));
+    if (tcp_rack_lost_pending(tcb))
+        tcp_rack_recover(st, tcb, now);
+}
+
+void tcp_rack_pto(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    if (tcb->snd_max == tcb->snd_una || !tcp_ext(tcb))
+        return;
+    struct tcp_rack *r = &tcb->ext->rack;
+    US_COUNT(st, TCP_TLP_PROBES);
+    r->tlp_retrans = tcp_send_tlp(st, tcb, now);
+    if (!r->tlp_retrans)
+        US_COUNT(st, TCP_TLP_NEW_DATA);
+    r->tlp_active = true;
+    r->tlp_end_seq = tcb->snd_max;
+    /* 7.3: after the probe the RTO, not another PTO, guards the flight */
+    tcp_timer_set(tcb, TK_REXMT, tcp_rto_backed_off(st, tcb), now);
+}
