@@ -167,11 +167,13 @@ int cmd_analyze(struct cli *c, int argc, char **argv)
                          n == 1 ? "" : "s");
     }
     size_t errors = 0;
-    if (json)
-        printf("{\"file\":"), json_str(file), printf(",\"frames\":%llu,\"tcp\":%llu,\"ignored\":%llu,\"malformed\":%llu,\"connections\":[",
-                                                      (unsigned long long)st->frames, (unsigned long long)st->tcp,
-                                                      (unsigned long long)st->ignored, (unsigned long long)st->malformed);
-    else
+    if (json) {
+        printf("{\"file\":");
+        json_str(file);
+        printf(",\"frames\":%llu,\"tcp\":%llu,\"ignored\":%llu,\"malformed\":%llu,\"connections\":[",
+               (unsigned long long)st->frames, (unsigned long long)st->tcp, (unsigned long long)st->ignored,
+               (unsigned long long)st->malformed);
+    } else
         printf("%s: %llu frames, %llu TCP, %llu other, %llu malformed; %zu TCP connection%s, %.3f s\n", file,
                (unsigned long long)st->frames, (unsigned long long)st->tcp, (unsigned long long)st->ignored,
                (unsigned long long)st->malformed, n, n == 1 ? "" : "s", rel(st, st->t_last));

@@ -465,8 +465,9 @@ static void dup_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     }
     /* RFC 6582 3.2 step 1 / 4: only when the cumulative ACK covers more than
      * the previous recovery point (recover is one past its highest byte). */
-    /* With RACK the time-based detection in tcp_rack.c decides (RFC 8985 6.2). */
-    bool lost = !tcp_rack_tracking(tcb) &&
+    /* With RACK the time-based detection in tcp_rack.c decides (RFC 8985 6.2);
+     * a peer that negotiated SACK but sends no blocks still gets DupThresh. */
+    bool lost = !(tcp_rack_tracking(tcb) && tcp_sack_sb(tcb)) &&
                 (tcb->dupacks >= 3 || ((tcb->flags & TF_SACK) && tcp_sack_una_lost(tcb)));
     if (lost && seq_ge(tcb->snd_una, tcb->recover)) {
         enter_recovery(st, tcb, now);
