@@ -349,8 +349,8 @@ int cmd_source(struct cli *c, int argc, char **argv)
             nodelay = true;
         } else if (!strcmp(argv[i], "--cc") && i + 1 < argc) {
             cc = argv[++i];
-            if (strcmp(cc, "newreno") && strcmp(cc, "cubic") && strcmp(cc, "bbr"))
-                return cli_error("--cc: '%s' is not allowed (allowed: newreno, cubic, bbr)", cc);
+            if (strcmp(cc, "newreno") && strcmp(cc, "cubic"))
+                return cli_error("--cc: '%s' is not allowed (allowed: newreno, cubic)", cc);
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: ustack [GLOBAL OPTIONS] source HOST:PORT (--bytes N | --file F) [--nodelay] [--cc NAME]\n"
                    "Connects, sends a deterministic pattern or a file, closes; prints bytes, duration, goodput,\n"

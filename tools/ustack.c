@@ -32,7 +32,7 @@ static const char usage[] =
     "  --dup P             duplication probability\n"
     "  --corrupt P         probability one byte of a frame is flipped\n"
     "  --seed N            seed for impairments and (with demo) the stacks\n"
-    "  --cc NAME           congestion control (newreno)\n"
+    "  --cc NAME           congestion control: newreno (default), cubic\n"
     "  -v                  verbose (repeat for more)\n"
     "  -h, --help          this text; ustack COMMAND --help for a command\n"
     "\n"
@@ -258,8 +258,8 @@ static int parse_global(struct cli *c, int argc, char **argv, int *status)
         } else if (!strcmp(a, "--seed"))
             rc = cli_parse_u64(a, v, 0, UINT64_MAX, &c->seed), c->seed_set = true;
         else if (!strcmp(a, "--cc")) {
-            if (strcmp(v, "newreno") && strcmp(v, "cubic") && strcmp(v, "bbr"))
-                rc = cli_error("--cc: '%s' is not allowed (allowed: newreno, cubic, bbr)", v);
+            if (strcmp(v, "newreno") && strcmp(v, "cubic"))
+                rc = cli_error("--cc: '%s' is not allowed (allowed: newreno, cubic)", v);
             c->cc = v;
         } else {
             *status = cli_error("unknown option '%s' (see ustack --help)", a);

@@ -18,7 +18,8 @@ expect_err() { # expect_err PATTERN ARGS...
 expect_err "--loss: '1.5' is not allowed (expected a number 0..1)" --loss 1.5 up
 expect_err "--mtu: 'abc' is not allowed (expected an integer 576..9000)" --mtu abc up
 expect_err "--ip: '300.1.1.1' is not an IPv4 address" --ip 300.1.1.1/24 up
-expect_err "--cc: 'vegas' is not allowed (allowed: newreno, cubic, bbr)" --cc vegas up
+expect_err "--cc: 'vegas' is not allowed (allowed: newreno, cubic)" --cc vegas up
+expect_err "--cc: 'bbr' is not allowed (allowed: newreno, cubic)" --cc bbr up
 expect_err "unknown option '--bogus'" --bogus up
 expect_err "unknown command 'fly' (allowed:" fly
 expect_err "ping: unknown option '-x' (allowed: -c, -s, -i, -W)" ping -x 1.2.3.4
