@@ -100,9 +100,14 @@ struct us_stack *us_stack_new(const struct us_config *cfg, struct us_dev *dev, u
     us_rng_bytes(&st->rng, st->secret, sizeof(st->secret));
 
     int rc;
-    if ((rc = us_ip_init(st)) < 0 || (rc = us_udp_init(st)) < 0 || (rc = us_tcp_init(st)) < 0 ||
-        (rc = us_sock_init(st)) < 0 || (rc = us_link_init(st, now)) < 0) {
-        snprintf(err, errlen, "us_stack_new: layer initialisation failed: %s", strerror(-rc));
+    const char *layer = "ip";
+    if ((rc = us_ip_init(st)) < 0 || (layer = "udp", rc = us_udp_init(st)) < 0 ||
+        (layer = "tcp", rc = us_tcp_init(st)) < 0 || (layer = "socket", rc = us_sock_init(st)) < 0 ||
+        (layer = "link", rc = us_link_init(st, now)) < 0) {
+        if (rc == -ENOENT && !strcmp(layer, "tcp"))
+            snprintf(err, errlen, "unknown congestion control '%s'", cfg->tcp_cc);
+        else
+            snprintf(err, errlen, "us_stack_new: %s layer initialisation failed: %s", layer, strerror(-rc));
         us_stack_free(st);
         return NULL;
     }

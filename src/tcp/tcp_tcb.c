@@ -25,6 +25,8 @@ const char *us_tcp_state_name(int state)
 
 int us_tcp_init(struct us_stack *st)
 {
+    if (tcp_cc_find(st->cfg.tcp_cc) < 0)
+        return -ENOENT;                  /* us_stack_new names the algorithm */
     struct us_tcp_state *t = calloc(1, sizeof(*t));
     if (!t)
         return -ENOMEM;
