@@ -115,8 +115,11 @@ static const struct tcp_cc_ops tcp_newreno = {
 
 /* ---- registry -------------------------------------------------------------- */
 
+extern const struct tcp_cc_ops tcp_cubic;   /* tcp_cubic.c */
+
 static const struct tcp_cc_ops *const algorithms[] = {
     &tcp_newreno,
+    &tcp_cubic,
 };
 #define N_ALGOS (sizeof(algorithms) / sizeof(algorithms[0]))
 
