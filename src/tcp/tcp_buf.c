@@ -145,6 +145,20 @@ static void ooo_unlink_free(struct tcp_ext *e, struct tcp_ooo **pp)
     e->ooo_bytes -= o->len;
     e->ooo_count--;
     free(o);
+    if (!e->ooo)
+        e->ooo_tail = NULL;
+}
+
+/* Ranges held out of order: at least TCP_OOO_MAX_SEGS, one per KiB of receive
+ * buffer beyond that (a window of large segments needs one range per segment;
+ * a peer sending tiny segments cannot make the per-range overhead exceed about
+ * 5% of the buffer). The bytes themselves are bounded by the window (R5). */
+static uint32_t ooo_limit(const struct us_tcb *tcb)
+{
+    uint32_t l = tcb->rcvbuf / 1024u;
+    if (l < TCP_OOO_MAX_SEGS)
+        l = TCP_OOO_MAX_SEGS;
+    return l > 65535u ? 65535u : l;
 }
 
 /* Insert [seq, seq+len): bytes already held are trimmed away (RFC 9293 3.10.7.4
@@ -158,6 +172,9 @@ bool tcp_ooo_insert(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, const
     (void)st;
     e->ooo_last = seq;
     struct tcp_ooo **pp = &e->ooo;
+    /* the common case after a loss: every new arrival lies beyond the last range */
+    if (e->ooo_tail && seq_ge(seq, e->ooo_tail->seq + e->ooo_tail->len))
+        pp = &e->ooo_tail->next;
     while (len) {
         while (*pp && seq_le((*pp)->seq + (*pp)->len, seq))
             pp = &(*pp)->next;
@@ -175,13 +192,15 @@ bool tcp_ooo_insert(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, const
         uint32_t piece = len;
         if (cur && seq_lt(cur->seq, seq + len))
             piece = cur->seq - seq;
-        if (e->ooo_count >= TCP_OOO_MAX_SEGS)
+        if (e->ooo_count >= ooo_limit(tcb))
             return false;
         struct tcp_ooo *n = ooo_node(seq, data, piece);
         if (!n)
             return false;
         n->next = cur;
         *pp = n;
+        if (!cur)
+            e->ooo_tail = n;
         e->ooo_bytes += piece;
         e->ooo_count++;
         pp = &n->next;
@@ -226,6 +245,20 @@ void tcp_ooo_free(struct tcp_ext *e)
         ooo_unlink_free(e, &e->ooo);
 }
 
+/* Next run of adjacent ranges starting at *o: [l, r); advances *o past it. */
+static bool next_run(const struct tcp_ooo **o, uint32_t *l, uint32_t *r)
+{
+    const struct tcp_ooo *p = *o;
+    if (!p)
+        return false;
+    *l = p->seq;
+    *r = p->seq + p->len;
+    for (p = p->next; p && p->seq == *r; p = p->next)
+        *r = p->seq + p->len;
+    *o = p;
+    return true;
+}
+
 /* RFC 2018 4: the first block holds the most recently received segment, the
  * others follow in sequence order. Blocks are merged runs of adjacent ranges. */
 uint8_t tcp_sack_blocks(const struct us_tcb *tcb, uint32_t out[][2], uint8_t max)
@@ -233,32 +266,21 @@ uint8_t tcp_sack_blocks(const struct us_tcb *tcb, uint32_t out[][2], uint8_t max
     const struct tcp_ext *e = tcb->ext;
     if (!e || !e->ooo || max == 0)
         return 0;
-    uint32_t runs[TCP_OOO_MAX_SEGS][2];
-    uint32_t nr = 0;
-    for (const struct tcp_ooo *o = e->ooo; o; o = o->next) {
-        if (nr && runs[nr - 1][1] == o->seq)
-            runs[nr - 1][1] = o->seq + o->len;
-        else if (nr < TCP_OOO_MAX_SEGS) {
-            runs[nr][0] = o->seq;
-            runs[nr][1] = o->seq + o->len;
-            nr++;
-        }
-    }
     uint8_t n = 0;
-    uint32_t first = nr;
-    for (uint32_t i = 0; i < nr; i++)
-        if (seq_ge(e->ooo_last, runs[i][0]) && seq_lt(e->ooo_last, runs[i][1]))
-            first = i;
-    if (first < nr) {
-        out[n][0] = runs[first][0];
-        out[n][1] = runs[first][1];
-        n++;
-    }
-    for (uint32_t i = 0; i < nr && n < max; i++) {
-        if (i == first)
+    uint32_t l, r, fl = 0, fr = 0;
+    const struct tcp_ooo *o = e->ooo;
+    while (next_run(&o, &l, &r))
+        if (seq_ge(e->ooo_last, l) && seq_lt(e->ooo_last, r)) {
+            out[n][0] = fl = l;
+            out[n][1] = fr = r;
+            n++;
+            break;
+        }
+    for (o = e->ooo; n < max && next_run(&o, &l, &r);) {
+        if (n && l == fl && r == fr)
             continue;
-        out[n][0] = runs[i][0];
-        out[n][1] = runs[i][1];
+        out[n][0] = l;
+        out[n][1] = r;
         n++;
     }
     return n;

@@ -228,6 +228,7 @@ struct tcp_rack {
 struct tcp_ext {
     /* receive reassembly (RFC 9293 3.10.7.4, RFC 2018) */
     struct tcp_ooo *ooo;
+    struct tcp_ooo *ooo_tail;            /* last node: arrivals beyond it append in O(1) */
     uint32_t ooo_bytes;
     uint16_t ooo_count;
     uint32_t ooo_last;                   /* seq of the last out-of-order arrival (first SACK block) */
@@ -296,7 +297,7 @@ struct us_tcp_state {
 };
 
 #define TCP_CHALLENGE_PER_SEC 100u
-#define TCP_OOO_MAX_SEGS 256u
+#define TCP_OOO_MAX_SEGS 256u        /* out-of-order ranges held at least; more with a larger buffer */
 #define TCP_PMAX_US 60000000u       /* STALL.md PMAX = 60 s */
 #define TCP_PMIN_US 200000u         /* T0 floor */
 #define TCP_FW2_TIMEOUT US_SEC(60)  /* orphaned FIN_WAIT_2 */
