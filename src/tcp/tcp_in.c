@@ -382,15 +382,18 @@ static void sack_rexmit_head(struct us_stack *st, struct us_tcb *tcb, us_time_t 
  * existing recovery, with one congestion response per recovery — the
  * recovery point (RFC 6582 / RFC 6675 "RecoveryPoint") makes that once per
  * round. The retransmissions themselves leave from tcp_output (rack_output):
- * every segment marked lost, as cwnd - pipe allows. */
+ * every segment marked lost, as cwnd - pipe and the PRR bounds allow
+ * (tcp_prr_sndcnt). Recovery also takes over from an RTO's go-back-N. */
 void tcp_rack_recover(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
-    if ((tcb->flags & TF_RECOVERY) || !seq_ge(tcb->snd_una, tcb->recover) || tcb->snd_nxt != tcb->snd_max)
+    if ((tcb->flags & TF_RECOVERY) || !seq_ge(tcb->snd_una, tcb->recover))
         return;
     tcp_cc_get(tcb->cc_idx)->on_congestion(tcb, now);
     tcb->recover = tcb->snd_max;
     tcb->flags |= TF_RECOVERY | TF_SACK_RCV;
     tcb->flags &= ~TF_PARTIAL;
+    tcb->snd_nxt = tcb->snd_max;                    /* holes, not go-back-N, from here on */
+    tcp_prr_start(tcb);
     US_COUNT(st, TCP_FAST_RETRANSMITS);
     US_COUNT(st, TCP_RACK_RECOVERIES);
     tcb->tkind = TK_IDLE;                           /* no PTO during recovery (RFC 8985 7.2) */
@@ -407,8 +410,12 @@ static void enter_recovery(struct us_stack *st, struct us_tcb *tcb, us_time_t no
     tcb->flags &= ~(TF_PARTIAL | TF_SACK_RCV);
     US_COUNT(st, TCP_FAST_RETRANSMITS);
     struct tcp_sb *sb = (tcb->flags & TF_SACK) ? tcp_sack_sb(tcb) : NULL;
-    if (sb && tcb->snd_nxt == tcb->snd_max) {
+    if (sb) {
+        /* SACK in use: RFC 6675 repairs every hole the scoreboard shows,
+         * also after an RTO's go-back-N (which the holes now replace) */
+        tcb->snd_nxt = tcb->snd_max;
         tcb->flags |= TF_SACK_RCV;
+        tcp_prr_start(tcb);
         US_COUNT(st, TCP_SACK_RECOVERIES);
         sb->high_rxt = tcb->snd_una;
         sack_rexmit_head(st, tcb, now);
@@ -530,12 +537,21 @@ static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct tcp_s
     uint32_t old_wnd = tcb->snd_wnd;
     bool reneged = false;
     uint32_t una = seq_gt(s->ack, tcb->snd_una) ? s->ack : tcb->snd_una;
+    bool in_sack_rcv = (tcb->flags & TF_SACK_RCV) && tcb->ext;
+    uint32_t sacked0 = in_sack_rcv ? tcp_sack_bytes(tcb) : 0;
+    uint32_t lost0 = in_sack_rcv ? tcb->ext->rack_lost_marks : 0;
     if (tcb->flags & TF_RACK)
         tcp_rack_tlp_ack(st, tcb, s, now);
     if ((tcb->flags & TF_SACK) && (s->nsack || tcp_sack_sb(tcb)))
         reneged = tcp_sack_update(st, tcb, s, una);
     if (tcb->flags & TF_RACK)
         tcp_rack_ack(st, tcb, s, una, reneged, now);
+    if (in_sack_rcv) {
+        /* RFC 6937 DeliveredData = change in SND.UNA + change in SACKed bytes */
+        int64_t d = (int64_t)(una - tcb->snd_una) + (int64_t)tcp_sack_bytes(tcb) - (int64_t)sacked0;
+        bool safe = una != tcb->snd_una && !reneged && tcb->ext->rack_lost_marks == lost0;
+        tcp_prr_ack(tcb, d > 0 ? (uint32_t)d : 0, safe);
+    }
     if (seq_gt(s->ack, tcb->snd_una)) {
         new_data_acked(st, tcb, s, now);
         if (tcp_rack_lost_pending(tcb))
@@ -556,6 +572,11 @@ static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct tcp_s
                tcb->snd_max != tcb->snd_una;
     /* S6: a window update never counts as a duplicate; nor does a zero
      * window, which says "no room", not "a segment is missing". */
+    /* RFC 6675 2 (DupAck): once the peer is known to send SACK blocks, an
+     * ACK without new SACK information (e.g. for a duplicate segment after
+     * go-back-N) is no loss signal — nor a reason for NewReno inflation. */
+    if (dup && (tcb->flags & TF_SACK) && tcb->ext && tcb->ext->sack_seen && !s->nsack)
+        dup = false;
     if (dup)
         dup_ack(st, tcb, now);
     else if (s->ack == tcb->snd_una && !(tcb->flags & TF_RECOVERY))

@@ -187,13 +187,18 @@ enum tcp_flag {
 };
 
 /* RFC 2018 / RFC 6675 sender scoreboard: SACKed ranges above SND.UNA, sorted,
- * merged, never overlapping. Allocated when the first SACK block arrives. */
-#define TCP_SB_MAX 16
+ * merged, never overlapping. Allocated when the first SACK block arrives; the
+ * block array grows with the number of ranges, up to what the send window can
+ * hold (one range per two segments: a range and a hole each take at least
+ * one), so that a window of thousands of segments with hundreds of holes is
+ * still described exactly. */
+#define TCP_SB_MIN 16u
+#define TCP_SB_LIMIT 65535u
 struct tcp_sb {
     uint32_t high_rxt;                   /* RFC 6675 HighRxt (one past the last retransmitted byte) */
     uint32_t rescue_rxt;                 /* RFC 6675 RescueRxt */
-    uint8_t n;
-    uint32_t blk[TCP_SB_MAX][2];         /* [left, right) */
+    uint32_t n, cap;
+    uint32_t (*blk)[2];                  /* [left, right), cap entries */
 };
 
 /* RFC 8985 per-segment record: one per transmitted segment in flight,
@@ -205,7 +210,7 @@ struct tcp_rseg {
     uint32_t fl;                         /* RS_* */
 };
 #define TCP_RACK_SEGS_MIN 32u
-#define TCP_RACK_SEGS_MAX 1024u          /* bound: past it the last record grows */
+#define TCP_RACK_SEGS_MAX 65535u         /* hard bound (uint16_t indices); see tcp_rack.c */
 
 /* RACK-TLP state (RFC 8985 5.2 names). The record array exists only while
  * data is in flight. */
@@ -222,6 +227,19 @@ struct tcp_rack {
     uint32_t dsack_round;                /* SND.MAX when reo_mult last grew */
     bool tlp_active, tlp_retrans;        /* TLP.end_seq set / TLP.is_retrans */
     uint32_t tlp_end_seq;                /* TLP.end_seq */
+    bool rexmit_any;                     /* some record was retransmitted ... */
+    uint32_t rexmit_high;                /* ... and none ends above this */
+};
+
+/* RFC 6937 (PRR) bounds during SACK recovery, once pipe is down to
+ * ssthresh: what the receiver got and what we sent since then clock the
+ * sending, so that segments marked lost never buy room for a burst into a
+ * full queue (tcp_prr_sndcnt). */
+struct tcp_prr {
+    uint32_t delivered, out;             /* prr_delivered, prr_out (since pipe <= ssthresh) */
+    uint32_t last;                       /* DeliveredData of the latest ACK */
+    bool safe;                           /* latest ACK advanced SND.UNA and found no new loss */
+    bool reduced;                        /* pipe has come down to ssthresh: the bounds apply */
 };
 
 /* Rarely used state, allocated on demand and freed with the control block. */
@@ -248,8 +266,11 @@ struct tcp_ext {
     uint32_t wraps[3];
     /* sender SACK scoreboard */
     struct tcp_sb *sb;
+    bool sack_seen;                      /* the peer has sent SACK blocks (RFC 6675 DupAck rules apply) */
     /* RACK-TLP (RFC 8985) */
     struct tcp_rack rack;
+    struct tcp_prr prr;
+    uint32_t rack_lost_marks;            /* segments RACK ever marked lost (new-loss test for PRR) */
 };
 enum { TW_ACKED, TW_SENT, TW_RCVD };
 
@@ -381,6 +402,11 @@ void tcp_sack_free(struct tcp_ext *e);
 struct tcp_sb *tcp_sack_sb(const struct us_tcb *tcb);     /* NULL when none */
 /* IsLost(SND.UNA). */
 bool tcp_sack_una_lost(const struct us_tcb *tcb);
+/* Go-back-N after an RTO (RFC 6675 5.1): the first unSACKed byte at or above
+ * `seq`, and in *limit the start of the next SACKed range (or SND.MAX). */
+uint32_t tcp_sack_skip(const struct us_tcb *tcb, uint32_t seq, uint32_t *limit);
+/* SACKed bytes below `seq`. */
+uint32_t tcp_sack_bytes_below(const struct us_tcb *tcb, uint32_t seq);
 /* SetPipe(): bytes the sender estimates are still in the network. */
 uint32_t tcp_sack_pipe(const struct us_tcb *tcb);
 /* Length of the hole at SND.UNA (up to the first SACKed byte or SND.MAX). */
@@ -390,6 +416,13 @@ uint32_t tcp_sack_head_hole(const struct us_tcb *tcb);
 bool tcp_sack_next_hole(const struct us_tcb *tcb, bool lost, uint32_t *seq, uint32_t *len);
 /* NextSeg() rule 4: the rescue retransmission. */
 bool tcp_sack_rescue(const struct us_tcb *tcb, uint32_t *seq, uint32_t *len);
+/* Bytes the scoreboard holds (SACKed above SND.UNA). */
+uint32_t tcp_sack_bytes(const struct us_tcb *tcb);
+/* RFC 6937 PRR bounds: start at recovery entry; account an ACK's
+ * DeliveredData; the bytes recovery may send now (in place of cwnd - pipe). */
+void tcp_prr_start(struct us_tcb *tcb);
+void tcp_prr_ack(struct us_tcb *tcb, uint32_t delivered, bool safe);
+uint32_t tcp_prr_sndcnt(const struct us_tcb *tcb);
 
 /* tcp_rack.c (RFC 8985) */
 /* A segment [seq, end) left (tcp_emit): record a new one or stamp a retransmission. */

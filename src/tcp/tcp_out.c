@@ -158,8 +158,11 @@ static int tcp_emit(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, uint8
         tcb->flags &= ~(TF_ACK_NOW | TF_DELACK);
         tcb->rcv_full_segs = 0;
     }
-    if ((len || (flags & TH_FIN)) && !(flags & TH_SYN))
+    if ((len || (flags & TH_FIN)) && !(flags & TH_SYN)) {
         tcp_rack_sent(tcb, seq, seq + len + ((flags & TH_FIN) ? 1u : 0u), now);   /* RFC 8985 6.1 */
+        if ((tcb->flags & TF_SACK_RCV) && tcb->ext)
+            tcb->ext->prr.out += len + ((flags & TH_FIN) ? 1u : 0u);            /* RFC 6937 prr_out */
+    }
     US_COUNT(st, TCP_TX);
     struct us_ip_out io = { .src = tcb->lip, .dst = tcb->rip, .proto = US_IPPROTO_TCP, .df = true };
     return us_ip_output(st, pkt, &io, now);
@@ -299,9 +302,15 @@ int tcp_should_send(const struct us_tcb *tcb, uint32_t *lenp, bool *finp)
     bool force = (tcb->flags & TF_FORCE) != 0;
     int32_t u_peer = (int32_t)(tcb->snd_una + tcb->snd_wnd - tcb->snd_nxt);
     /* RFC 6675 5 (C): during SACK recovery the estimate of what is in the
-     * network is pipe, not SND.NXT - SND.UNA. */
-    uint32_t used = (tcb->flags & TF_SACK_RCV) ? tcp_sack_pipe(tcb) : tcb->snd_nxt - tcb->snd_una;
-    int32_t u_cwnd = (int32_t)(tcb->cwnd - used);
+     * network is pipe, not SND.NXT - SND.UNA, and RFC 6937 PRR meters what
+     * may leave; go-back-N after an RTO does not count SACKed bytes
+     * (RFC 6675 5.1). */
+    int32_t u_cwnd;
+    if (tcb->flags & TF_SACK_RCV)
+        u_cwnd = (int32_t)tcp_prr_sndcnt(tcb);
+    else
+        u_cwnd = (int32_t)(tcb->cwnd - (tcb->snd_nxt - tcb->snd_una -
+                                        (seq_lt(tcb->snd_nxt, tcb->snd_max) ? tcp_sack_bytes_below(tcb, tcb->snd_nxt) : 0)));
     int32_t u = u_peer;
     if (!force && u_cwnd < u)
         u = u_cwnd;                          /* S3: probes ignore cwnd */
@@ -407,7 +416,7 @@ static void rack_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
     uint32_t seq, len;
     bool fin;
-    while (tcb->cwnd >= tcp_rack_pipe(tcb) + tcb->mss_send) {
+    while (tcp_prr_sndcnt(tcb) >= tcb->mss_send) {
         if (tcp_rack_next_lost(tcb, &seq, &len)) {
             if (tcp_rexmit_range(st, tcb, seq, len, now) == 0)
                 break;
@@ -427,9 +436,31 @@ static void sack_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         rack_output(st, tcb, now);
         return;
     }
-    while (tcp_sack_sb(tcb) && tcb->cwnd >= tcp_sack_pipe(tcb) + tcb->mss_send) {
+    while (tcp_sack_sb(tcb) && tcp_prr_sndcnt(tcb) >= tcb->mss_send) {
         if (sack_next(st, tcb, now) == 0)
             break;
+    }
+}
+
+/* Go-back-N after an RTO (RFC 6675 5.1, RFC 8985 6.3): SACKed data is not
+ * sent again — SND.NXT jumps over SACKed ranges. */
+static void gbn_skip(struct us_tcb *tcb)
+{
+    uint32_t limit;
+    if (seq_lt(tcb->snd_nxt, tcb->snd_max) && tcp_sack_sb(tcb))
+        tcb->snd_nxt = tcp_sack_skip(tcb, tcb->snd_nxt, &limit);
+}
+
+/* ... and a resent segment stops where the next SACKed range begins. */
+static void gbn_clip(const struct us_tcb *tcb, uint32_t *len, bool *fin)
+{
+    uint32_t limit;
+    if (!seq_lt(tcb->snd_nxt, tcb->snd_max) || !tcp_sack_sb(tcb))
+        return;
+    tcp_sack_skip(tcb, tcb->snd_nxt, &limit);
+    if (*len > limit - tcb->snd_nxt) {
+        *len = limit - tcb->snd_nxt;
+        *fin = false;
     }
 }
 
@@ -445,10 +476,13 @@ void tcp_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         tcp_timers_update(st, tcb, now);
         return;
     }
+    gbn_skip(tcb);
     while ((r = tcp_should_send(tcb, &len, &fin)) > 0) {
+        gbn_clip(tcb, &len, &fin);
         if (send_data(st, tcb, len, fin, now) < 0)
             break;
         tcb->flags &= ~TF_FORCE;
+        gbn_skip(tcb);
     }
     if (tcb->flags & TF_ACK_NOW)
         tcp_send_ack(st, tcb, now);

@@ -19,8 +19,11 @@
  * Records: one per transmitted segment from SND.UNA to SND.MAX, sorted by
  * sequence number, with the time of the last (re)transmission. They live in
  * one array allocated with the first segment of a flight and freed when
- * nothing is in flight; at TCP_RACK_SEGS_MAX the last record grows instead
- * (coarser, still correct: it only delays detection for the merged bytes).
+ * nothing is in flight. The array grows up to what the send buffer can hold
+ * in flight (rack_limit: two records per full segment of it, so that
+ * per-segment detection and the pipe stay exact for any window the
+ * connection can fill); past that the last record grows instead (coarser,
+ * still correct: it only delays detection for the merged bytes).
  * Without memory there are no records: the RFC 6675 paths and the RTO stay
  * in charge. Congestion response and the recovery state machine stay in
  * tcp_in.c (tcp_rack_recover): RACK only decides what is lost and when. */
@@ -49,6 +52,7 @@ void tcp_rack_free(struct tcp_ext *e)
     free(e->rack.seg);
     e->rack.seg = NULL;
     e->rack.first = e->rack.n = e->rack.cap = 0;
+    e->rack.rexmit_any = false;
 }
 
 /* RACK_sent_after (6.2): was (t1, s1) sent after (t2, s2)? */
@@ -57,8 +61,18 @@ static bool sent_after(uint32_t t1, uint32_t s1, uint32_t t2, uint32_t s2)
     return (int32_t)(t1 - t2) > 0 || (t1 == t2 && seq_gt(s1, s2));
 }
 
+/* Records the flight may need: the send queue holds everything from SND.UNA,
+ * so sndbuf / MSS full segments; twice that leaves room for short ones. */
+static uint32_t rack_limit(const struct us_tcb *tcb)
+{
+    uint32_t lim = tcb->sndbuf / (tcb->mss_send ? tcb->mss_send : 536u) * 2u + 16u;
+    if (lim < 1024u)
+        lim = 1024u;
+    return lim > TCP_RACK_SEGS_MAX ? TCP_RACK_SEGS_MAX : lim;
+}
+
 /* Room for one more record: compact, then grow up to the bound. */
-static bool make_room(struct tcp_rack *r)
+static bool make_room(struct tcp_rack *r, uint32_t limit)
 {
     if (r->n < r->cap)
         return true;
@@ -68,9 +82,11 @@ static bool make_room(struct tcp_rack *r)
         r->first = 0;
         return true;
     }
-    if (r->cap >= TCP_RACK_SEGS_MAX)
+    if (r->cap >= limit)
         return false;
     uint32_t cap = r->cap ? 2u * r->cap : TCP_RACK_SEGS_MIN;
+    if (cap > limit)
+        cap = limit;
     struct tcp_rseg *p = realloc(r->seg, cap * sizeof(*p));
     if (!p)
         return false;
@@ -79,9 +95,9 @@ static bool make_room(struct tcp_rack *r)
     return true;
 }
 
-static void append(struct tcp_rack *r, uint32_t seq, uint32_t end, uint32_t t)
+static void append(struct tcp_rack *r, uint32_t limit, uint32_t seq, uint32_t end, uint32_t t)
 {
-    if (!make_room(r)) {
+    if (!make_room(r, limit)) {
         if (r->n > r->first) {                   /* full: the last record grows */
             struct tcp_rseg *g = &r->seg[r->n - 1];
             g->end = end;
@@ -105,10 +121,12 @@ void tcp_rack_sent(struct us_tcb *tcb, uint32_t seq, uint32_t end, us_time_t now
         if (seq_lt(g->seq, old_end) && seq_gt(g->end, seq)) {
             g->xmit_us = t;                       /* 6.1: the retransmission's time */
             g->fl = (g->fl & ~(uint32_t)RS_LOST) | RS_RETRANS;
+            r->rexmit_high = r->rexmit_any ? seq_max(r->rexmit_high, g->end) : g->end;
+            r->rexmit_any = true;
         }
     }
     if (seq_gt(end, tcb->snd_max)) {
-        append(r, seq_max(seq, tcb->snd_max), end, t);
+        append(r, rack_limit(tcb), seq_max(seq, tcb->snd_max), end, t);
         if (tcb->tkind == TK_TLP)
             tcb->tkind = TK_IDLE;                 /* 7.2: new data re-schedules the PTO */
     }
@@ -216,18 +234,25 @@ static void detect_loss(struct us_stack *st, struct us_tcb *tcb, struct tcp_rack
     r->reo_timeout_us = 0;
     if (!r->have || !r->seg)
         return;
-    uint32_t sacked = 0;
-    for (uint16_t i = r->first; i < r->n; i++)
+    uint32_t sacked = 0;                          /* only compared with DupThresh */
+    for (uint16_t i = r->first; i < r->n && sacked < DUPTHRESH; i++)
         sacked += (r->seg[i].fl & RS_SACKED) != 0;
     uint32_t w = reo_wnd(tcb, r, sacked);
     for (uint16_t i = r->first; i < r->n; i++) {
         struct tcp_rseg *g = &r->seg[i];
-        if ((g->fl & (RS_SACKED | RS_LOST)) || !sent_after(r->xmit_us, r->end_seq, g->xmit_us, g->end))
+        bool after = !sent_after(r->xmit_us, r->end_seq, g->xmit_us, g->end);
+        /* First transmissions leave in sequence order, so past the highest
+         * retransmitted record one sent after RACK.xmit_ts means all the
+         * rest were too: the scan ends there (O(losses), not O(window)). */
+        if (after && !(g->fl & RS_RETRANS) && (!r->rexmit_any || seq_ge(g->seq, r->rexmit_high)))
+            break;
+        if ((g->fl & (RS_SACKED | RS_LOST)) || after)
             continue;
         int32_t left = (int32_t)(g->xmit_us + r->rtt_us + w - t);
         if (left <= 0) {
             g->fl = (g->fl & ~(uint32_t)RS_RETRANS) | RS_LOST;
             US_COUNT(st, TCP_RACK_LOST);
+            tcb->ext->rack_lost_marks++;
         } else if ((uint32_t)left > r->reo_timeout_us) {
             r->reo_timeout_us = (uint32_t)left;
         }
@@ -240,7 +265,7 @@ static void detect_loss(struct us_stack *st, struct us_tcb *tcb, struct tcp_rack
 static void mark_delivered(struct us_tcb *tcb, struct tcp_rack *r, uint32_t una, bool reneged, uint32_t t)
 {
     const struct tcp_sb *sb = tcp_sack_sb(tcb);
-    uint8_t b = 0;
+    uint32_t b = 0;
     for (uint16_t i = r->first; i < r->n; i++) {
         struct tcp_rseg *g = &r->seg[i];
         if (reneged)
@@ -254,6 +279,10 @@ static void mark_delivered(struct us_tcb *tcb, struct tcp_rack *r, uint32_t una,
         }
         if (!was && (now_acked || (g->fl & RS_SACKED)))
             rack_update(r, g, t);
+        /* above the cumulative point and the highest SACKed byte nothing
+         * can change */
+        if (!reneged && !now_acked && (!sb || !sb->n || seq_ge(g->end, sb->blk[sb->n - 1][1])))
+            break;
     }
 }
 
@@ -322,10 +351,11 @@ void tcp_rack_on_rto(struct us_tcb *tcb)
     struct tcp_rack *r = rk(tcb);
     if (!r)
         return;
-    /* RFC 6675 5.1 / RFC 2018 8: the scoreboard is forgotten with the RTO;
-     * go-back-N resends from SND.UNA and stamps each record again. */
+    /* RFC 6675 5.1: SACKed records stay SACKed (the scoreboard is kept;
+     * reneging clears both); go-back-N resends the rest from SND.UNA and
+     * stamps each record again. */
     for (uint16_t i = r->first; r->seg && i < r->n; i++)
-        r->seg[i].fl &= ~(uint32_t)(RS_SACKED | RS_LOST);
+        r->seg[i].fl &= ~(uint32_t)RS_LOST;
     r->tlp_active = false;
     r->reo_timeout_us = 0;
 }

@@ -35,6 +35,8 @@ struct tcp_sb *tcp_sack_sb(const struct us_tcb *tcb)
 
 void tcp_sack_free(struct tcp_ext *e)
 {
+    if (e->sb)
+        free(e->sb->blk);
     free(e->sb);
     e->sb = NULL;
 }
@@ -45,21 +47,63 @@ void tcp_sack_clear(struct us_tcb *tcb)
         tcp_sack_free(tcb->ext);
 }
 
-static void sb_remove(struct tcp_sb *sb, uint8_t i)
+static void sb_remove_n(struct tcp_sb *sb, uint32_t i, uint32_t k)
 {
-    memmove(sb->blk[i], sb->blk[i + 1], (size_t)(sb->n - i - 1) * sizeof(sb->blk[0]));
-    sb->n--;
+    memmove(sb->blk[i], sb->blk[i + k], (size_t)(sb->n - i - k) * sizeof(sb->blk[0]));
+    sb->n -= k;
 }
 
-/* Merge [l, r) into the sorted list. When the list is full the highest block
- * gives way: forgetting SACKed data only makes the sender more conservative. */
-static void sb_add(struct tcp_sb *sb, uint32_t l, uint32_t r)
+/* Ranges the scoreboard may hold: one per two segments the send window (or
+ * buffer) can hold, at least TCP_SB_MIN — memory in proportion to the window. */
+static uint32_t sb_limit(const struct us_tcb *tcb)
 {
-    uint8_t i = 0;
-    while (i < sb->n && seq_lt(sb->blk[i][0], l))
-        i++;
-    if (sb->n == TCP_SB_MAX) {
-        if (i == TCP_SB_MAX)
+    uint32_t wnd = tcb->max_sndwnd > tcb->sndbuf ? tcb->max_sndwnd : tcb->sndbuf;
+    uint32_t lim = wnd / (tcb->mss_send ? tcb->mss_send : 536u) / 2u + 2u;
+    if (lim < TCP_SB_MIN)
+        lim = TCP_SB_MIN;
+    return lim > TCP_SB_LIMIT ? TCP_SB_LIMIT : lim;
+}
+
+/* Room for one more range: grow the array (doubling) up to the limit. */
+static bool sb_room(struct tcp_sb *sb, uint32_t limit)
+{
+    if (sb->n < sb->cap)
+        return true;
+    if (sb->cap >= limit)
+        return false;
+    uint32_t cap = sb->cap ? 2u * sb->cap : TCP_SB_MIN;
+    if (cap > limit)
+        cap = limit;
+    uint32_t (*p)[2] = realloc(sb->blk, (size_t)cap * sizeof(*p));
+    if (!p)
+        return false;
+    sb->blk = p;
+    sb->cap = cap;
+    return true;
+}
+
+/* Index of the first range whose left edge is at or above `seq`. */
+static uint32_t sb_search(const struct tcp_sb *sb, uint32_t seq)
+{
+    uint32_t lo = 0, hi = sb->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (seq_lt(sb->blk[mid][0], seq))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Merge [l, r) into the sorted list. When the list is full (no memory, or
+ * the window's bound) the highest range gives way: forgetting SACKed data
+ * only makes the sender more conservative. */
+static void sb_add(struct tcp_sb *sb, uint32_t limit, uint32_t l, uint32_t r)
+{
+    uint32_t i = sb_search(sb, l);
+    if (!sb_room(sb, limit)) {
+        if (i == sb->n)
             return;
         sb->n--;
     }
@@ -67,26 +111,32 @@ static void sb_add(struct tcp_sb *sb, uint32_t l, uint32_t r)
     sb->blk[i][0] = l;
     sb->blk[i][1] = r;
     sb->n++;
-    /* coalesce overlapping or touching neighbours */
-    uint8_t j = i ? (uint8_t)(i - 1) : 0;
-    while (j + 1 < sb->n) {
-        if (seq_ge(sb->blk[j][1], sb->blk[j + 1][0])) {
-            sb->blk[j][1] = seq_max(sb->blk[j][1], sb->blk[j + 1][1]);
-            sb_remove(sb, (uint8_t)(j + 1));
-        } else if (j > i) {
-            break;
-        } else {
-            j++;
-        }
+    /* coalesce with an overlapping or touching left neighbour, then swallow
+     * the right neighbours the (possibly grown) range reaches */
+    uint32_t j = i;
+    if (j > 0 && seq_ge(sb->blk[j - 1][1], l)) {
+        j--;
+        sb->blk[j][1] = seq_max(sb->blk[j][1], r);
+        sb_remove_n(sb, i, 1);
     }
+    uint32_t k = j + 1;
+    while (k < sb->n && seq_ge(sb->blk[j][1], sb->blk[k][0])) {
+        sb->blk[j][1] = seq_max(sb->blk[j][1], sb->blk[k][1]);
+        k++;
+    }
+    if (k > j + 1)
+        sb_remove_n(sb, j + 1, k - j - 1);
 }
 
 /* Drop what `una` covers. Any block still starting at or below `una` is data
  * the receiver SACKed and then did not acknowledge cumulatively: it reneged. */
 static bool sb_trim(struct tcp_sb *sb, uint32_t una)
 {
-    while (sb->n && seq_le(sb->blk[0][1], una))
-        sb_remove(sb, 0);
+    uint32_t k = 0;
+    while (k < sb->n && seq_le(sb->blk[k][1], una))
+        k++;
+    if (k)
+        sb_remove_n(sb, 0, k);
     return sb->n && seq_le(sb->blk[0][0], una);
 }
 
@@ -98,6 +148,8 @@ bool tcp_sack_update(struct us_stack *st, struct us_tcb *tcb, const struct tcp_s
         sb->n = 0;
         return true;
     }
+    if (s->nsack && tcp_ext(tcb))
+        tcb->ext->sack_seen = true;              /* the peer really sends SACK blocks */
     for (uint8_t k = 0; k < s->nsack; k++) {
         uint32_t l = s->sack[k][0], r = s->sack[k][1];
         /* RFC 2018 / RFC 2883: ignore D-SACKs (at or below the cumulative
@@ -115,7 +167,7 @@ bool tcp_sack_update(struct us_stack *st, struct us_tcb *tcb, const struct tcp_s
             sb = e->sb;
             sb->high_rxt = sb->rescue_rxt = una;
         }
-        sb_add(sb, l, r);
+        sb_add(sb, sb_limit(tcb), l, r);
     }
     /* Keep no memory for an empty scoreboard outside recovery. */
     if (sb && sb->n == 0 && !(tcb->flags & TF_SACK_RCV))
@@ -126,19 +178,47 @@ bool tcp_sack_update(struct us_stack *st, struct us_tcb *tcb, const struct tcp_s
 /* IsLost() for the hole just below block i: DupThresh SACKed blocks or more
  * than (DupThresh - 1) * SMSS SACKed bytes above it (RFC 6675 4). A block
  * holds at least one segment, so counting blocks under-counts segments:
- * conservative. */
-static bool hole_lost(const struct tcp_sb *sb, uint8_t i, uint32_t mss)
+ * conservative. Lower holes have more SACKed data above them, so the lost
+ * holes are exactly holes 0 .. lost_holes() - 1; counting from the top takes
+ * at most DupThresh steps. */
+static uint32_t lost_holes(const struct tcp_sb *sb, uint32_t mss)
 {
     uint32_t bytes = 0;
-    for (uint8_t k = i; k < sb->n; k++)
-        bytes += sb->blk[k][1] - sb->blk[k][0];
-    return bytes > (DUPTHRESH - 1) * mss || (uint32_t)(sb->n - i) >= DUPTHRESH;
+    for (uint32_t i = sb->n; i-- > 0;) {
+        bytes += sb->blk[i][1] - sb->blk[i][0];
+        if (bytes > (DUPTHRESH - 1) * mss || sb->n - i >= DUPTHRESH)
+            return i + 1;
+    }
+    return 0;
 }
 
 bool tcp_sack_una_lost(const struct us_tcb *tcb)
 {
     const struct tcp_sb *sb = tcp_sack_sb(tcb);
-    return sb && sb->n && hole_lost(sb, 0, tcb->mss_send);
+    return sb && lost_holes(sb, tcb->mss_send) > 0;
+}
+
+uint32_t tcp_sack_skip(const struct us_tcb *tcb, uint32_t seq, uint32_t *limit)
+{
+    const struct tcp_sb *sb = tcp_sack_sb(tcb);
+    *limit = tcb->snd_max;
+    if (!sb)
+        return seq;
+    uint32_t i = sb_search(sb, seq + 1);          /* first range starting above seq */
+    if (i > 0 && seq_lt(seq, sb->blk[i - 1][1]))
+        seq = sb->blk[i - 1][1];                  /* inside range i - 1: skip it */
+    if (i < sb->n)
+        *limit = seq_min(sb->blk[i][0], tcb->snd_max);
+    return seq_min(seq, tcb->snd_max);
+}
+
+uint32_t tcp_sack_bytes_below(const struct us_tcb *tcb, uint32_t seq)
+{
+    const struct tcp_sb *sb = tcp_sack_sb(tcb);
+    uint32_t n = 0;
+    for (uint32_t i = 0; sb && i < sb->n && seq_lt(sb->blk[i][0], seq); i++)
+        n += seq_min(sb->blk[i][1], seq) - sb->blk[i][0];
+    return n;
 }
 
 uint32_t tcp_sack_head_hole(const struct us_tcb *tcb)
@@ -165,10 +245,10 @@ uint32_t tcp_sack_pipe(const struct us_tcb *tcb)
     const struct tcp_sb *sb = tcp_sack_sb(tcb);
     if (!sb)
         return tcp_flight(tcb);
-    uint32_t pipe = 0, a = tcb->snd_una;
-    for (uint8_t i = 0; i < sb->n; i++) {
+    uint32_t pipe = 0, a = tcb->snd_una, lost = lost_holes(sb, tcb->mss_send);
+    for (uint32_t i = 0; i < sb->n; i++) {
         uint32_t b = sb->blk[i][0];
-        if (!hole_lost(sb, i, tcb->mss_send))
+        if (i >= lost)
             pipe += b - a;
         pipe += rexmitted(sb, a, b);
         a = sb->blk[i][1];
@@ -178,23 +258,82 @@ uint32_t tcp_sack_pipe(const struct us_tcb *tcb)
     return pipe;
 }
 
+uint32_t tcp_sack_bytes(const struct us_tcb *tcb)
+{
+    const struct tcp_sb *sb = tcp_sack_sb(tcb);
+    uint32_t n = 0;
+    for (uint32_t i = 0; sb && i < sb->n; i++)
+        n += sb->blk[i][1] - sb->blk[i][0];
+    return n;
+}
+
+/* ---- RFC 6937 Proportional Rate Reduction ----------------------------------- */
+
+void tcp_prr_start(struct us_tcb *tcb)
+{
+    if (!tcp_ext(tcb))
+        return;
+    tcb->ext->prr = (struct tcp_prr){ .delivered = 0 };
+}
+
+void tcp_prr_ack(struct us_tcb *tcb, uint32_t delivered, bool safe)
+{
+    if (!tcb->ext)
+        return;
+    struct tcp_prr *p = &tcb->ext->prr;
+    if (!p->reduced && tcp_sack_pipe(tcb) <= tcb->ssthresh) {
+        p->reduced = true;                        /* count from here: no credit from the reduction */
+        p->delivered = p->out = 0;
+        delivered = 0;
+    }
+    p->delivered += delivered;
+    p->last = delivered;
+    p->safe = safe;
+}
+
+/* The reduction itself follows RFC 6675 (C): nothing but the fast
+ * retransmit leaves until pipe has come down to cwnd = ssthresh. From then on
+ * the bounds of RFC 6937 3 (as chosen by RFC 6937bis) meter the sending:
+ * grow back towards ssthresh by at most one segment more than was delivered
+ * (slow-start reduction bound) on an ACK that advanced SND.UNA without
+ * revealing new losses; otherwise send no more than was delivered
+ * (conservative reduction bound). So a segment marked lost never buys room
+ * for another segment into a queue that is dropping — without this, a window
+ * above the path's capacity keeps losing (often the very retransmission that
+ * holds SND.UNA) for as long as recovery lasts. */
+uint32_t tcp_prr_sndcnt(const struct us_tcb *tcb)
+{
+    uint32_t pipe = tcp_sack_pipe(tcb);
+    if (!tcb->ext || !tcb->ext->prr.reduced)
+        return tcb->cwnd > pipe ? tcb->cwnd - pipe : 0;
+    const struct tcp_prr *p = &tcb->ext->prr;
+    int64_t lim = (int64_t)p->delivered - p->out;
+    if (p->safe)
+        lim = (lim > (int64_t)p->last ? lim : (int64_t)p->last) + tcb->mss_send;
+    int64_t room = (int64_t)tcb->ssthresh - pipe;
+    int64_t cnt = room < lim ? room : lim;
+    return cnt > 0 ? (uint32_t)cnt : 0;
+}
+
 bool tcp_sack_next_hole(const struct us_tcb *tcb, bool lost, uint32_t *seq, uint32_t *len)
 {
     const struct tcp_sb *sb = tcp_sack_sb(tcb);
     if (!sb)
         return false;
-    uint32_t a = tcb->snd_una;
-    for (uint8_t i = 0; i < sb->n; i++) {
-        uint32_t b = sb->blk[i][0];
-        uint32_t from = seq_max(a, sb->high_rxt);
-        if (seq_lt(from, b) && (!lost || hole_lost(sb, i, tcb->mss_send))) {
-            *seq = from;
-            *len = b - from < tcb->mss_send ? b - from : tcb->mss_send;
-            return true;
-        }
-        a = sb->blk[i][1];
-    }
-    return false;
+    /* holes wholly below HighRxt were retransmitted already: the first
+     * candidate is the hole below the first range starting above HighRxt */
+    uint32_t from = seq_max(tcb->snd_una, sb->high_rxt);
+    uint32_t i = sb_search(sb, from + 1);
+    if (i == sb->n || (lost && i >= lost_holes(sb, tcb->mss_send)))
+        return false;
+    if (i > 0)
+        from = seq_max(from, sb->blk[i - 1][1]);
+    uint32_t b = sb->blk[i][0];
+    if (!seq_lt(from, b))
+        return false;
+    *seq = from;
+    *len = b - from < tcb->mss_send ? b - from : tcb->mss_send;
+    return true;
 }
 
 /* RFC 6675 NextSeg() (4): once per recovery, after a partial ACK passed
@@ -206,7 +345,7 @@ bool tcp_sack_rescue(const struct us_tcb *tcb, uint32_t *seq, uint32_t *len)
     if (!sb || !seq_gt(tcb->snd_una, sb->rescue_rxt))
         return false;
     uint32_t top = tcb->snd_max, bottom = sb->n ? sb->blk[sb->n - 1][1] : tcb->snd_una;
-    for (int i = sb->n; i >= 0 && seq_ge(bottom, top); i--) {
+    for (int64_t i = sb->n; i >= 0 && seq_ge(bottom, top); i--) {
         /* the tail is fully SACKed: look at the hole below block i - 1 */
         top = i > 0 ? sb->blk[i - 1][0] : tcb->snd_una;
         bottom = i > 1 ? sb->blk[i - 2][1] : tcb->snd_una;

@@ -161,9 +161,13 @@ static bool on_rexmt(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     } else {
         tcp_cc_get(tcb->cc_idx)->on_rto(tcb, now);
         tcb->flags &= ~(TF_RECOVERY | TF_PARTIAL | TF_SACK_RCV);
-        /* RFC 2018 8 / RFC 6675 5.1: the receiver may have reneged; forget
-         * the scoreboard and resend from SND.UNA. */
-        tcp_sack_clear(tcb);
+        /* RFC 6675 5.1 (and RFC 2018 erratum 1610): keep the scoreboard, so
+         * that go-back-N from SND.UNA skips what the receiver SACKed; a
+         * receiver that reneged is caught when the cumulative ACK lands on
+         * SACKed data (tcp_sack_update), which clears it. */
+        struct tcp_sb *sb = tcp_sack_sb(tcb);
+        if (sb)
+            sb->high_rxt = sb->rescue_rxt = tcb->snd_una;
         tcp_rack_on_rto(tcb);
         tcb->dupacks = 0;
         tcb->recover = tcb->snd_max;     /* RFC 6582 4: no fast retransmit for old duplicates */

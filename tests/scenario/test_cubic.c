@@ -218,12 +218,29 @@ static void cwnd_after_one_loss_drops_to_0_7_and_follows_the_cubic_curve(void **
 #define LFN_RTT_MS 100
 #define LFN_SECS 30
 
-static uint64_t lfn_goodput(const char *cc, uint32_t queue, uint64_t seed)
+/* Runs the flow for LFN_SECS; with CUBIC_TRACE set in the environment,
+ * prints the sender's state every 250 ms on stderr (for diagnosis). */
+static void lfn_run(struct flow *f, int fd)
+{
+    if (!getenv("CUBIC_TRACE")) {
+        flow_run(f, US_SEC(LFN_SECS));
+        return;
+    }
+    for (int i = 1; i <= LFN_SECS * 4; i++) {
+        flow_run(f, US_MS(250));
+        struct us_tcp_info t = info_of(f->n->a.st, fd);
+        fprintf(stderr, "%5.2f s cwnd %9u ssthresh %10u flight %9u retransmits %5llu RTOs %llu received %llu\n",
+                i / 4.0, t.cwnd, t.ssthresh, t.bytes_in_flight, (unsigned long long)t.retransmits,
+                (unsigned long long)t.rto_expirations, (unsigned long long)f->got);
+    }
+}
+
+static uint64_t lfn_goodput_at(const char *cc, uint64_t rate, uint32_t queue, uint64_t seed)
 {
     struct cfg_arg ca = {cc, 16u << 20};
     struct tu_opts o = {.seed = seed, .cfg_hook = cfg_hook, .cfg_arg = &ca};
     o.imp_a.tx.delay = US_MS(LFN_RTT_MS / 2);
-    o.imp_a.tx.rate_bps = LFN_RATE;
+    o.imp_a.tx.rate_bps = rate;
     o.imp_a.tx.queue_bytes = queue;
     o.imp_b.tx.delay = US_MS(LFN_RTT_MS / 2);
     struct tu_net n;
@@ -231,16 +248,38 @@ static uint64_t lfn_goodput(const char *cc, uint32_t queue, uint64_t seed)
     int l = tt_listen(n.b.st, 80, 4);
     struct flow f = {.n = &n};
     tt_pair(&n, l, 80, &f.a, &f.b);
-    flow_run(&f, US_SEC(LFN_SECS));
+    lfn_run(&f, f.a);
     struct us_tcp_info ti = info_of(n.a.st, f.a);
     assert_string_equal(ti.cc, cc);
     assert_false(f.bad);
     uint64_t bps = f.got * 8 / LFN_SECS;
-    print_message("%-8s queue %7u B: %6.2f Mbit/s, %llu retransmits, %llu RTOs, cwnd %u ssthresh %u\n", cc,
-                  queue, bps / 1e6, (unsigned long long)ti.retransmits, (unsigned long long)ti.rto_expirations,
-                  ti.cwnd, ti.ssthresh);
+    print_message("%-8s %3llu Mbit/s link, queue %7u B: %6.2f Mbit/s, %llu retransmits, %llu RTOs, cwnd %u ssthresh %u\n",
+                  cc, (unsigned long long)(rate / 1000000), queue, bps / 1e6, (unsigned long long)ti.retransmits,
+                  (unsigned long long)ti.rto_expirations, ti.cwnd, ti.ssthresh);
     tu_net_free(&n);
     return bps;
+}
+
+static uint64_t lfn_goodput(const char *cc, uint32_t queue, uint64_t seed)
+{
+    return lfn_goodput_at(cc, LFN_RATE, queue, seed);
+}
+
+/* 100 Mbit/s, RTT 100 ms, one BDP of queue: slow start overshoots to a
+ * flight of ~3,300 segments with ~1,000 holes. The sender's scoreboard and
+ * RACK records grow with the window and PRR's bounds keep recovery from
+ * refilling a dropping queue, so every hole is repaired without a timeout
+ * (before: records capped at 1,024 → RTO → NewReno-style recovery on
+ * SACK-less duplicate ACKs, one hole per RTT: CUBIC 3.0 Mbit/s). */
+static void cubic_keeps_up_with_newreno_at_100_mbit_with_a_bdp_queue(void **state)
+{
+    (void)state;
+    pat_init();
+    uint64_t rate = 100000000ull;
+    uint32_t bdp = (uint32_t)(rate / 8 * LFN_RTT_MS / 1000);
+    uint64_t cubic = lfn_goodput_at("cubic", rate, bdp, 1);
+    uint64_t reno = lfn_goodput_at("newreno", rate, bdp, 1);
+    assert_true(cubic >= reno);
 }
 
 static void cubic_reaches_higher_goodput_than_newreno_on_a_long_fat_pipe(void **state)
@@ -294,6 +333,64 @@ static void rto_sets_ssthresh_to_0_7_flight_and_cwnd_to_one_segment(void **state
     assert_true(ti.cwnd > ti.ssthresh);            /* back in congestion avoidance */
     assert_false(f.bad);
     tu_net_free(&n);
+}
+
+/* Every copy of two segments ten apart is dropped until `until`: the holes
+ * outlive fast recovery and the RTO fires while the receiver holds (and has
+ * SACKed) everything around them. */
+struct hole { uint32_t x, y; us_time_t until; };
+
+static bool drop_one_segment(struct trace *tr, const struct seg *s, uint8_t *f, uint32_t len)
+{
+    (void)f;
+    (void)len;
+    struct hole *h = tr->arg;
+    if (s->host != 0 || !s->len)
+        return false;
+    if (!h->x)
+        h->x = s->seq;
+    else if (!h->y && (int32_t)(s->seq - h->x) >= 10 * (int32_t)s->len)
+        h->y = s->seq;
+    return (s->seq == h->x || s->seq == h->y) && s->t < h->until;
+}
+
+/* After the RTO the flight above the holes is not sent again: only the two
+ * lost segments are retransmitted (RFC 6675 5.1; SND.NXT skips SACKed data). */
+static void rto_with_two_holes_retransmits_only_the_lost_segments(void **state)
+{
+    (void)state;
+    pat_init();
+    struct cfg_arg ca = {"cubic", 0};
+    struct tu_opts o = {.seed = 7, .cfg_hook = cfg_hook, .cfg_arg = &ca};
+    o.imp_a.tx.delay = US_MS(10);
+    o.imp_b.tx.delay = US_MS(10);
+    struct tu_net n;
+    struct trace tr;
+    tt_net(&n, &tr, &o);
+    int l = tt_listen(n.b.st, 80, 4);
+    struct flow f = {.n = &n};
+    tt_pair(&n, l, 80, &f.a, &f.b);
+    flow_run(&f, US_SEC(1));
+    struct hole h = {.until = tt_now(&n) + US_MS(1500)};
+    tr.rule = drop_one_segment;
+    tr.arg = &h;
+    struct us_tcp_info before = info_of(n.a.st, f.a);
+    flow_run(&f, US_SEC(3));
+    struct us_tcp_info ti = info_of(n.a.st, f.a);
+    uint32_t copies = 0;
+    for (size_t i = 0; i < tr.n; i++)
+        copies += tr.v[i].host == 0 && tr.v[i].len && (tr.v[i].seq == h.x || tr.v[i].seq == h.y);
+    print_message("flight %u B, %llu RTOs, %llu retransmits, %u copies of the lost segments\n", before.bytes_in_flight,
+                  (unsigned long long)(ti.rto_expirations - before.rto_expirations),
+                  (unsigned long long)(ti.retransmits - before.retransmits), copies);
+    assert_true(before.bytes_in_flight > 20 * before.mss_send);
+    assert_true(ti.rto_expirations > before.rto_expirations);
+    /* only the lost segments went out again */
+    assert_true(h.y != 0);
+    assert_int_equal(ti.retransmits - before.retransmits, copies - 2);
+    assert_true(f.got > 2000000);
+    assert_false(f.bad);
+    tt_free(&n, &tr);
 }
 
 /* ---- (3) choosing the algorithm ------------------------------------------- */
@@ -381,7 +478,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cwnd_after_one_loss_drops_to_0_7_and_follows_the_cubic_curve),
         cmocka_unit_test(cubic_reaches_higher_goodput_than_newreno_on_a_long_fat_pipe),
+        cmocka_unit_test(cubic_keeps_up_with_newreno_at_100_mbit_with_a_bdp_queue),
         cmocka_unit_test(rto_sets_ssthresh_to_0_7_flight_and_cwnd_to_one_segment),
+        cmocka_unit_test(rto_with_two_holes_retransmits_only_the_lost_segments),
         cmocka_unit_test(setsockopt_selects_cubic_and_unknown_names_are_enoent),
         cmocka_unit_test(cubic_bulk_with_1_percent_loss_delivers_every_byte),
         cmocka_unit_test(cubic_bulk_with_5_percent_loss_delivers_every_byte),
