@@ -7,6 +7,7 @@ U=$(readlink -f "$1")
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+tsh() { tshark -o tcp.desegment_tcp_streams:FALSE "$@"; }   # see tests/interop/lib.sh
 expect_err() { # expect_err PATTERN ARGS...
     local pat=$1; shift
     local rc=0
@@ -39,9 +40,9 @@ grep -q "summary:" "$T/demo1" || fail "demo summary missing"
 cmp -s "$T/d1.pcap" "$T/d2.pcap" || fail "demo is not deterministic (pcaps differ)"
 diff <(sed 's|/tmp/[^ ]*||g' "$T/demo1") <(sed 's|/tmp/[^ ]*||g' "$T/demo2") >/dev/null || fail "demo output differs between runs"
 if command -v tshark >/dev/null; then
-    n=$(tshark -r "$T/d1.pcap" 2>/dev/null | wc -l)
+    n=$(tsh -r "$T/d1.pcap" 2>/dev/null | wc -l)
     [ "$n" -gt 20 ] || fail "demo pcap has only $n frames"
-    bad=$(tshark -r "$T/d1.pcap" -o ip.check_checksum:TRUE -Y '_ws.malformed || ip.checksum.status == "Bad" || icmp.checksum.status == "Bad"' 2>/dev/null | wc -l)
+    bad=$(tsh -r "$T/d1.pcap" -o ip.check_checksum:TRUE -Y '_ws.malformed || ip.checksum.status == "Bad" || icmp.checksum.status == "Bad"' 2>/dev/null | wc -l)
     [ "$bad" -eq 0 ] || fail "demo pcap has $bad bad frames"
 fi
 echo PASS

@@ -67,14 +67,14 @@ echoed=$(sed -n 's/^echo: \([0-9]*\) connections served, \([0-9]*\) bytes echoed
 [ "$served" = 51 ] || fail "echo served '$served' connections, expected 51"
 [ "$echoed" = $((50 * 300000 + 20000000)) ] || fail "echo echoed '$echoed' bytes, expected $((50 * 300000 + 20000000))"
 # every connection the clients opened was seen in the capture with a SYN-ACK from ustack
-synacks=$(tshark -r "$TMP/echo.pcap" -Y "ip.src == $US_IP && tcp.flags.syn == 1 && tcp.flags.ack == 1" -T fields -e tcp.srcport -e tcp.dstport 2>/dev/null | sort -u | wc -l)
+synacks=$(tsh -r "$TMP/echo.pcap" -Y "ip.src == $US_IP && tcp.flags.syn == 1 && tcp.flags.ack == 1" -T fields -e tcp.srcport -e tcp.dstport 2>/dev/null | sort -u | wc -l)
 [ "$synacks" -eq 51 ] || fail "expected 51 distinct SYN-ACKs from ustack, saw $synacks"
 # No connection was aborted: Linux sent no RST, and ustack sent RST only for
 # segments that arrived after its own FIN (stray duplicates after the TCB is
 # gone draw an RST, RFC 9293 3.10.7.1).
-rsts=$(tshark -r "$TMP/echo.pcap" -Y "ip.src == $LINUX_IP && tcp.flags.reset == 1" 2>/dev/null | wc -l)
+rsts=$(tsh -r "$TMP/echo.pcap" -Y "ip.src == $LINUX_IP && tcp.flags.reset == 1" 2>/dev/null | wc -l)
 [ "$rsts" -eq 0 ] || fail "Linux reset $rsts segments"
-tshark -r "$TMP/echo.pcap" -Y "ip.src == $US_IP && (tcp.flags.fin == 1 || tcp.flags.reset == 1)" \
+tsh -r "$TMP/echo.pcap" -Y "ip.src == $US_IP && (tcp.flags.fin == 1 || tcp.flags.reset == 1)" \
     -T fields -e tcp.dstport -e tcp.flags.fin -e tcp.flags.reset 2>/dev/null >"$TMP/finrst.txt"
 python3 - "$TMP/finrst.txt" <<'PY' || fail "ustack reset a connection before closing it"
 import sys

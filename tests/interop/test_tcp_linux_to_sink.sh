@@ -68,7 +68,7 @@ rm -f "$TMP/clean.pcap"
 
 run_case loss 30000000 --loss 0.02 --seed 11
 check_pcap "$TMP/loss.pcap"
-lost=$(tshark -r "$TMP/loss.pcap" -Y "ip.src == $US_IP && tcp.analysis.duplicate_ack" 2>/dev/null | wc -l)
+lost=$(tsh -r "$TMP/loss.pcap" -Y "ip.src == $US_IP && tcp.analysis.duplicate_ack" 2>/dev/null | wc -l)
 [ "$lost" -gt 0 ] || fail "with 2% loss ustack sent no duplicate ACK (impairment not active?)"
 rm -f "$TMP/loss.pcap"
 

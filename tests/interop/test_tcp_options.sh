@@ -29,7 +29,7 @@ check_ss() {
 # check_syn PCAP FILTER WHAT: the SYN ustack sent carries MSS 1460, wscale, SACK-permitted, TS
 check_syn() {
     local f=$1 filter=$2 what=$3 fields
-    fields=$(tshark -r "$f" -Y "$filter" -T fields -e tcp.options.mss_val -e tcp.options.wscale.shift \
+    fields=$(tsh -r "$f" -Y "$filter" -T fields -e tcp.options.mss_val -e tcp.options.wscale.shift \
         -e tcp.options.sack_perm -e tcp.options.timestamp.tsval 2>/dev/null | head -1)
     echo "$what options (mss, wscale, sack_perm, tsval): $fields"
     read -r mss ws sackp tsval <<<"$fields"

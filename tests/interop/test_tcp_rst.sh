@@ -23,7 +23,7 @@ PY
 stop_ustack "$USTACK_PID" || true
 check_pcap "$TMP/closed.pcap"
 # each SYN is answered by exactly one RST+ACK acknowledging SYN's sequence + 1
-tshark -r "$TMP/closed.pcap" -o tcp.relative_sequence_numbers:FALSE -Y "tcp.flags.syn == 1 || tcp.flags.reset == 1" \
+tsh -r "$TMP/closed.pcap" -o tcp.relative_sequence_numbers:FALSE -Y "tcp.flags.syn == 1 || tcp.flags.reset == 1" \
     -T fields -e ip.src -e tcp.srcport -e tcp.dstport -e tcp.flags -e tcp.seq -e tcp.ack 2>/dev/null >"$TMP/closed.txt"
 python3 - "$TMP/closed.txt" "$US_IP" <<'PY' || { cat "$TMP/closed.txt"; fail "RST answers wrong"; }
 import sys
@@ -57,6 +57,6 @@ echo "$out"
 [ $rc -ne 124 ] || fail "source to a closed port hung until the timeout"
 echo "$out" | grep -q "Connection refused" || fail "source did not report 'Connection refused'"
 check_pcap "$TMP/refused.pcap"
-rst=$(tshark -r "$TMP/refused.pcap" -Y "ip.src == $LINUX_IP && tcp.flags.reset == 1" 2>/dev/null | wc -l)
+rst=$(tsh -r "$TMP/refused.pcap" -Y "ip.src == $LINUX_IP && tcp.flags.reset == 1" 2>/dev/null | wc -l)
 [ "$rst" -ge 1 ] || fail "no RST from Linux in the capture"
 echo PASS

@@ -74,11 +74,11 @@ read -r got_bytes got <"$TMP/a.out"
 [ "$got_bytes" = 4000000 ] || fail "A: Linux received $got_bytes of 4000000 bytes"
 [ "$got" = "$(echo "$line" | sed -n 's/.* sha256 \([0-9a-f]*\).*/\1/p')" ] || fail "A: sha256 differs"
 check_pcap "$TMP/a.pcap"
-zw=$(tshark -r "$TMP/a.pcap" -Y "ip.src == $LINUX_IP && tcp.analysis.zero_window" 2>/dev/null | wc -l)
+zw=$(tsh -r "$TMP/a.pcap" -Y "ip.src == $LINUX_IP && tcp.analysis.zero_window" 2>/dev/null | wc -l)
 [ "$zw" -ge 1 ] || fail "A: Linux never advertised a zero window (receiver did not stall?)"
 # ustack's probes: a byte of new data into the zero window (zero_window_probe) or
 # an ACK-forcing segment below SND.UNA (keep_alive-shaped); times in seconds.
-mapfile -t probes < <(tshark -r "$TMP/a.pcap" -Y "ip.src == $US_IP && (tcp.analysis.zero_window_probe || tcp.analysis.keep_alive)" \
+mapfile -t probes < <(tsh -r "$TMP/a.pcap" -Y "ip.src == $US_IP && (tcp.analysis.zero_window_probe || tcp.analysis.keep_alive)" \
     -T fields -e frame.time_relative 2>/dev/null)
 echo "A: ${#probes[@]} zero-window probes at ${probes[*]}"
 [ "${#probes[@]}" -ge 3 ] || fail "A: expected at least 3 zero-window probes during an 8 s stall, saw ${#probes[@]}"
@@ -92,7 +92,7 @@ print("A: probe gaps " + " ".join(f"{g:.3f}" for g in gaps))
 ok = all(b >= a * 0.9 for a, b in zip(gaps, gaps[1:])) and gaps[-1] > 1.5 * gaps[0] and gaps[0] >= 0.19
 sys.exit(0 if ok else 1)
 PY
-answers=$(tshark -r "$TMP/a.pcap" -Y "ip.src == $LINUX_IP && (tcp.analysis.zero_window_probe_ack || tcp.analysis.keep_alive_ack || tcp.analysis.zero_window)" 2>/dev/null | wc -l)
+answers=$(tsh -r "$TMP/a.pcap" -Y "ip.src == $LINUX_IP && (tcp.analysis.zero_window_probe_ack || tcp.analysis.keep_alive_ack || tcp.analysis.zero_window)" 2>/dev/null | wc -l)
 [ "$answers" -ge "${#probes[@]}" ] || fail "A: ${#probes[@]} probes but only $answers answers from Linux"
 
 # ---- B: ustack reads slowly, Linux probes ----
@@ -112,11 +112,11 @@ slow_reader() {
     python3 -c "import sys; sys.exit(0 if float('$dur') >= $min else 1)" || fail "$n: took only $dur s (slow reader not slow)"
     check_pcap "$TMP/$n.pcap"
     local zw
-    zw=$(tshark -r "$TMP/$n.pcap" -Y "ip.src == $US_IP && tcp.window_size == 0 && tcp.flags.syn == 0" 2>/dev/null | wc -l)
+    zw=$(tsh -r "$TMP/$n.pcap" -Y "ip.src == $US_IP && tcp.window_size == 0 && tcp.flags.syn == 0" 2>/dev/null | wc -l)
     echo "$n: ustack advertised a zero window $zw times"
     [ "$zw" -ge 1 ] || fail "$n: ustack's window never closed"
     # R1: the right edge ACK + scaled window of ustack's segments never moves left.
-    tshark -r "$TMP/$n.pcap" -Y "ip.src == $US_IP && tcp.srcport == $PORT && tcp.flags.syn == 0 && tcp.flags.reset == 0" \
+    tsh -r "$TMP/$n.pcap" -Y "ip.src == $US_IP && tcp.srcport == $PORT && tcp.flags.syn == 0 && tcp.flags.reset == 0" \
         -T fields -e frame.number -e tcp.ack -e tcp.window_size 2>/dev/null >"$TMP/$n.edges"
     python3 - "$TMP/$n.edges" "$n" <<'PY' || fail "$n: ustack's advertised right edge moved left"
 import sys
@@ -137,9 +137,9 @@ print(f"{sys.argv[2]}: right edge monotonic over {rows} segments from ustack")
 PY
     # R4: every zero-window probe from Linux is answered by ustack (an ACK
     # within 100 ms; tshark's *_ack labels miss answers whose window changed)
-    tshark -r "$TMP/$n.pcap" -Y "ip.src == $LINUX_IP && (tcp.analysis.zero_window_probe || tcp.analysis.keep_alive)" \
+    tsh -r "$TMP/$n.pcap" -Y "ip.src == $LINUX_IP && (tcp.analysis.zero_window_probe || tcp.analysis.keep_alive)" \
         -T fields -e frame.time_relative 2>/dev/null >"$TMP/$n.probes"
-    tshark -r "$TMP/$n.pcap" -Y "ip.src == $US_IP && tcp.flags.ack == 1" -T fields -e frame.time_relative 2>/dev/null >"$TMP/$n.acks"
+    tsh -r "$TMP/$n.pcap" -Y "ip.src == $US_IP && tcp.flags.ack == 1" -T fields -e frame.time_relative 2>/dev/null >"$TMP/$n.acks"
     python3 - "$TMP/$n.probes" "$TMP/$n.acks" "$n" "$need" <<'PY' || fail "$n: zero-window probes from Linux not answered"
 import bisect, sys
 probes = [float(x) for x in open(sys.argv[1]).read().split()]
