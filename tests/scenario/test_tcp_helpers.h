@@ -15,6 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "testutil.h"
+#include "core/checksum.h"
 
 enum { F_FIN = 1, F_SYN = 2, F_RST = 4, F_PSH = 8, F_ACK = 16 };
 
@@ -89,6 +90,42 @@ static inline bool tt_parse(const uint8_t *f, uint32_t len, struct seg *s)
         i += ol;
     }
     return true;
+}
+
+/* A middlebox that strips the window-scale option from SYN-ACKs (STALL.md
+ * way 6): install with us_impair_set_mangle on the server's impair device. The
+ * option bytes become NOPs and the TCP checksum is updated (RFC 1624). */
+static inline void tt_strip_wscale(void *arg, int dir, uint8_t *f, uint32_t len, us_time_t now)
+{
+    (void)arg;
+    (void)now;
+    struct seg s;
+    if (dir != 0 || !tt_parse(f, len, &s) || s.flags != (F_SYN | F_ACK))
+        return;
+    uint8_t *t = f + 14 + (uint32_t)(f[14] & 15) * 4;
+    uint32_t doff = (uint32_t)(t[12] >> 4) * 4;
+    for (uint32_t i = 20; i + 2 < doff;) {
+        if (t[i] == 1) {
+            i++;
+            continue;
+        }
+        if (t[i] == 0 || t[i + 1] < 2)
+            return;
+        if (t[i] == 3) {
+            uint16_t csum = us_get16(t + 16);
+            /* the 16-bit words that hold the 3 option bytes, before and after */
+            for (uint32_t k = i & ~1u; k < i + 3 && k + 1 < doff; k += 2) {
+                uint16_t old = us_get16(t + k);
+                for (uint32_t j = k; j < k + 2; j++)
+                    if (j >= i && j < i + 3)
+                        t[j] = 1;
+                csum = us_csum_update16(csum, old, us_get16(t + k));
+            }
+            us_put16(t + 16, csum);
+            return;
+        }
+        i += t[i + 1];
+    }
 }
 
 static inline bool tt_filter(void *arg, int dir, const uint8_t *frame, uint32_t len, us_time_t now)

@@ -318,41 +318,6 @@ static void memory_drop_advertises_zero_at_once_and_window_opening_restarts_back
 }
 
 /* A middlebox removes window scale from B's SYN-ACK only. */
-static void strip_wscale(void *arg, int dir, uint8_t *f, uint32_t len, us_time_t now)
-{
-    (void)arg;
-    (void)now;
-    struct seg s;
-    if (dir != 0 || !tt_parse(f, len, &s) || s.flags != (F_SYN | F_ACK))
-        return;
-    uint8_t *t = f + 14 + (uint32_t)(f[14] & 15) * 4;
-    uint32_t doff = (uint32_t)(t[12] >> 4) * 4;
-    for (uint32_t i = 20; i + 2 < doff;) {
-        if (t[i] == 1) {
-            i++;
-            continue;
-        }
-        if (t[i] == 3) {
-            /* replace by NOPs, fixing the checksum (RFC 1624) */
-            uint32_t sum = (uint16_t)~((t[16] << 8) | t[17]);
-            for (uint32_t k = i & ~1u; k < i + 4 && k + 1 < doff; k += 2)
-                sum += (uint16_t)~((t[k] << 8) | t[k + 1]);
-            t[i] = t[i + 1] = t[i + 2] = 1;
-            for (uint32_t k = i & ~1u; k < i + 4 && k + 1 < doff; k += 2)
-                sum += (uint16_t)((t[k] << 8) | t[k + 1]);
-            while (sum >> 16)
-                sum = (sum & 0xffff) + (sum >> 16);
-            uint16_t c = (uint16_t)~sum;
-            t[16] = (uint8_t)(c >> 8);
-            t[17] = (uint8_t)c;
-            return;
-        }
-        if (t[i] == 0 || t[i + 1] < 2)
-            return;
-        i += t[i + 1];
-    }
-}
-
 static void window_scale_stripped_from_syn_ack_still_completes(void **s)
 {
     (void)s;
@@ -361,7 +326,7 @@ static void window_scale_stripped_from_syn_ack_still_completes(void **s)
     struct tu_opts o = {.seed = 5};
     o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(10);
     tt_net(&n, &tr, &o);
-    us_impair_set_mangle(n.b.imp, strip_wscale, NULL);
+    us_impair_set_mangle(n.b.imp, tt_strip_wscale, NULL);
     int l = tt_listen(n.b.st, 80, 4);
     int a, b;
     tt_pair(&n, l, 80, &a, &b);
