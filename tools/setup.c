@@ -79,6 +79,4 @@ void cli_print_counters(struct us_stack *st, FILE *out, bool all)
         if (v || all)
             fprintf(out, "  %-32s %llu\n", us_counter_name(i), (unsigned long long)v);
     }
-    const struct us_dev_stats *d = &us_stack_dev(st)->stats;
-    (void)d;
 }

@@ -425,11 +425,8 @@ int cmd_source(struct cli *c, int argc, char **argv)
         sent += n;
         maybe_netstat(c);
     }
-    struct us_tcp_info ti;
-    memset(&ti, 0, sizeof(ti));
     /* half-close, then wait for the peer to finish: all data acknowledged */
     int crc = us_blk_close(c->drv, c->st, fd, US_SEC(120));
-    (void)ti;
     us_time_t dur = us_rt_clock() - t0;
     char hex[65];
     sha_hex(&sha, hex);

@@ -338,9 +338,8 @@ short us_udp_poll(struct us_stack *st, struct us_udp_pcb *pcb)
 int us_udp_getname(struct us_stack *st, struct us_udp_pcb *pcb, struct us_sockaddr *l, struct us_sockaddr *r)
 {
     if (l) {
-        l->addr = pcb->laddr ? pcb->laddr : (pcb->bound ? 0 : 0);
-        if (!l->addr && pcb->connected)
-            l->addr = st->cfg.ip;
+        /* unbound address: 0 (any), or ours once connected — as BSD reports it */
+        l->addr = pcb->laddr ? pcb->laddr : (pcb->connected ? st->cfg.ip : 0);
         l->port = pcb->lport;
     }
     if (r) {
