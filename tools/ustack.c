@@ -141,7 +141,7 @@ int cli_parse_hostport(const char *flag, const char *s, us_ip4_t *ip, uint16_t *
         return cli_error("%s: '%s' is too long", flag, s);
     memcpy(host, s, n);
     host[n] = 0;
-    uint64_t p;
+    uint64_t p = 0;
     if (cli_parse_ip(flag, host, ip) || cli_parse_u64(flag, colon + 1, 1, 65535, &p))
         return 2;
     *port = (uint16_t)p;
