@@ -6,88 +6,53 @@
  * snaplen still gives true payload lengths. */
 #include <string.h>
 #include "an_internal.h"
-
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-static uint32_t rd32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
+#include "../wire/wire.h"
 
 /* Offset of the IPv4 header, or -1 (not IPv4), or -2 (truncated). */
 static int link_offset(enum us_an_link link, const uint8_t *f, uint32_t caplen)
 {
     switch (link) {
-    case US_AN_LINK_ETH: {
-        if (caplen < 14)
+    case US_AN_LINK_ETH: {               /* one VLAN tag skipped */
+        struct us_eth_repr e;
+        int hl = us_eth_parse(f, caplen, &e);
+        if (hl < 0)
             return -2;
-        uint16_t type = rd16(f + 12);
-        if (type == 0x8100) {            /* one VLAN tag */
-            if (caplen < 18)
-                return -2;
-            return rd16(f + 16) == 0x0800 ? 18 : -1;
-        }
-        return type == 0x0800 ? 14 : -1;
+        return e.type == US_ETHERTYPE_IPV4 ? hl : -1;
     }
     case US_AN_LINK_SLL:                 /* 16-byte header, protocol at 14 */
         if (caplen < 16)
             return -2;
-        return rd16(f + 14) == 0x0800 ? 16 : -1;
+        return us_get16(f + 14) == US_ETHERTYPE_IPV4 ? 16 : -1;
     case US_AN_LINK_SLL2:                /* 20-byte header, protocol at 0 */
         if (caplen < 20)
             return -2;
-        return rd16(f) == 0x0800 ? 20 : -1;
+        return us_get16(f) == US_ETHERTYPE_IPV4 ? 20 : -1;
     case US_AN_LINK_IPV4:
         return 0;
     }
     return -1;
 }
 
-/* TCP options (RFC 9293 3.2): only those of a SYN matter to the analyzer.
- * A garbage length ends the walk; nothing beyond `n` is read. */
-static void parse_options(const uint8_t *o, uint32_t n, struct an_seg *s)
-{
-    uint32_t i = 0;
-    while (i < n) {
-        uint8_t kind = o[i];
-        if (kind == 0)
-            break;
-        if (kind == 1) {
-            i++;
-            continue;
-        }
-        if (i + 1 >= n || o[i + 1] < 2 || i + o[i + 1] > n)
-            break;
-        uint8_t len = o[i + 1];
-        if (kind == 2 && len == 4)
-            s->mss = rd16(o + i + 2);
-        else if (kind == 3 && len == 3)
-            s->ws = o[i + 2] > 14 ? 14 : o[i + 2];   /* RFC 7323 2.3: treat > 14 as 14 */
-        else if (kind == 4 && len == 2)
-            s->sack_perm = true;
-        else if (kind == 8 && len == 10)
-            s->ts = true;
-        else if (kind == 5 && len >= 10)
-            s->nsack = (uint8_t)((len - 2) / 8);
-        i += len;
-    }
-}
-
+/* The TCP header (src/wire): a malformed option ends the walk but keeps the
+ * segment, and only the options of a SYN matter to the analyzer. */
 static enum an_parse parse_tcp(const uint8_t *t, uint32_t avail, uint32_t tcplen, struct an_seg *s)
 {
-    if (tcplen < 20 || avail < 20)
+    struct us_tcp_repr r;
+    enum us_tcp_parse_rc rc = us_tcp_parse_trunc(t, avail, tcplen, &r);
+    if (rc == US_TCP_SHORT || rc == US_TCP_BAD_OFFSET)
         return AN_MALFORMED;
-    uint32_t doff = (uint32_t)(t[12] >> 4) * 4;
-    if (doff < 20 || doff > tcplen)
-        return AN_MALFORMED;
-    s->sport = rd16(t);
-    s->dport = rd16(t + 2);
-    s->seq = rd32(t + 4);
-    s->ack = rd32(t + 8);
-    s->flags = t[13] & 0x1f;
-    s->wnd = rd16(t + 14);
-    s->len = tcplen - doff;
-    uint32_t optend = doff < avail ? doff : avail;
-    parse_options(t + 20, optend - 20, s);
+    s->sport = r.sport;
+    s->dport = r.dport;
+    s->seq = r.seq;
+    s->ack = r.ack;
+    s->flags = r.flags & 0x1f;
+    s->wnd = r.wnd;
+    s->len = r.len;
+    s->mss = r.mss;
+    s->ws = r.wscale;
+    s->sack_perm = r.sack_perm;
+    s->ts = r.ts;
+    s->nsack = r.nsack;
     return AN_TCP;
 }
 
@@ -106,19 +71,18 @@ enum an_parse an_parse_frame(enum us_an_link link, const uint8_t *f, uint32_t ca
     if (off < 0 || caplen < (uint32_t)off + 20)
         return AN_MALFORMED;
     const uint8_t *ip = f + off;
-    uint32_t ihl = (uint32_t)(ip[0] & 15) * 4;
-    uint32_t tot = rd16(ip + 2);
-    if ((ip[0] >> 4) != 4 || ihl < 20 || tot < ihl || caplen < (uint32_t)off + ihl ||
-        tot > wirelen - (uint32_t)off)
+    struct us_ip_hdr h;
+    int ihl = us_ip_hdr_check(ip, caplen - (uint32_t)off, &h);
+    if (ihl < 0 || h.total_len > wirelen - (uint32_t)off)
         return AN_MALFORMED;
-    if (ip[9] != 6)
+    if (h.proto != US_IP_PROTO_TCP)
         return AN_NOT_TCP;
-    if (rd16(ip + 6) & 0x3fff)            /* a fragment: the analyzer does not reassemble */
+    if (h.mf || h.frag_off)               /* a fragment: the analyzer does not reassemble */
         return AN_NOT_TCP;
-    s->src = rd32(ip + 12);
-    s->dst = rd32(ip + 16);
-    uint32_t avail = caplen - (uint32_t)off - ihl;
-    if (avail > tot - ihl)
-        avail = tot - ihl;
-    return parse_tcp(ip + ihl, avail, tot - ihl, s);
+    s->src = h.src;
+    s->dst = h.dst;
+    uint32_t avail = caplen - (uint32_t)off - (uint32_t)ihl;
+    if (avail > h.total_len - (uint32_t)ihl)
+        avail = h.total_len - (uint32_t)ihl;
+    return parse_tcp(ip + ihl, avail, h.total_len - (uint32_t)ihl, s);
 }

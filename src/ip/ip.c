@@ -1,5 +1,6 @@
 /* IPv4 input: header validation, address checks, hand-off to reassembly or to
- * the transport protocols. Also the layer's life cycle and header codec.
+ * the transport protocols. Also the layer's life cycle (the header codec is
+ * src/wire's).
  *
  * Paths through us_ip_input (every drop counted with its reason):
  *   too short / bad version / bad IHL / bad total length / bad checksum → drop
@@ -35,44 +36,6 @@ void us_ip_fini(struct us_stack *st)
     us_reasm_fini(st);
     free(st->ip);
     st->ip = NULL;
-}
-
-void us_ip_hdr_parse(const uint8_t *p, struct us_ip_hdr *h)
-{
-    uint16_t frag = us_get16(p + 6);
-    h->version = p[0] >> 4;
-    h->ihl = p[0] & 0x0F;
-    h->tos = p[1];
-    h->total_len = us_get16(p + 2);
-    h->id = us_get16(p + 4);
-    h->df = (frag & US_IP_FLAG_DF) != 0;
-    h->mf = (frag & US_IP_FLAG_MF) != 0;
-    h->frag_off = (uint32_t)(frag & US_IP_OFFMASK) * 8u;
-    h->ttl = p[8];
-    h->proto = p[9];
-    h->csum = us_get16(p + 10);
-    h->src = us_get32(p + 12);
-    h->dst = us_get32(p + 16);
-}
-
-void us_ip_hdr_write(uint8_t *p, const struct us_ip_hdr *h)
-{
-    uint16_t frag = (uint16_t)((h->frag_off / 8u) & US_IP_OFFMASK);
-    if (h->df)
-        frag |= US_IP_FLAG_DF;
-    if (h->mf)
-        frag |= US_IP_FLAG_MF;
-    p[0] = 0x45;
-    p[1] = h->tos;
-    us_put16(p + 2, h->total_len);
-    us_put16(p + 4, h->id);
-    us_put16(p + 6, frag);
-    p[8] = h->ttl;
-    p[9] = h->proto;
-    us_put16(p + 10, 0);
-    us_put32(p + 12, h->src);
-    us_put32(p + 16, h->dst);
-    us_put16(p + 10, us_csum(p, US_IP_HLEN));
 }
 
 /* RFC 1122 3.2.1.1 / 3.2.1.2: structural checks. Trims link padding to the

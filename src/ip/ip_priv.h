@@ -4,30 +4,11 @@
 #define US_IP_PRIV_H
 
 #include "../core/stack.h"
+#include "../wire/wire.h"
 
-#define US_IP_HLEN 20u            /* header without options */
-#define US_IP_MAX_HLEN 60u        /* IHL = 15 */
 #define US_IP_MAXLEN 65535u       /* total length field is 16 bits */
 #define US_IP_BCAST 0xFFFFFFFFu   /* limited broadcast (RFC 919) */
-#define US_IP_FLAG_DF 0x4000u
-#define US_IP_FLAG_MF 0x2000u
-#define US_IP_OFFMASK 0x1FFFu
-
-/* One parsed IPv4 header: protocol logic works on this, never on raw offsets. */
-struct us_ip_hdr {
-    uint8_t version, ihl;         /* ihl in 32-bit words */
-    uint8_t tos, ttl, proto;
-    uint16_t total_len, id;
-    bool df, mf;
-    uint32_t frag_off;            /* in bytes (field * 8) */
-    uint16_t csum;
-    us_ip4_t src, dst;
-};
-
-/* Parse the fixed 20 bytes (caller guarantees len >= 20); no validation. */
-void us_ip_hdr_parse(const uint8_t *p, struct us_ip_hdr *h);
-/* Write a 20-byte header (no options) with a correct checksum. */
-void us_ip_hdr_write(uint8_t *p, const struct us_ip_hdr *h);
+/* The header codec (struct us_ip_hdr, US_IP_HLEN, US_IP_FLAG_*) is src/wire's. */
 
 /* ---- routing (route.c) ---- */
 struct us_route { us_ip4_t prefix; uint8_t len; us_ip4_t gw; };

@@ -13,7 +13,7 @@
 #include "tcp_int.h"
 
 /* Options seen in the peer's SYN (RFC 9293 3.7.1, RFC 7323, RFC 2018). */
-static void note_syn_opts(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+static void note_syn_opts(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, us_time_t now)
 {
     tcb->flags &= ~(TF_WS_OFFER | TF_SACK_OFFER | TF_TS_OFFER);
     if (s->wscale >= 0)
@@ -35,7 +35,7 @@ static void note_syn_opts(struct us_stack *st, struct us_tcb *tcb, const struct 
 
 /* Both SYNs seen: decide which options are in use. S8: the peer's window is
  * scaled only if both SYN and SYN-ACK carried window scale. */
-static void settle_opts(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s)
+static void settle_opts(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s)
 {
     const struct us_config *c = &st->cfg;
     tcb->flags &= ~(TF_WSCALE | TF_TS | TF_SACK | TF_RACK);
@@ -56,10 +56,10 @@ static void settle_opts(struct us_stack *st, struct us_tcb *tcb, const struct tc
         tcb->mss_send -= 12;                        /* RFC 6691: options come out of the MSS */
 }
 
-static void establish(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+static void establish(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, us_time_t now)
 {
     tcb->snd_wnd = s->wnd;                          /* a SYN's window is never scaled */
-    if (!(s->flags & TH_SYN))
+    if (!(s->flags & US_TH_SYN))
         tcb->snd_wnd = (uint32_t)s->wnd << tcb->snd_wscale;
     tcb->max_sndwnd = tcb->snd_wnd;
     tcb->snd_wl1 = s->seq;
@@ -102,18 +102,18 @@ static void copy_listener_opts(struct us_tcb *c, const struct us_tcb *l)
 }
 
 static void listen_input(struct us_stack *st, struct us_tcb *l, const struct us_ip_info *ip,
-                         const struct tcp_seg *s, us_time_t now)
+                         const struct us_tcp_repr *s, us_time_t now)
 {
-    if (s->flags & TH_RST) {
+    if (s->flags & US_TH_RST) {
         US_COUNT(st, TCP_DROP_LISTEN_BAD);
         return;
     }
-    if (s->flags & TH_ACK) {
+    if (s->flags & US_TH_ACK) {
         US_COUNT(st, TCP_DROP_LISTEN_BAD);
         tcp_send_rst_for(st, ip, s, now);
         return;
     }
-    if (!(s->flags & TH_SYN) || ip->broadcast) {
+    if (!(s->flags & US_TH_SYN) || ip->broadcast) {
         US_COUNT(st, TCP_DROP_LISTEN_BAD);
         return;
     }
@@ -158,7 +158,7 @@ static void listen_input(struct us_stack *st, struct us_tcb *l, const struct us_
 /* RFC 6191: a SYN may reopen a TIME_WAIT connection when its timestamp (or,
  * without timestamps, its sequence number) shows it is a new incarnation. */
 static bool tw_syn(struct us_stack *st, struct us_tcb *tw, const struct us_ip_info *ip,
-                   const struct tcp_seg *s, us_time_t now)
+                   const struct us_tcp_repr *s, us_time_t now)
 {
     bool newer;
     if ((tw->flags & TF_TS) && s->ts)
@@ -177,10 +177,10 @@ static bool tw_syn(struct us_stack *st, struct us_tcb *tw, const struct us_ip_in
 /* ---- SYN_SENT ------------------------------------------------------------------ */
 
 static void syn_sent_input(struct us_stack *st, struct us_tcb *tcb, const struct us_ip_info *ip,
-                           const struct tcp_seg *s, us_time_t now)
+                           const struct us_tcp_repr *s, us_time_t now)
 {
     bool ack_ok = false;
-    if (s->flags & TH_ACK) {
+    if (s->flags & US_TH_ACK) {
         if (seq_le(s->ack, tcb->iss) || seq_gt(s->ack, tcb->snd_max)) {
             US_COUNT(st, TCP_DROP_SYN_SENT_BAD);
             tcp_send_rst_for(st, ip, s, now);
@@ -188,13 +188,13 @@ static void syn_sent_input(struct us_stack *st, struct us_tcb *tcb, const struct
         }
         ack_ok = true;
     }
-    if (s->flags & TH_RST) {
+    if (s->flags & US_TH_RST) {
         US_COUNT(st, TCP_RST_RCVD);
         if (ack_ok)
             tcp_drop(st, tcb, ECONNREFUSED, now);
         return;
     }
-    if (!(s->flags & TH_SYN)) {
+    if (!(s->flags & US_TH_SYN)) {
         US_COUNT(st, TCP_DROP_SYN_SENT_BAD);
         return;
     }
@@ -221,7 +221,7 @@ static void syn_sent_input(struct us_stack *st, struct us_tcb *tcb, const struct
 /* ---- synchronized states: checks ------------------------------------------------ */
 
 /* RFC 9293 3.10.7.4 first check, against the window we advertised. */
-static bool seq_acceptable(const struct us_tcb *tcb, const struct tcp_seg *s)
+static bool seq_acceptable(const struct us_tcb *tcb, const struct us_tcp_repr *s)
 {
     uint32_t wnd = seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     uint32_t len = seg_seqlen(s);
@@ -235,9 +235,9 @@ static bool seq_acceptable(const struct us_tcb *tcb, const struct tcp_seg *s)
 }
 
 /* RFC 7323 5.3 (PAWS). Returns false to drop. */
-static bool paws_ok(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+static bool paws_ok(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, us_time_t now)
 {
-    if (!(tcb->flags & TF_TS) || !s->ts || (s->flags & TH_RST))
+    if (!(tcb->flags & TF_TS) || !s->ts || (s->flags & US_TH_RST))
         return true;
     if (seq_ge(s->tsval, tcb->ts_recent))
         return true;
@@ -259,7 +259,7 @@ static void enter_time_wait(struct us_stack *st, struct us_tcb *tcb, us_time_t n
 }
 
 /* RFC 5961 3.2. Returns true when the connection is gone. */
-static bool on_rst(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+static bool on_rst(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, us_time_t now)
 {
     US_COUNT(st, TCP_RST_RCVD);
     if (s->seq != tcb->rcv_nxt) {
@@ -277,7 +277,7 @@ static bool on_rst(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg
 
 /* SYN_RECEIVED → ESTABLISHED on an acceptable ACK; a passive child joins the accept queue. */
 static bool syn_rcvd_ack(struct us_stack *st, struct us_tcb *tcb, const struct us_ip_info *ip,
-                         const struct tcp_seg *s, us_time_t now)
+                         const struct us_tcp_repr *s, us_time_t now)
 {
     if (!seq_gt(s->ack, tcb->snd_una) || seq_gt(s->ack, tcb->snd_max)) {
         US_COUNT(st, TCP_DROP_BAD_ACK);
@@ -309,7 +309,7 @@ static bool syn_rcvd_ack(struct us_stack *st, struct us_tcb *tcb, const struct u
 
 /* ---- ACK processing ---------------------------------------------------------- */
 
-static void sample_rtt(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+static void sample_rtt(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, us_time_t now)
 {
     if ((tcb->flags & TF_TS) && s->ts && s->tsecr) {
         uint32_t ms = t_ms(now) - s->tsecr;          /* RFC 7323 4.1 */
@@ -425,10 +425,10 @@ static void enter_recovery(struct us_stack *st, struct us_tcb *tcb, us_time_t no
     if (tcp_ext(tcb))
         tcb->ext->fast_retransmits++;
     tcp_rexmit_head(st, tcb, now);
-    tcb->cwnd += 3 * tcb->mss_send;                 /* RFC 6582 3.2 step 2: inflate */
+    tcb->cwnd += TCP_DUPTHRESH * tcb->mss_send;     /* RFC 6582 3.2 step 2: inflate by the dup ACKs */
 }
 
-static void new_data_acked(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+static void new_data_acked(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, us_time_t now)
 {
     uint32_t acked = s->ack - tcb->snd_una;
     uint32_t qlen = tcb->sndq.len;
@@ -475,12 +475,12 @@ static void dup_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     /* With RACK the time-based detection in tcp_rack.c decides (RFC 8985 6.2);
      * a peer that negotiated SACK but sends no blocks still gets DupThresh. */
     bool lost = !(tcp_rack_tracking(tcb) && tcp_sack_sb(tcb)) &&
-                (tcb->dupacks >= 3 || ((tcb->flags & TF_SACK) && tcp_sack_una_lost(tcb)));
+                (tcb->dupacks >= TCP_DUPTHRESH || ((tcb->flags & TF_SACK) && tcp_sack_una_lost(tcb)));
     if (lost && seq_ge(tcb->snd_una, tcb->recover)) {
         enter_recovery(st, tcb, now);
         return;
     }
-    if (tcb->dupacks < 3) {
+    if (tcb->dupacks < TCP_DUPTHRESH) {
         /* limited transmit: new data while FlightSize <= cwnd + 2*SMSS */
         uint32_t saved = tcb->cwnd;
         tcb->cwnd = saved + tcb->dupacks * mss;
@@ -493,7 +493,7 @@ static void dup_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 }
 
 /* S5, S6, S10: window update. Returns true when the window changed. */
-static bool window_update(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+static bool window_update(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, us_time_t now)
 {
     if (!(seq_lt(tcb->snd_wl1, s->seq) || (tcb->snd_wl1 == s->seq && seq_le(tcb->snd_wl2, s->ack))))
         return false;
@@ -521,7 +521,7 @@ static bool window_update(struct us_stack *st, struct us_tcb *tcb, const struct 
 enum { ACK_OK, ACK_DROP, ACK_GONE };
 
 /* ACK_DROP: drop the rest of the segment; ACK_GONE: the control block is freed. */
-static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, us_time_t now)
 {
     if (seq_gt(s->ack, tcb->snd_max)) {
         US_COUNT(st, TCP_DROP_BAD_ACK);             /* RFC 9293: ACK something not yet sent */
@@ -567,7 +567,7 @@ static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct tcp_s
         return ACK_OK;
     }
     bool changed = window_update(st, tcb, s, now);
-    bool dup = s->ack == tcb->snd_una && s->len == 0 && !(s->flags & (TH_SYN | TH_FIN)) &&
+    bool dup = s->ack == tcb->snd_una && s->len == 0 && !(s->flags & (US_TH_SYN | US_TH_FIN)) &&
                !changed && ((uint32_t)s->wnd << tcb->snd_wscale) == old_wnd && s->wnd != 0 &&
                tcb->snd_max != tcb->snd_una;
     /* S6: a window update never counts as a duplicate; nor does a zero
@@ -638,7 +638,7 @@ static bool held_fin_due(struct us_tcb *tcb)
     return true;
 }
 
-static void data_input(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, bool *fin, us_time_t now)
+static void data_input(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, bool *fin, us_time_t now)
 {
     uint32_t seq = s->seq;
     const uint8_t *data = s->data;
@@ -731,34 +731,34 @@ static bool state_receives(uint8_t s)
 }
 
 static void sync_input(struct us_stack *st, struct us_tcb *tcb, const struct us_ip_info *ip,
-                       const struct tcp_seg *s, us_time_t now)
+                       const struct us_tcp_repr *s, us_time_t now)
 {
     if (!paws_ok(st, tcb, s, now)) {
         tcp_output(st, tcb, now);
         return;
     }
     if (!seq_acceptable(tcb, s)) {
-        if (s->flags & TH_RST) {
+        if (s->flags & US_TH_RST) {
             US_COUNT(st, TCP_DROP_RST_OUT_OF_WINDOW);   /* RFC 5961 3.2: ignore */
             return;
         }
         US_COUNT(st, TCP_DROP_OUT_OF_WINDOW);
-        if (tcb->state == US_TCP_TIME_WAIT && (s->flags & TH_FIN))
+        if (tcb->state == US_TCP_TIME_WAIT && (s->flags & US_TH_FIN))
             tcp_timer_set(tcb, TK_TIMEWAIT, (uint32_t)(2 * st->cfg.tcp_msl / 1000u), now);
         tcb->flags |= TF_ACK_NOW;                   /* R4: answer with RCV.NXT and the window */
         tcp_output(st, tcb, now);
         return;
     }
-    if (s->flags & TH_RST) {
+    if (s->flags & US_TH_RST) {
         if (!on_rst(st, tcb, s, now))
             tcp_output(st, tcb, now);
         return;
     }
-    if (s->flags & TH_SYN) {
+    if (s->flags & US_TH_SYN) {
         tcp_send_challenge_ack(st, tcb, now);       /* RFC 5961 4.2 */
         return;
     }
-    if (!(s->flags & TH_ACK)) {
+    if (!(s->flags & US_TH_ACK)) {
         US_COUNT(st, TCP_DROP_NO_ACK);
         return;
     }
@@ -775,7 +775,7 @@ static void sync_input(struct us_stack *st, struct us_tcb *tcb, const struct us_
         tcp_output(st, tcb, now);
         return;
     }
-    bool fin = (s->flags & TH_FIN) != 0;
+    bool fin = (s->flags & US_TH_FIN) != 0;
     uint32_t rcv_before = tcb->rcv_nxt;
     if (s->len && (tcb->flags & TF_ORPHAN) && state_receives(tcb->state)) {
         /* Nobody will ever read this (RFC 9293 3.10.4; Linux does the same). */
@@ -815,7 +815,7 @@ static void sync_input(struct us_stack *st, struct us_tcb *tcb, const struct us_
 
 void us_tcp_input(struct us_stack *st, const struct us_ip_info *ip, const uint8_t *data, uint32_t len, us_time_t now)
 {
-    struct tcp_seg s;
+    struct us_tcp_repr s;
     US_COUNT(st, TCP_RX);
     if (tcp_seg_parse(st, ip, data, len, &s) < 0)
         return;
@@ -824,7 +824,7 @@ void us_tcp_input(struct us_stack *st, const struct us_ip_info *ip, const uint8_
         return;
     }
     struct us_tcb *tcb = tcp_lookup(st, ip->dst, s.dport, ip->src, s.sport);
-    if (tcb && tcb->state == US_TCP_TIME_WAIT && (s.flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN &&
+    if (tcb && tcb->state == US_TCP_TIME_WAIT && (s.flags & (US_TH_SYN | US_TH_ACK | US_TH_RST)) == US_TH_SYN &&
         tw_syn(st, tcb, ip, &s, now))
         return;
     if (tcb) {

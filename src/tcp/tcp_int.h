@@ -1,6 +1,6 @@
 /* TCP internals shared by the files of src/tcp (never included outside it).
  *
- *   tcp_seg.c    wire format: parse a segment into struct tcp_seg, build headers
+ *   tcp_seg.c    received segments: src/wire parses, the drops are counted here
  *   tcp_buf.c    send/receive byte buffers (chunk chains) and the out-of-order queue
  *   tcp_tcb.c    control blocks, hash tables, ports (RFC 6056), ISNs (RFC 6528)
  *   tcp_in.c     segment arrival (RFC 9293 3.10.7)
@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include "tcp.h"
+#include "../wire/wire.h"
 
 /* ---- sequence arithmetic (RFC 9293 3.4) -------------------------------- */
 static inline bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
@@ -54,52 +55,16 @@ static inline uint8_t tcp_wscale_for(uint32_t buf)
     return s;
 }
 
-/* ---- wire format -------------------------------------------------------- */
-enum {
-    TH_FIN = 0x01, TH_SYN = 0x02, TH_RST = 0x04, TH_PSH = 0x08, TH_ACK = 0x10, TH_URG = 0x20,
-    TH_ECE = 0x40, TH_CWR = 0x80,
-};
-#define TCP_HLEN 20
-#define TCP_MAX_SACK 4
-
-/* A parsed segment: protocol logic never touches raw offsets. */
-struct tcp_seg {
-    uint16_t sport, dport;
-    uint32_t seq, ack;
-    uint8_t flags;
-    uint16_t wnd;              /* raw window field */
-    const uint8_t *data;       /* payload */
-    uint32_t len;              /* payload bytes */
-    /* options */
-    uint16_t mss;              /* 0 = absent */
-    int8_t wscale;             /* -1 = absent */
-    bool sack_perm, ts;
-    uint32_t tsval, tsecr;
-    uint8_t nsack;
-    uint32_t sack[TCP_MAX_SACK][2];
-};
+/* ---- wire format: src/wire (struct us_tcp_repr, US_TH_*) ---------------- */
 /* Segment length in sequence space (SYN and FIN count). */
-static inline uint32_t seg_seqlen(const struct tcp_seg *s)
+static inline uint32_t seg_seqlen(const struct us_tcp_repr *s)
 {
-    return s->len + !!(s->flags & TH_SYN) + !!(s->flags & TH_FIN);
+    return s->len + !!(s->flags & US_TH_SYN) + !!(s->flags & US_TH_FIN);
 }
 
-/* Parse and verify; returns 0 or a negative code with the drop counted. */
+/* Parse and verify (tcp_seg.c); returns 0 or a negative code with the drop counted. */
 int tcp_seg_parse(struct us_stack *st, const struct us_ip_info *ip, const uint8_t *p, uint32_t len,
-                  struct tcp_seg *s);
-
-/* Options to write into an outgoing header. */
-struct tcp_opts_out {
-    uint16_t mss;              /* 0 = none */
-    int8_t wscale;             /* -1 = none */
-    bool sack_perm, ts;
-    uint32_t tsval, tsecr;
-    uint8_t nsack;
-    uint32_t sack[TCP_MAX_SACK][2];
-};
-/* Writes header + options at p (room for 60 bytes); returns header length. */
-uint32_t tcp_hdr_write(uint8_t *p, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
-                       uint8_t flags, uint16_t wnd, const struct tcp_opts_out *o);
+                  struct us_tcp_repr *s);
 
 /* ---- byte buffers: a circular chain of chunks, empty = no memory -------- */
 struct tcp_chunk {
@@ -318,6 +283,7 @@ struct us_tcp_state {
 };
 
 #define TCP_CHALLENGE_PER_SEC 100u
+#define TCP_DUPTHRESH 3u            /* RFC 6675 DupThresh (RFC 5681 3.2: the third duplicate ACK) */
 #define TCP_OOO_MAX_SEGS 256u        /* out-of-order ranges held at least; more with a larger buffer */
 #define TCP_PMAX_US 60000000u       /* STALL.md PMAX = 60 s */
 #define TCP_PMIN_US 200000u         /* T0 floor */
@@ -370,7 +336,7 @@ void tcp_rexmit_head(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 uint32_t tcp_rexmit_range(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, uint32_t len, us_time_t now);
 /* Note that a 32-bit byte count (TW_*) moved from `from` to `to` bytes. */
 void tcp_count_wrap(struct us_tcb *tcb, int which, uint32_t from, uint32_t to);
-void tcp_send_rst_for(struct us_stack *st, const struct us_ip_info *ip, const struct tcp_seg *s, us_time_t now);
+void tcp_send_rst_for(struct us_stack *st, const struct us_ip_info *ip, const struct us_tcp_repr *s, us_time_t now);
 void tcp_send_rst_tcb(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 void tcp_send_challenge_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 /* Window to advertise now (R1, R2, R5), in bytes, before scaling. */
@@ -396,7 +362,7 @@ void tcp_keepalive_reset(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 /* Record the SACK blocks of an acceptable ACK whose cumulative point is `una`
  * (>= SND.UNA). Returns true when the receiver reneged: `una` landed on data
  * it had SACKed; the scoreboard is then cleared. */
-bool tcp_sack_update(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, uint32_t una);
+bool tcp_sack_update(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, uint32_t una);
 void tcp_sack_clear(struct us_tcb *tcb);
 void tcp_sack_free(struct tcp_ext *e);
 struct tcp_sb *tcp_sack_sb(const struct us_tcb *tcb);     /* NULL when none */
@@ -430,10 +396,10 @@ void tcp_rack_sent(struct us_tcb *tcb, uint32_t seq, uint32_t end, us_time_t now
 /* Per-segment records are kept (RACK steers loss detection and the pipe). */
 bool tcp_rack_tracking(const struct us_tcb *tcb);
 /* TLP_process_ack (RFC 8985 7.4), before SND.UNA moves. */
-void tcp_rack_tlp_ack(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now);
+void tcp_rack_tlp_ack(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, us_time_t now);
 /* RACK_update + RACK_detect_loss (6.2) after the scoreboard took the ACK's
  * blocks; `una` is the new cumulative point. */
-void tcp_rack_ack(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, uint32_t una, bool reneged,
+void tcp_rack_ack(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, uint32_t una, bool reneged,
                   us_time_t now);
 /* Any segment marked lost and not yet retransmitted. */
 bool tcp_rack_lost_pending(const struct us_tcb *tcb);

@@ -23,7 +23,7 @@ enum { XF_ZERO_WND = 1 };
 uint32_t tcp_mss_for(struct us_stack *st, us_ip4_t dst)
 {
     uint32_t mtu = us_ip_mtu(st, dst);
-    uint32_t mss = mtu > TCP_HLEN + 64 ? mtu - TCP_HLEN : 536;
+    uint32_t mss = mtu > US_TCP_HLEN + 64 ? mtu - US_TCP_HLEN : 536;
     return mss > 65495 ? 65495 : mss;
 }
 
@@ -75,13 +75,14 @@ uint32_t tcp_rcv_window(const struct us_tcb *tcb)
     return r > maxw ? maxw : r;
 }
 
-static void fill_opts(struct us_stack *st, struct us_tcb *tcb, uint8_t flags, struct tcp_opts_out *o, us_time_t now)
+/* Options of an outgoing segment, into the header description. */
+static void fill_opts(struct us_stack *st, struct us_tcb *tcb, struct us_tcp_repr *o, us_time_t now)
 {
-    memset(o, 0, sizeof(*o));
+    uint8_t flags = o->flags;
     o->wscale = -1;
-    if (flags & TH_SYN) {
+    if (flags & US_TH_SYN) {
         const struct us_config *c = &st->cfg;
-        bool active = !(flags & TH_ACK);
+        bool active = !(flags & US_TH_ACK);
         o->mss = tcb->mss_recv;
         /* Offer an option on a SYN when configured; answer on a SYN-ACK only if offered. */
         if (c->tcp_wscale && (active || (tcb->flags & TF_WS_OFFER)))
@@ -90,12 +91,12 @@ static void fill_opts(struct us_stack *st, struct us_tcb *tcb, uint8_t flags, st
         o->ts = c->tcp_timestamps && (active || (tcb->flags & TF_TS_OFFER));
     } else {
         o->ts = (tcb->flags & TF_TS) != 0;
-        if ((tcb->flags & TF_SACK) && (flags & TH_ACK) && !(flags & TH_RST))
+        if ((tcb->flags & TF_SACK) && (flags & US_TH_ACK) && !(flags & US_TH_RST))
             o->nsack = tcp_sack_blocks(tcb, o->sack, o->ts ? 3 : 4);
     }
     if (o->ts) {
         o->tsval = t_ms(now);
-        o->tsecr = (flags & TH_ACK) ? tcb->ts_recent : 0;
+        o->tsecr = (flags & US_TH_ACK) ? tcb->ts_recent : 0;
     }
 }
 
@@ -108,7 +109,7 @@ static uint16_t window_field(struct us_tcb *tcb, uint8_t flags, unsigned xf)
         return 0;
     }
     wnd = tcp_rcv_window(tcb);
-    if (flags & TH_SYN) {
+    if (flags & US_TH_SYN) {
         field = wnd > 65535 ? 65535 : wnd;    /* RFC 7323 2.2: never scaled in a SYN */
         wnd = field;
     } else {
@@ -132,36 +133,36 @@ static int tcp_emit(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, uint8
         US_COUNT(st, TCP_DROP_TX_NOMEM);
         return -ENOBUFS;
     }
-    struct tcp_opts_out o;
-    fill_opts(st, tcb, flags, &o, now);
+    struct us_tcp_repr h = {
+        .sport = tcb->lport, .dport = tcb->rport, .seq = seq, .flags = flags,
+        .ack = (flags & US_TH_ACK) ? tcb->rcv_nxt : 0,
+    };
+    fill_opts(st, tcb, &h, now);
     /* SACK blocks must not push a full data segment past the path MTU
      * (RFC 6691: the MSS excludes options): send fewer blocks then. */
-    uint32_t room = tcp_mss_for(st, tcb->rip) + TCP_HLEN;
-    while (o.nsack && TCP_HLEN + (o.ts ? 12u : 0u) + 4u + 8u * o.nsack + len > room)
-        o.nsack--;
-    uint8_t hdr[60];
-    uint32_t ack = (flags & TH_ACK) ? tcb->rcv_nxt : 0;
-    uint16_t wnd = window_field(tcb, flags, xf);
-    uint32_t hlen = tcp_hdr_write(hdr, tcb->lport, tcb->rport, seq, ack, flags, wnd, &o);
+    uint32_t room = tcp_mss_for(st, tcb->rip) + US_TCP_HLEN;
+    while (h.nsack && us_tcp_header_len(&h) + len > room)
+        h.nsack--;
+    h.wnd = window_field(tcb, flags, xf);
+    uint32_t hlen = us_tcp_header_len(&h);
     uint8_t *p = us_pkt_put(pkt, hlen + len);
     if (!p) {
         us_pkt_free(pkt);
         US_COUNT(st, TCP_DROP_TX_NOMEM);
         return -EMSGSIZE;
     }
-    memcpy(p, hdr, hlen);
+    us_tcp_emit(p, &h);
     if (len)
         tcp_buf_copy(&tcb->sndq, seq - tcb->snd_una, p + hlen, len);
-    uint32_t sum = us_csum_pseudo(tcb->lip, tcb->rip, US_IPPROTO_TCP, (uint16_t)(hlen + len));
-    us_put16(p + 16, us_csum_fold(us_csum_partial(p, hlen + len, sum)));
-    if (flags & TH_ACK) {
+    us_tcp_csum_fill(p, hlen + len, tcb->lip, tcb->rip);
+    if (flags & US_TH_ACK) {
         tcb->flags &= ~(TF_ACK_NOW | TF_DELACK);
         tcb->rcv_full_segs = 0;
     }
-    if ((len || (flags & TH_FIN)) && !(flags & TH_SYN)) {
-        tcp_rack_sent(tcb, seq, seq + len + ((flags & TH_FIN) ? 1u : 0u), now);   /* RFC 8985 6.1 */
+    if ((len || (flags & US_TH_FIN)) && !(flags & US_TH_SYN)) {
+        tcp_rack_sent(tcb, seq, seq + len + ((flags & US_TH_FIN) ? 1u : 0u), now);   /* RFC 8985 6.1 */
         if ((tcb->flags & TF_SACK_RCV) && tcb->ext)
-            tcb->ext->prr.out += len + ((flags & TH_FIN) ? 1u : 0u);            /* RFC 6937 prr_out */
+            tcb->ext->prr.out += len + ((flags & US_TH_FIN) ? 1u : 0u);            /* RFC 6937 prr_out */
     }
     US_COUNT(st, TCP_TX);
     struct us_ip_out io = { .src = tcb->lip, .dst = tcb->rip, .proto = US_IPPROTO_TCP, .df = true };
@@ -170,7 +171,7 @@ static int tcp_emit(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, uint8
 
 int tcp_send_syn(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
-    uint8_t flags = TH_SYN | (tcb->state == US_TCP_SYN_RECEIVED ? TH_ACK : 0);
+    uint8_t flags = US_TH_SYN | (tcb->state == US_TCP_SYN_RECEIVED ? US_TH_ACK : 0);
     tcb->snd_nxt = tcb->iss + 1;
     tcb->snd_max = seq_max(tcb->snd_max, tcb->snd_nxt);
     return tcp_emit(st, tcb, tcb->iss, flags, 0, 0, now);
@@ -178,20 +179,20 @@ int tcp_send_syn(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 
 void tcp_send_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
-    tcp_emit(st, tcb, tcb->snd_nxt, TH_ACK, 0, 0, now);
+    tcp_emit(st, tcb, tcb->snd_nxt, US_TH_ACK, 0, 0, now);
 }
 
 /* R5: advertise a zero window at once after dropping an in-window segment. */
 static void tcp_send_zero_window(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
-    tcp_emit(st, tcb, tcb->snd_nxt, TH_ACK, 0, XF_ZERO_WND, now);
+    tcp_emit(st, tcb, tcb->snd_nxt, US_TH_ACK, 0, XF_ZERO_WND, now);
 }
 
 void tcp_send_zwp(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
     /* S3: an old sequence number is outside the peer's window, so the peer
      * must answer with an ACK (RFC 9293 3.10.7.4) — even at zero window. */
-    tcp_emit(st, tcb, tcb->snd_una - 1, TH_ACK, 0, 0, now);
+    tcp_emit(st, tcb, tcb->snd_una - 1, US_TH_ACK, 0, 0, now);
     US_COUNT(st, TCP_PERSIST_PROBES);
     if (tcp_ext(tcb))
         tcb->ext->probes_sent++;
@@ -199,7 +200,7 @@ void tcp_send_zwp(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 
 void tcp_send_keepalive(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
-    tcp_emit(st, tcb, tcb->snd_una - 1, TH_ACK, 0, 0, now);
+    tcp_emit(st, tcb, tcb->snd_una - 1, US_TH_ACK, 0, 0, now);
     US_COUNT(st, TCP_KEEPALIVE_PROBES);
 }
 
@@ -225,7 +226,7 @@ void tcp_rexmit_head(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     if (len > out)
         len = out;
     bool fin = (tcb->flags & TF_FIN_Q) && len == tcb->sndq.len && out > len;
-    uint8_t flags = TH_ACK | (fin ? TH_FIN : 0) | (len && len == tcb->sndq.len ? TH_PSH : 0);
+    uint8_t flags = US_TH_ACK | (fin ? US_TH_FIN : 0) | (len && len == tcb->sndq.len ? US_TH_PSH : 0);
     count_rexmit(st, tcb);
     tcp_emit(st, tcb, tcb->snd_una, flags, len, 0, now);
 }
@@ -243,7 +244,7 @@ uint32_t tcp_rexmit_range(struct us_stack *st, struct us_tcb *tcb, uint32_t seq,
                dlen < len;
     if (dlen == 0 && !fin)
         return 0;
-    uint8_t flags = TH_ACK | (fin ? TH_FIN : 0) | (dlen && off + dlen == qlen ? TH_PSH : 0);
+    uint8_t flags = US_TH_ACK | (fin ? US_TH_FIN : 0) | (dlen && off + dlen == qlen ? US_TH_PSH : 0);
     if (tcp_emit(st, tcb, seq, flags, dlen, 0, now) == -ENOBUFS)
         return 0;
     count_rexmit(st, tcb);
@@ -347,11 +348,11 @@ static int send_data(struct us_stack *st, struct us_tcb *tcb, uint32_t len, bool
 {
     uint32_t seq = tcb->snd_nxt;
     bool rexmt = seq_lt(seq, tcb->snd_max);
-    uint8_t flags = TH_ACK;
+    uint8_t flags = US_TH_ACK;
     if (fin)
-        flags |= TH_FIN;
+        flags |= US_TH_FIN;
     if (len && seq + len == tcb->snd_una + tcb->sndq.len)
-        flags |= TH_PSH;                     /* last segment of what was written */
+        flags |= US_TH_PSH;                     /* last segment of what was written */
     /* RFC 5681 4.1: restart from the initial window after an idle RTO. */
     if (tcb->snd_max == tcb->snd_una && len &&
         (uint64_t)(t_ms(now) - tcb->t_lastsnd) * 1000u > tcb->rto && tcb->t_lastsnd)
@@ -538,10 +539,10 @@ static void send_raw(struct us_stack *st, us_ip4_t src, us_ip4_t dst, uint16_t s
         US_COUNT(st, TCP_DROP_TX_NOMEM);
         return;
     }
-    uint8_t *p = us_pkt_put(pkt, TCP_HLEN);
-    tcp_hdr_write(p, sport, dport, seq, ack, flags, 0, NULL);
-    uint32_t sum = us_csum_pseudo(src, dst, US_IPPROTO_TCP, TCP_HLEN);
-    us_put16(p + 16, us_csum_fold(us_csum_partial(p, TCP_HLEN, sum)));
+    struct us_tcp_repr h = { .sport = sport, .dport = dport, .seq = seq, .ack = ack, .flags = flags, .wscale = -1 };
+    uint8_t *p = us_pkt_put(pkt, US_TCP_HLEN);
+    us_tcp_emit(p, &h);
+    us_tcp_csum_fill(p, US_TCP_HLEN, src, dst);
     US_COUNT(st, TCP_TX);
     US_COUNT(st, TCP_RST_SENT);
     struct us_ip_out io = { .src = src, .dst = dst, .proto = US_IPPROTO_TCP, .df = true };
@@ -549,21 +550,21 @@ static void send_raw(struct us_stack *st, us_ip4_t src, us_ip4_t dst, uint16_t s
 }
 
 /* RFC 9293 3.10.7.1: a segment for no connection gets a RST (never a RST). */
-void tcp_send_rst_for(struct us_stack *st, const struct us_ip_info *ip, const struct tcp_seg *s, us_time_t now)
+void tcp_send_rst_for(struct us_stack *st, const struct us_ip_info *ip, const struct us_tcp_repr *s, us_time_t now)
 {
-    if (s->flags & TH_RST)
+    if (s->flags & US_TH_RST)
         return;
     if (ip->broadcast)
         return;
-    if (s->flags & TH_ACK)
-        send_raw(st, ip->dst, ip->src, s->dport, s->sport, s->ack, 0, TH_RST, now);
+    if (s->flags & US_TH_ACK)
+        send_raw(st, ip->dst, ip->src, s->dport, s->sport, s->ack, 0, US_TH_RST, now);
     else
-        send_raw(st, ip->dst, ip->src, s->dport, s->sport, 0, s->seq + seg_seqlen(s), TH_RST | TH_ACK, now);
+        send_raw(st, ip->dst, ip->src, s->dport, s->sport, 0, s->seq + seg_seqlen(s), US_TH_RST | US_TH_ACK, now);
 }
 
 void tcp_send_rst_tcb(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
-    send_raw(st, tcb->lip, tcb->rip, tcb->lport, tcb->rport, tcb->snd_nxt, tcb->rcv_nxt, TH_RST | TH_ACK, now);
+    send_raw(st, tcb->lip, tcb->rip, tcb->lport, tcb->rport, tcb->snd_nxt, tcb->rcv_nxt, US_TH_RST | US_TH_ACK, now);
 }
 
 /* RFC 5961 7: challenge ACKs are rate limited per stack. R4's out-of-window

@@ -31,7 +31,6 @@
 #include <string.h>
 #include "tcp_int.h"
 
-#define DUPTHRESH 3u
 #define TLP_WCDELACK_US 200000u     /* RFC 8985 7.2: worst-case delayed-ACK time */
 #define TLP_NO_SRTT_US 1000000u     /* RFC 8985 7.2: PTO without an RTT sample */
 #define REO_PERSIST 16u             /* RFC 8985 6.2 step 4: recoveries a grown window persists */
@@ -136,7 +135,7 @@ void tcp_rack_sent(struct us_tcb *tcb, uint32_t seq, uint32_t end, us_time_t now
 
 /* RFC 2883 4: the first block is a D-SACK when it lies below the cumulative
  * ACK or inside the second block. */
-static bool is_dsack(const struct tcp_seg *s)
+static bool is_dsack(const struct us_tcp_repr *s)
 {
     if (!s->nsack)
         return false;
@@ -165,7 +164,7 @@ void tcp_rack_post_recovery(struct us_tcb *tcb)
         r->reo_mult = 1;
 }
 
-void tcp_rack_tlp_ack(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, us_time_t now)
+void tcp_rack_tlp_ack(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, us_time_t now)
 {
     struct tcp_rack *r = rk(tcb);
     if (!r)
@@ -220,7 +219,7 @@ static void rack_update(struct tcp_rack *r, const struct tcp_rseg *g, uint32_t t
 /* 6.2 step 4 (RACK_update_reo_wnd). */
 static uint32_t reo_wnd(const struct us_tcb *tcb, const struct tcp_rack *r, uint32_t sacked)
 {
-    if (!r->reordering_seen && ((tcb->flags & TF_RECOVERY) || sacked >= DUPTHRESH))
+    if (!r->reordering_seen && ((tcb->flags & TF_RECOVERY) || sacked >= TCP_DUPTHRESH))
         return 0;
     uint64_t w = (uint64_t)(r->reo_mult ? r->reo_mult : 1) * r->min_rtt_us / 4;
     return w < tcb->srtt || !tcb->srtt ? (uint32_t)w : tcb->srtt;
@@ -235,7 +234,7 @@ static void detect_loss(struct us_stack *st, struct us_tcb *tcb, struct tcp_rack
     if (!r->have || !r->seg)
         return;
     uint32_t sacked = 0;                          /* only compared with DupThresh */
-    for (uint16_t i = r->first; i < r->n && sacked < DUPTHRESH; i++)
+    for (uint16_t i = r->first; i < r->n && sacked < TCP_DUPTHRESH; i++)
         sacked += (r->seg[i].fl & RS_SACKED) != 0;
     uint32_t w = reo_wnd(tcb, r, sacked);
     for (uint16_t i = r->first; i < r->n; i++) {
@@ -286,7 +285,7 @@ static void mark_delivered(struct us_tcb *tcb, struct tcp_rack *r, uint32_t una,
     }
 }
 
-void tcp_rack_ack(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, uint32_t una, bool reneged,
+void tcp_rack_ack(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, uint32_t una, bool reneged,
                   us_time_t now)
 {
     (void)s;

@@ -26,7 +26,6 @@
 #include <string.h>
 #include "tcp_int.h"
 
-#define DUPTHRESH 3u
 
 struct tcp_sb *tcp_sack_sb(const struct us_tcb *tcb)
 {
@@ -140,7 +139,7 @@ static bool sb_trim(struct tcp_sb *sb, uint32_t una)
     return sb->n && seq_le(sb->blk[0][0], una);
 }
 
-bool tcp_sack_update(struct us_stack *st, struct us_tcb *tcb, const struct tcp_seg *s, uint32_t una)
+bool tcp_sack_update(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, uint32_t una)
 {
     struct tcp_sb *sb = tcp_sack_sb(tcb);
     if (sb && sb_trim(sb, una)) {
@@ -186,7 +185,7 @@ static uint32_t lost_holes(const struct tcp_sb *sb, uint32_t mss)
     uint32_t bytes = 0;
     for (uint32_t i = sb->n; i-- > 0;) {
         bytes += sb->blk[i][1] - sb->blk[i][0];
-        if (bytes > (DUPTHRESH - 1) * mss || sb->n - i >= DUPTHRESH)
+        if (bytes > (TCP_DUPTHRESH - 1) * mss || sb->n - i >= TCP_DUPTHRESH)
             return i + 1;
     }
     return 0;

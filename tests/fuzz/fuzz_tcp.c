@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <ustack/ustack.h>
+#include "wire/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -80,66 +81,40 @@ struct h {
     uint8_t scratch[1 << 17];  /* >= the largest send (2 * 65535) and recv */
 };
 
-static uint32_t csum_add(uint32_t s, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        s += (uint32_t)(p[i] << 8 | p[i + 1]);
-    if (n & 1)
-        s += (uint32_t)p[n - 1] << 8;
-    return s;
-}
-static uint16_t csum_fold(uint32_t s)
-{
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
-static void put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8), p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v) { put16(p, v >> 16), put16(p + 2, v); }
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
-
-/* Wraps a TCP segment (header+options+payload, checksum field zero) in IPv4 and
- * Ethernet with correct checksums and hands it to the stack. */
+/* Wraps a TCP segment (header+options+payload) in IPv4 and Ethernet with
+ * correct checksums and hands it to the stack. */
 static void inject_tcp(struct h *h, uint8_t *tcp, size_t len)
 {
-    uint8_t f[14 + 20 + 1480];
+    uint8_t f[US_ETH_HLEN + US_IP_HLEN + 1480];
     if (len > 1480)
         len = 1480;
-    memcpy(f, us_mac, 6);
-    memcpy(f + 6, peer_mac, 6);
-    put16(f + 12, 0x0800);
-    uint8_t *ip = f + 14;
-    memset(ip, 0, 20);
-    ip[0] = 0x45;
-    put16(ip + 2, (uint32_t)(20 + len));
-    put16(ip + 6, 0x4000);
-    ip[8] = 64;
-    ip[9] = 6;
-    put32(ip + 12, PEER_IP);
-    put32(ip + 16, US_IP);
-    put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
-    memcpy(ip + 20, tcp, len);
-    uint8_t *t = ip + 20;
-    if (len >= 18) {
-        put16(t + 16, 0);
-        uint32_t s = csum_add(0, ip + 12, 8) + 6 + (uint32_t)len;
-        put16(t + 16, csum_fold(csum_add(s, t, len)));
-    }
-    struct us_pkt *p = us_pkt_from(h->pool, f, (uint32_t)(34 + len));
+    struct us_eth_repr e = {.type = US_ETHERTYPE_IPV4};
+    memcpy(e.dst, us_mac, 6);
+    memcpy(e.src, peer_mac, 6);
+    us_eth_emit(f, &e);
+    struct us_ip_hdr ip = {.total_len = (uint16_t)(US_IP_HLEN + len), .df = true, .ttl = 64,
+                           .proto = US_IP_PROTO_TCP, .src = PEER_IP, .dst = US_IP};
+    us_ip_hdr_write(f + US_ETH_HLEN, &ip);
+    uint8_t *t = f + US_ETH_HLEN + US_IP_HLEN;
+    memcpy(t, tcp, len);
+    if (len >= US_TCP_HLEN)
+        us_tcp_csum_fill(t, (uint32_t)len, PEER_IP, US_IP);
+    struct us_pkt *p = us_pkt_from(h->pool, f, (uint32_t)(US_ETH_HLEN + US_IP_HLEN + len));
     if (p)
         us_stack_input(h->st, p, h->now);
 }
 
 static void inject_arp_request(struct h *h)
 {
-    uint8_t f[42];
-    memset(f, 0xff, 6);
-    memcpy(f + 6, peer_mac, 6);
-    put16(f + 12, 0x0806);
-    uint8_t *a = f + 14;
-    put16(a, 1), put16(a + 2, 0x0800), a[4] = 6, a[5] = 4, put16(a + 6, 1);
-    memcpy(a + 8, peer_mac, 6), put32(a + 14, PEER_IP);
-    memset(a + 18, 0, 6), put32(a + 24, US_IP);
+    uint8_t f[US_ETH_HLEN + 28];
+    struct us_eth_repr e = {.type = US_ETHERTYPE_ARP};
+    memset(e.dst, 0xff, 6);
+    memcpy(e.src, peer_mac, 6);
+    us_eth_emit(f, &e);
+    uint8_t *a = f + US_ETH_HLEN;         /* RFC 826 request: Ethernet, IPv4 */
+    us_put16(a, 1), us_put16(a + 2, US_ETHERTYPE_IPV4), a[4] = 6, a[5] = 4, us_put16(a + 6, 1);
+    memcpy(a + 8, peer_mac, 6), us_put32(a + 14, PEER_IP);
+    memset(a + 18, 0, 6), us_put32(a + 24, US_IP);
     struct us_pkt *p = us_pkt_from(h->pool, f, sizeof(f));
     if (p)
         us_stack_input(h->st, p, h->now);
@@ -156,38 +131,23 @@ static struct conn *find_conn(struct h *h, uint16_t pport, uint16_t sport)
 /* Learns from one TCP segment the stack sent. */
 static void observe_tcp(struct h *h, const uint8_t *t, size_t len)
 {
-    if (len < 20)
+    struct us_tcp_repr r;
+    enum us_tcp_parse_rc rc = us_tcp_parse(t, (uint32_t)len, &r);
+    if (rc == US_TCP_SHORT || rc == US_TCP_BAD_OFFSET)
         return;
-    size_t hl = (size_t)(t[12] >> 4) * 4;
-    if (hl < 20 || hl > len)
-        return;
-    struct conn *c = find_conn(h, (uint16_t)(t[2] << 8 | t[3]), (uint16_t)(t[0] << 8 | t[1]));
+    struct conn *c = find_conn(h, r.dport, r.sport);
     if (!c)
         return;
-    uint8_t fl = t[13];
-    uint32_t seq = rd32(t + 4);
-    if (fl & 0x02) {
-        c->stk_isn = seq;
+    if (r.flags & US_TH_SYN) {
+        c->stk_isn = r.seq;
         c->have_isn = true;
-        c->stk_nxt = seq + 1;
+        c->stk_nxt = r.seq + 1;
     }
-    uint32_t end = seq + (uint32_t)(len - hl) + !!(fl & 0x02) + !!(fl & 0x01);
+    uint32_t end = r.seq + r.len + !!(r.flags & US_TH_SYN) + !!(r.flags & US_TH_FIN);
     if (c->have_isn && (int32_t)(end - c->stk_nxt) > 0)
         c->stk_nxt = end;
-    for (size_t o = 20; o < hl;) { /* the stack's own options: walk them carefully anyway */
-        uint8_t k = t[o];
-        if (k == 0)
-            break;
-        if (k == 1) {
-            o++;
-            continue;
-        }
-        if (o + 1 >= hl || t[o + 1] < 2 || o + t[o + 1] > hl)
-            break;
-        if (k == 8 && t[o + 1] == 10)
-            c->ts_recent = rd32(t + o + 2);
-        o += t[o + 1];
-    }
+    if (r.ts)                 /* the stack's own options: a malformed one ends the walk */
+        c->ts_recent = r.tsval;
 }
 
 /* Receives and discards what the stack sent, learning sequence numbers. */
@@ -198,13 +158,14 @@ static void drain(struct h *h)
     while ((n = us_dev_recv(h->b, out, 64, h->now)) > 0) {
         for (int i = 0; i < n; i++) {
             const uint8_t *f = out[i]->data;
-            size_t len = out[i]->len;
-            if (len >= 34 && f[12] == 0x08 && f[13] == 0x00 && f[23] == 6) {
-                size_t ihl = (size_t)(f[14] & 15) * 4;
-                size_t tot = (size_t)(f[16] << 8 | f[17]);
-                if (ihl >= 20 && tot <= len - 14 && tot >= ihl)
-                    observe_tcp(h, f + 14 + ihl, tot - ihl);
-            }
+            uint32_t len = out[i]->len;
+            struct us_eth_repr e;
+            struct us_ip_hdr ip;
+            int el = us_eth_parse(f, len, &e), ihl;
+            if (el >= 0 && e.type == US_ETHERTYPE_IPV4 &&
+                (ihl = us_ip_hdr_check(f + el, len - (uint32_t)el, &ip)) >= 0 && ip.proto == US_IP_PROTO_TCP &&
+                ip.total_len <= len - (uint32_t)el)
+                observe_tcp(h, f + el + ihl, ip.total_len - (uint32_t)ihl);
             us_pkt_free(out[i]);
         }
     }
@@ -231,72 +192,65 @@ static void run_timers(struct h *h, us_time_t span)
     }
 }
 
-/* Builds the options of a segment: timestamps from state and SACK blocks
- * relative to the stack's sequence space, or raw bytes from the input. */
-static size_t build_opts(struct h *h, struct conn *c, struct rd *r, uint8_t mode, uint8_t *o)
+/* Options of a segment: timestamps from state and SACK blocks relative to the
+ * stack's sequence space, or raw bytes from the input (into raw[40]). */
+static void build_opts(struct h *h, struct conn *c, struct rd *r, uint8_t mode, struct us_tcp_repr *o,
+                       uint8_t *raw)
 {
-    size_t n = 0;
+    *o = (struct us_tcp_repr){.wscale = -1};
     if (mode & 0x80) { /* raw option bytes, padded to a multiple of 4 with EOL */
-        n = get8(r) % 41;
-        getbytes(r, o, n);
-        while (n & 3)
-            o[n++] = 0;
-        return n;
+        o->raw_opts_len = (uint8_t)(get8(r) % 41);
+        getbytes(r, raw, o->raw_opts_len);
+        o->raw_opts = raw;
+        return;
     }
     if (c->ts && !(mode & 0x40)) {
-        o[n++] = 1, o[n++] = 1, o[n++] = 8, o[n++] = 10;
-        put32(o + n, h->peer_clock - (mode & 0x20 ? 0x40000000u : 0)); /* old TSval: PAWS */
-        put32(o + n + 4, c->ts_recent);
-        n += 8;
+        o->ts = true;
+        o->tsval = h->peer_clock - (mode & 0x20 ? 0x40000000u : 0); /* old TSval: PAWS */
+        o->tsecr = c->ts_recent;
     }
-    int nsack = mode & 3;
-    if (nsack) {
-        o[n++] = 1, o[n++] = 1, o[n++] = 5, o[n++] = (uint8_t)(2 + 8 * nsack);
-        for (int i = 0; i < nsack; i++, n += 8) {
-            uint32_t le = c->stk_nxt - (get16(r) % 20000u);
-            put32(o + n, le);
-            put32(o + n + 4, le + get16(r) % 3000u);
-        }
+    o->nsack = mode & 3;
+    for (int i = 0; i < o->nsack; i++) {
+        uint32_t le = c->stk_nxt - (get16(r) % 20000u);
+        o->sack[i][0] = le;
+        o->sack[i][1] = le + get16(r) % 3000u;
     }
-    return n;
 }
 
-static void send_seg(struct h *h, struct conn *c, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win,
-                     const uint8_t *opts, size_t olen, size_t plen)
+/* Sends a segment with the options of `o`; returns the payload bytes sent. */
+static size_t send_seg(struct h *h, struct conn *c, uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win,
+                       const struct us_tcp_repr *o, size_t plen)
 {
     uint8_t t[1480];
-    if (olen > 40)
-        olen = 40;
-    if (plen > sizeof(t) - 20 - olen)
-        plen = sizeof(t) - 20 - olen;
-    memset(t, 0, 20);
-    put16(t, c->pport), put16(t + 2, c->sport);
-    put32(t + 4, seq), put32(t + 8, ack);
-    t[12] = (uint8_t)(((20 + olen) / 4) << 4);
-    t[13] = flags;
-    put16(t + 14, win);
-    memcpy(t + 20, opts, olen);
+    struct us_tcp_repr r = *o;
+    r.sport = c->pport;
+    r.dport = c->sport;
+    r.seq = seq;
+    r.ack = ack;
+    r.flags = flags;
+    r.wnd = win;
+    uint32_t hlen = us_tcp_emit(t, &r);
+    if (plen > sizeof(t) - hlen)
+        plen = sizeof(t) - hlen;
     for (size_t i = 0; i < plen; i++)
-        t[20 + olen + i] = (uint8_t)(seq + i); /* payload = low byte of its sequence number */
-    inject_tcp(h, t, 20 + olen + plen);
+        t[hlen + i] = (uint8_t)(seq + i); /* payload = low byte of its sequence number */
+    inject_tcp(h, t, hlen + plen);
+    return plen;
 }
 
 /* The peer's SYN options chosen by bits of `sel`. */
-static size_t syn_opts(struct h *h, uint8_t sel, uint8_t *o)
+static void syn_opts(struct h *h, uint8_t sel, struct us_tcp_repr *o)
 {
-    size_t n = 0;
+    *o = (struct us_tcp_repr){.wscale = -1};
     if (sel & 1)
-        o[n++] = 2, o[n++] = 4, put16(o + n, 536u + (sel >> 4) * 64u), n += 2;
+        o->mss = (uint16_t)(536u + (sel >> 4) * 64u);
     if (sel & 2)
-        o[n++] = 1, o[n++] = 3, o[n++] = 3, o[n++] = (uint8_t)((sel >> 5) * 2);
-    if (sel & 4)
-        o[n++] = 1, o[n++] = 1, o[n++] = 4, o[n++] = 2;
+        o->wscale = (int8_t)((sel >> 5) * 2);
+    o->sack_perm = (sel & 4) != 0;
     if (sel & 8) {
-        o[n++] = 1, o[n++] = 1, o[n++] = 8, o[n++] = 10;
-        put32(o + n, h->peer_clock), put32(o + n + 4, 0);
-        n += 8;
+        o->ts = true;
+        o->tsval = h->peer_clock;
     }
-    return n;
 }
 
 static struct conn *new_conn(struct h *h, uint16_t pport, uint16_t sport, uint32_t isn)
@@ -315,17 +269,18 @@ static void passive_open(struct h *h, uint16_t pport, uint32_t isn, uint8_t sel)
     struct conn *c = find_conn(h, pport, LPORT);
     if (!c && !(c = new_conn(h, pport, LPORT, isn)))
         return;
-    uint8_t o[40];
-    size_t n = syn_opts(h, sel, o);
+    struct us_tcp_repr o;
+    uint8_t raw[40];
+    syn_opts(h, sel, &o);
     c->snd_nxt = isn;
-    send_seg(h, c, 0x02, c->snd_nxt, 0, 65535, o, n, 0);
+    send_seg(h, c, US_TH_SYN, c->snd_nxt, 0, 65535, &o, 0);
     c->snd_nxt++;
     c->ts = (sel & 8) != 0;
     step(h, US_US(100));
     if (!c->have_isn)
         return;
-    n = build_opts(h, c, &(struct rd){0}, 0, o);
-    send_seg(h, c, 0x10, c->snd_nxt, c->stk_nxt, 65535, o, n, 0);
+    build_opts(h, c, &(struct rd){0}, 0, &o, raw);
+    send_seg(h, c, US_TH_ACK, c->snd_nxt, c->stk_nxt, 65535, &o, 0);
     step(h, US_US(100));
     struct us_sockaddr peer;
     int fd = us_accept(h->st, h->lfd, &peer, h->now);
@@ -360,12 +315,11 @@ static void active_open(struct h *h, uint8_t sel, uint32_t isn)
     step(h, US_US(100)); /* SYN leaves (ARP already resolved) */
     if (!c->have_isn)
         return;
-    uint8_t o[40];
-    size_t n = syn_opts(h, sel, o);
+    struct us_tcp_repr o;
+    syn_opts(h, sel, &o);
     c->ts = (sel & 8) != 0;
-    if (c->ts) /* the SYN-ACK echoes the stack's TSval */
-        put32(o + n - 4, c->ts_recent);
-    send_seg(h, c, 0x12, c->snd_nxt, c->stk_nxt, 65535, o, n, 0);
+    o.tsecr = c->ts_recent; /* the SYN-ACK echoes the stack's TSval */
+    send_seg(h, c, US_TH_SYN | US_TH_ACK, c->snd_nxt, c->stk_nxt, 65535, &o, 0);
     c->snd_nxt++;
     step(h, US_US(100));
     us_connect(h->st, fd, &dst, h->now);
@@ -384,14 +338,14 @@ static void op_segment(struct h *h, struct conn *c, struct rd *r, int kind)
         seq_off = 0;
         ack_off = 0;
     }
-    uint8_t o[48];
-    size_t olen = build_opts(h, c, r, mode, o);
+    struct us_tcp_repr o;
+    uint8_t raw[40];
+    build_opts(h, c, r, mode, &o, raw);
     uint32_t seq = c->snd_nxt + (uint32_t)(int32_t)seq_off;
     uint32_t ack = c->stk_nxt + (uint32_t)(int32_t)ack_off;
-    send_seg(h, c, flags, seq, ack, win, o, olen, (flags & 0x02) ? 0 : plen);
-    if (seq == c->snd_nxt && !(flags & 0x04)) /* the peer's stream moves on */
-        c->snd_nxt += (uint32_t)((flags & 0x02) ? 0 : (plen > 1480 - 20 - olen ? 1480 - 20 - olen : plen)) +
-                      !!(flags & 0x01) + !!(flags & 0x02);
+    size_t sent = send_seg(h, c, flags, seq, ack, win, &o, (flags & US_TH_SYN) ? 0 : plen);
+    if (seq == c->snd_nxt && !(flags & US_TH_RST)) /* the peer's stream moves on */
+        c->snd_nxt += (uint32_t)sent + !!(flags & US_TH_FIN) + !!(flags & US_TH_SYN);
     step(h, US_MS(get8(r) & 0x3f));
 }
 
@@ -453,7 +407,7 @@ static void op_garbage(struct h *h, struct rd *r, bool frame)
             us_stack_input(h->st, p, h->now);
     } else {
         if (len >= 4)
-            put16(buf + 2, (get8(r) & 1) || !h->c[0].used ? LPORT : h->c[0].sport);
+            us_put16(buf + 2, (get8(r) & 1) || !h->c[0].used ? LPORT : h->c[0].sport); /* destination port */
         inject_tcp(h, buf, len);
     }
     step(h, US_MS(1));

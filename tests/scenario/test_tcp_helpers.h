@@ -15,7 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "testutil.h"
-#include "core/checksum.h"
+#include "wire/wire.h"
 
 enum { F_FIN = 1, F_SYN = 2, F_RST = 4, F_PSH = 8, F_ACK = 16 };
 
@@ -48,48 +48,42 @@ struct trace {
     bool on;
 };
 
+/* One captured Ethernet frame → struct seg, through the stack's wire module
+ * (src/wire): false when it is not an unfragmented TCP/IPv4 segment. */
+static inline bool tt_parse_at(const uint8_t *f, uint32_t len, struct seg *s, uint8_t **tcp, struct us_tcp_repr *r)
+{
+    struct us_eth_repr e;
+    struct us_ip_hdr ip;
+    int el = us_eth_parse(f, len, &e);
+    if (el < 0 || e.type != US_ETHERTYPE_IPV4)
+        return false;
+    int ihl = us_ip_hdr_check(f + el, len - (uint32_t)el, &ip);
+    if (ihl < 0 || ip.proto != US_IP_PROTO_TCP || ip.total_len > len - (uint32_t)el)
+        return false;
+    *tcp = (uint8_t *)(uintptr_t)(f + el + ihl);
+    if (us_tcp_parse(*tcp, ip.total_len - (uint32_t)ihl, r) != US_TCP_OK)
+        return false;
+    memset(s, 0, sizeof(*s));
+    s->seq = r->seq;
+    s->ack = r->ack;
+    s->flags = r->flags;
+    s->wnd = r->wnd;
+    s->len = r->len;
+    s->mss = r->mss;
+    s->ws = r->wscale;
+    s->sack_perm = r->sack_perm;
+    s->ts = r->ts;
+    s->nsack = r->nsack;
+    s->sack0_l = r->sack[0][0];
+    s->sack0_r = r->sack[0][1];
+    return true;
+}
+
 static inline bool tt_parse(const uint8_t *f, uint32_t len, struct seg *s)
 {
-    if (len < 14 + 20 + 20 || f[12] != 0x08 || f[13] != 0x00)
-        return false;
-    const uint8_t *ip = f + 14;
-    uint32_t ihl = (uint32_t)(ip[0] & 15) * 4;
-    if (ip[9] != 6 || len < 14 + ihl + 20)
-        return false;
-    uint32_t tot = ((uint32_t)ip[2] << 8) | ip[3];
-    const uint8_t *t = ip + ihl;
-    uint32_t doff = (uint32_t)(t[12] >> 4) * 4;
-    memset(s, 0, sizeof(*s));
-    s->ws = -1;
-    s->seq = ((uint32_t)t[4] << 24) | ((uint32_t)t[5] << 16) | ((uint32_t)t[6] << 8) | t[7];
-    s->ack = ((uint32_t)t[8] << 24) | ((uint32_t)t[9] << 16) | ((uint32_t)t[10] << 8) | t[11];
-    s->flags = t[13];
-    s->wnd = (uint16_t)((t[14] << 8) | t[15]);
-    s->len = tot - ihl - doff;
-    for (uint32_t i = 20; i < doff;) {
-        uint8_t k = t[i];
-        if (k == 0)
-            break;
-        if (k == 1) {
-            i++;
-            continue;
-        }
-        uint8_t ol = t[i + 1];
-        if (ol < 2)
-            break;
-        if (k == 2) s->mss = (uint16_t)((t[i + 2] << 8) | t[i + 3]);
-        if (k == 3) s->ws = t[i + 2];
-        if (k == 4) s->sack_perm = true;
-        if (k == 8) s->ts = true;
-        if (k == 5) {
-            s->nsack = (ol - 2) / 8;
-            const uint8_t *b = t + i + 2;
-            s->sack0_l = ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
-            s->sack0_r = ((uint32_t)b[4] << 24) | ((uint32_t)b[5] << 16) | ((uint32_t)b[6] << 8) | b[7];
-        }
-        i += ol;
-    }
-    return true;
+    uint8_t *tcp;
+    struct us_tcp_repr r;
+    return tt_parse_at(f, len, s, &tcp, &r);
 }
 
 /* A middlebox that strips the window-scale option from SYN-ACKs (STALL.md
@@ -100,32 +94,17 @@ static inline void tt_strip_wscale(void *arg, int dir, uint8_t *f, uint32_t len,
     (void)arg;
     (void)now;
     struct seg s;
-    if (dir != 0 || !tt_parse(f, len, &s) || s.flags != (F_SYN | F_ACK))
+    uint8_t *t;
+    struct us_tcp_repr r;
+    if (dir != 0 || !tt_parse_at(f, len, &s, &t, &r) || s.flags != (F_SYN | F_ACK))
         return;
-    uint8_t *t = f + 14 + (uint32_t)(f[14] & 15) * 4;
-    uint32_t doff = (uint32_t)(t[12] >> 4) * 4;
-    for (uint32_t i = 20; i + 2 < doff;) {
-        if (t[i] == 1) {
-            i++;
-            continue;
-        }
-        if (t[i] == 0 || t[i + 1] < 2)
-            return;
-        if (t[i] == 3) {
-            uint16_t csum = us_get16(t + 16);
-            /* the 16-bit words that hold the 3 option bytes, before and after */
-            for (uint32_t k = i & ~1u; k < i + 3 && k + 1 < doff; k += 2) {
-                uint16_t old = us_get16(t + k);
-                for (uint32_t j = k; j < k + 2; j++)
-                    if (j >= i && j < i + 3)
-                        t[j] = 1;
-                csum = us_csum_update16(csum, old, us_get16(t + k));
-            }
-            us_put16(t + 16, csum);
+    struct us_tcp_opt o;
+    uint32_t pos = US_TCP_HLEN;
+    while (us_tcp_opt_next(t, r.hlen, &pos, &o) > 0)
+        if (o.kind == US_TCPOPT_WSCALE) {
+            us_tcp_opt_strip(t, r.hlen, &o);
             return;
         }
-        i += t[i + 1];
-    }
 }
 
 static inline bool tt_filter(void *arg, int dir, const uint8_t *frame, uint32_t len, us_time_t now)
