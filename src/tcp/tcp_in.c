@@ -104,22 +104,32 @@ static void copy_listener_opts(struct us_tcb *c, const struct us_tcb *l)
 static void listen_input(struct us_stack *st, struct us_tcb *l, const struct us_ip_info *ip,
                          const struct us_tcp_repr *s, us_time_t now)
 {
+    /* RFC 9293 3.10.7.2: a RST is ignored, an ACK answered with RST, and
+     * anything but a SYN dropped. */
     if (s->flags & US_TH_RST) {
-        US_COUNT(st, TCP_DROP_LISTEN_BAD);
+        US_COUNT(st, TCP_DROP_LISTEN_RST);
         return;
     }
     if (s->flags & US_TH_ACK) {
-        US_COUNT(st, TCP_DROP_LISTEN_BAD);
+        US_COUNT(st, TCP_DROP_LISTEN_ACK);
         tcp_send_rst_for(st, ip, s, now);
         return;
     }
-    if (!(s->flags & US_TH_SYN) || ip->broadcast) {
-        US_COUNT(st, TCP_DROP_LISTEN_BAD);
+    if (!(s->flags & US_TH_SYN)) {
+        US_COUNT(st, TCP_DROP_LISTEN_NO_SYN);
+        return;
+    }
+    if (ip->broadcast) {
+        US_COUNT(st, TCP_DROP_BROADCAST);
         return;
     }
     struct tcp_ext *le = l->ext;
-    if (le->synq_len >= le->backlog || le->acc_len >= le->backlog) {
-        US_COUNT(st, TCP_DROP_SYNQ_FULL);
+    if (le->acc_len >= le->backlog) {
+        US_COUNT(st, TCP_DROP_ACCEPTQ_FULL);        /* the application does not accept */
+        return;
+    }
+    if (le->synq_len >= le->backlog) {
+        US_COUNT(st, TCP_DROP_SYNQ_FULL);           /* handshakes that do not complete */
         return;
     }
     int err;
@@ -657,6 +667,7 @@ static void data_input(struct us_stack *st, struct us_tcb *tcb, const struct us_
     }
     if (seq_gt(seq + len, tcb->rcv_adv)) {
         uint32_t room = seq_gt(tcb->rcv_adv, seq) ? tcb->rcv_adv - seq : 0;
+        US_COUNT_N(st, TCP_RX_BEYOND_WINDOW, len - room); /* RFC 9293 3.10.7.4: trimmed off */
         len = room;
         *fin = false;
         tcb->flags |= TF_ACK_NOW;
@@ -779,7 +790,7 @@ static void sync_input(struct us_stack *st, struct us_tcb *tcb, const struct us_
     uint32_t rcv_before = tcb->rcv_nxt;
     if (s->len && (tcb->flags & TF_ORPHAN) && state_receives(tcb->state)) {
         /* Nobody will ever read this (RFC 9293 3.10.4; Linux does the same). */
-        US_COUNT(st, TCP_DROP_AFTER_FIN);
+        US_COUNT(st, TCP_DROP_ORPHAN_DATA);
         tcp_send_rst_tcb(st, tcb, now);
         tcp_drop(st, tcb, 0, now);
         return;
@@ -820,7 +831,7 @@ void us_tcp_input(struct us_stack *st, const struct us_ip_info *ip, const uint8_
     if (tcp_seg_parse(st, ip, data, len, &s) < 0)
         return;
     if (ip->broadcast) {
-        US_COUNT(st, TCP_DROP_NO_CONN);
+        US_COUNT(st, TCP_DROP_BROADCAST);           /* RFC 1122 4.2.3.10: never answered */
         return;
     }
     struct us_tcb *tcb = tcp_lookup(st, ip->dst, s.dport, ip->src, s.sport);

@@ -148,7 +148,7 @@ static int tcp_emit(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, uint8
     uint8_t *p = us_pkt_put(pkt, hlen + len);
     if (!p) {
         us_pkt_free(pkt);
-        US_COUNT(st, TCP_DROP_TX_NOMEM);
+        US_COUNT(st, TCP_DROP_TX_TOO_BIG);         /* larger than a packet buffer */
         return -EMSGSIZE;
     }
     us_tcp_emit(p, &h);
