@@ -100,7 +100,7 @@ static bool icmp_error_allowed(const struct us_stack *st, const struct us_ip_inf
  * rate 0 disables the limit. */
 static bool icmp_rate_ok(struct us_stack *st, us_time_t now)
 {
-    struct us_ip_state *ip = st->ip;
+    struct us_ip_state *ip = ip_state(st);
     uint64_t rate = st->cfg.icmp_rate_per_sec;
     if (rate == 0)
         return true;
@@ -175,7 +175,7 @@ static bool ping_data_ok(const uint8_t *p, uint32_t n)
 static void icmp_echo_reply(struct us_stack *st, const struct us_ip_info *ip, const uint8_t *data,
                             uint32_t len, us_time_t now)
 {
-    struct us_ip_state *ips = st->ip;
+    struct us_ip_state *ips = ip_state(st);
     US_COUNT(st, ICMP_ECHO_REPLY_RX);
     if (ips->nping == US_PING_QUEUE) {
         US_COUNT(st, ICMP_DROP_QUEUE_FULL);
@@ -193,7 +193,7 @@ static void icmp_echo_reply(struct us_stack *st, const struct us_ip_info *ip, co
 
 static void errq_push(struct us_stack *st, const struct us_icmp_error *e)
 {
-    struct us_ip_state *ip = st->ip;
+    struct us_ip_state *ip = ip_state(st);
     if (ip->nerr == US_ICMP_ERRQ) {
         /* keep the newest: drop the oldest */
         US_COUNT(st, ICMP_DROP_ERRQ_FULL);
@@ -233,10 +233,9 @@ static void icmp_error_in(struct us_stack *st, const struct us_ip_info *ip, cons
         /* UDP/TCP: destination port; ICMP: the echo identifier */
         .orig_dport = us_get16(q + qhlen + (qh.proto == US_IPPROTO_ICMP ? 4 : 2)),
     };
-    if (qh.proto == US_IPPROTO_UDP)
-        us_udp_icmp_error(st, type, code, q, qlen);
-    else if (qh.proto == US_IPPROTO_TCP)
-        us_tcp_icmp_error(st, type, code, q, qlen);
+    const struct us_ip_upper *up = ip_state(st)->upper[qh.proto];
+    if (up && up->icmp_error)
+        up->icmp_error(st, type, code, q, qlen);
     errq_push(st, &e);
 }
 
@@ -300,7 +299,7 @@ int us_ping_send(struct us_stack *st, us_ip4_t dst, uint16_t id, uint16_t seq, u
 
 int us_ping_recv(struct us_stack *st, uint16_t id, struct us_ping_reply *r)
 {
-    struct us_ip_state *ip = st->ip;
+    struct us_ip_state *ip = ip_state(st);
     for (uint32_t i = 0; i < ip->nping; i++) {
         if (ip->pings[i].id != id)
             continue;
@@ -314,7 +313,7 @@ int us_ping_recv(struct us_stack *st, uint16_t id, struct us_ping_reply *r)
 
 int us_icmp_error_recv(struct us_stack *st, struct us_icmp_error *e)
 {
-    struct us_ip_state *ip = st->ip;
+    struct us_ip_state *ip = ip_state(st);
     if (ip->nerr == 0)
         return 0;
     *e = ip->errq[ip->errq_head];

@@ -7,35 +7,48 @@
  *   source broadcast, multicast, class E, loopback or our own → drop (bad source)
  *   destination not ours, not 255.255.255.255, not our subnet broadcast → drop
  *   MF or offset != 0 → us_reasm_input (reasm.c)
- *   otherwise → us_ip_dispatch: ICMP, TCP, UDP, or protocol unreachable. */
+ *   otherwise → us_ip_dispatch: ICMP, a registered transport (us_ip_register),
+ *               or protocol unreachable. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ip_priv.h"
 
-int us_ip_init(struct us_stack *st)
+int us_ip_init(struct us_stack *st, char *err, size_t errlen)
 {
-    st->ip = calloc(1, sizeof(*st->ip));
-    if (!st->ip)
+    struct us_ip_state *ips = calloc(1, sizeof(*ips));
+    if (!ips) {
+        snprintf(err, errlen, "ip layer: out of memory");
         return -ENOMEM;
+    }
+    st->slot[US_IP_SLOT] = ips;
     /* RFC 6864 / RFC 7739: a random start keeps IDs of successive runs (and of
      * different hosts) apart, so stale fragments do not reassemble with new ones. */
-    st->ip->next_id = (uint16_t)us_rng_next(&st->rng);
+    ips->next_id = (uint16_t)us_rng_next(&st->rng);
     int rc = us_route_init(st);
     if (rc < 0) {
-        free(st->ip);
-        st->ip = NULL;
+        snprintf(err, errlen, "ip layer: on-link route %u.%u.%u.%u/%u: %s", st->cfg.ip >> 24,
+                 (st->cfg.ip >> 16) & 255, (st->cfg.ip >> 8) & 255, st->cfg.ip & 255,
+                 st->cfg.prefix_len, strerror(-rc));
+        free(ips);
+        st->slot[US_IP_SLOT] = NULL;
     }
     return rc;
 }
 
 void us_ip_fini(struct us_stack *st)
 {
-    if (!st->ip)
+    if (!ip_state(st))
         return;
     us_reasm_fini(st);
-    free(st->ip);
-    st->ip = NULL;
+    free(ip_state(st));
+    st->slot[US_IP_SLOT] = NULL;
+}
+
+void us_ip_register(struct us_stack *st, uint8_t proto, const struct us_ip_upper *up)
+{
+    ip_state(st)->upper[proto] = up;
 }
 
 /* RFC 1122 3.2.1.1 / 3.2.1.2: structural checks. Trims link padding to the
@@ -114,23 +127,16 @@ void us_ip_dispatch(struct us_stack *st, const struct us_ip_info *info, us_time_
 {
     const uint8_t *payload = info->dgram + info->hdr_len;
     uint32_t plen = info->dgram_len - info->hdr_len;
-    switch (info->proto) {
-    case US_IPPROTO_ICMP:
+    const struct us_ip_upper *up = ip_state(st)->upper[info->proto];
+    if (info->proto == US_IPPROTO_ICMP) {
         US_COUNT(st, IP_DELIVERED);
         us_icmp_input(st, info, payload, plen, now);
-        break;
-    case US_IPPROTO_TCP:
+    } else if (up) {
         US_COUNT(st, IP_DELIVERED);
-        us_tcp_input(st, info, payload, plen, now);
-        break;
-    case US_IPPROTO_UDP:
-        US_COUNT(st, IP_DELIVERED);
-        us_udp_input(st, info, payload, plen, now);
-        break;
-    default:
+        up->input(st, info, payload, plen, now);
+    } else {
         /* RFC 1122 3.2.2.1: a host SHOULD generate protocol unreachable. */
         US_COUNT(st, IP_DROP_UNKNOWN_PROTO);
         us_icmp_send_error(st, US_ICMP_UNREACH, US_ICMP_UNREACH_PROTO, info, now);
-        break;
     }
 }

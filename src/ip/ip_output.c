@@ -26,7 +26,7 @@ static int ip_prepare(struct us_stack *st, const struct us_ip_out *o, uint32_t l
         .version = 4, .ihl = 5, .tos = o->tos, .proto = o->proto,
         .ttl = o->ttl ? o->ttl : st->cfg.ip_ttl,
         .total_len = (uint16_t)(len + US_IP_HLEN),
-        .id = st->ip->next_id++,
+        .id = ip_state(st)->next_id++,
         .df = o->df,
         .src = o->src ? o->src : st->cfg.ip,
         .dst = o->dst,

@@ -1,10 +1,18 @@
 /* Private state of the IPv4 layer (ip.c, ip_output.c, reasm.c, route.c, icmp.c).
- * No other layer includes this file: they go through src/core/stack.h. */
+ * No other layer includes this file: they go through ip.h. */
 #ifndef US_IP_PRIV_H
 #define US_IP_PRIV_H
 
-#include "../core/stack.h"
+#include "ip.h"
 #include "../wire/wire.h"
+
+enum us_ip_counter {
+#define X(id, name) US_C_##id,
+#include "ip_counters.def"
+#undef X
+};
+#define US_COUNT(st, id) US_COUNT_SLOT(st, US_IP_SLOT, US_C_##id)
+#define US_COUNT_N(st, id, n) US_COUNT_SLOT_N(st, US_IP_SLOT, US_C_##id, n)
 
 #define US_IP_MAXLEN 65535u       /* total length field is 16 bits */
 #define US_IP_BCAST 0xFFFFFFFFu   /* limited broadcast (RFC 919) */
@@ -43,7 +51,11 @@ struct us_ip_state {
     uint32_t nping;
     struct us_icmp_error errq[US_ICMP_ERRQ];
     uint32_t errq_head, nerr;
+
+    const struct us_ip_upper *upper[256]; /* by protocol number; NULL = unreachable */
 };
+
+static inline struct us_ip_state *ip_state(const struct us_stack *st) { return st->slot[US_IP_SLOT]; }
 
 /* Address classes (RFC 1122 3.2.1.3, RFC 1812 4.2.2.11). */
 static inline bool us_ip_is_multicast(us_ip4_t a) { return (a >> 28) == 0xE; }
@@ -55,6 +67,8 @@ us_ip4_t us_ip_subnet_bcast(const struct us_stack *st);
 bool us_ip_is_bcast(const struct us_stack *st, us_ip4_t a);
 
 int us_route_init(struct us_stack *st);
+
+void us_icmp_input(struct us_stack *st, const struct us_ip_info *ip, const uint8_t *data, uint32_t len, us_time_t now);
 
 /* Send `len` bytes (transport header + payload) from a flat buffer: copies into
  * pool packets, fragmenting when needed. For payloads that do not fit one pool

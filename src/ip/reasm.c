@@ -63,9 +63,9 @@ static void reasm_unlink(struct us_ip_state *ip, struct us_reasm *r)
 
 static void reasm_free(struct us_stack *st, struct us_reasm *r)
 {
-    reasm_unlink(st->ip, r);
+    reasm_unlink(ip_state(st), r);
     us_timer_cancel(&st->timers, &r->timer);
-    st->ip->reasm_bytes -= r->charge;
+    ip_state(st)->reasm_bytes -= r->charge;
     free(r->buf);
     free(r);
 }
@@ -74,7 +74,7 @@ static void reasm_free(struct us_stack *st, struct us_reasm *r)
  * `keep`. Returns false if the bound cannot be met. */
 static bool reasm_reserve(struct us_stack *st, const struct us_reasm *keep, uint64_t extra)
 {
-    struct us_ip_state *ip = st->ip;
+    struct us_ip_state *ip = ip_state(st);
     while (ip->reasm_bytes + extra > st->cfg.reasm_max_bytes) {
         struct us_reasm *victim = ip->reasm_head;
         if (victim && victim == keep)
@@ -118,7 +118,7 @@ static struct us_reasm *reasm_find(struct us_ip_state *ip, const struct us_ip_hd
 static struct us_reasm *reasm_create(struct us_stack *st, const struct us_ip_hdr *h, bool bcast,
                                      us_time_t now)
 {
-    struct us_ip_state *ip = st->ip;
+    struct us_ip_state *ip = ip_state(st);
     if (!reasm_reserve(st, NULL, sizeof(struct us_reasm))) {
         US_COUNT(st, IP_REASM_DROP_MEMORY);
         return NULL;
@@ -173,7 +173,7 @@ static bool reasm_grow(struct us_stack *st, struct us_reasm *r, uint32_t end)
     r->buf = nb;
     r->cap = ncap;
     r->charge += extra;
-    st->ip->reasm_bytes += extra;
+    ip_state(st)->reasm_bytes += extra;
     return true;
 }
 
@@ -230,9 +230,9 @@ static void reasm_complete(struct us_stack *st, struct us_reasm *r, us_time_t no
     };
     /* Unlink before dispatch: the upper layer may send (and even fragment and
      * loop back), which must not find or evict this entry. */
-    reasm_unlink(st->ip, r);
+    reasm_unlink(ip_state(st), r);
     us_timer_cancel(&st->timers, &r->timer);
-    st->ip->reasm_bytes -= r->charge;
+    ip_state(st)->reasm_bytes -= r->charge;
     US_COUNT(st, IP_REASM_OK);
     us_ip_dispatch(st, &info, now);
     free(r->buf);
@@ -257,7 +257,7 @@ void us_reasm_input(struct us_stack *st, struct us_pkt *pkt, const struct us_ip_
         US_COUNT(st, IP_REASM_DROP_BAD);
         goto out;
     }
-    struct us_reasm *r = reasm_find(st->ip, h);
+    struct us_reasm *r = reasm_find(ip_state(st), h);
     if (!r && !(r = reasm_create(st, h, broadcast, now)))
         goto out;
     if (!reasm_check_end(r, h, end)) {
@@ -283,6 +283,6 @@ out:
 
 void us_reasm_fini(struct us_stack *st)
 {
-    while (st->ip->reasm_head)
-        reasm_free(st, st->ip->reasm_head);
+    while (ip_state(st)->reasm_head)
+        reasm_free(st, ip_state(st)->reasm_head);
 }

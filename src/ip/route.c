@@ -65,11 +65,11 @@ int us_route_add(struct us_stack *st, us_ip4_t prefix, uint8_t len, us_ip4_t gw)
     if (gw != 0) {
         /* A gateway must itself be reachable on-link (RFC 1122 3.3.1.1): no
          * recursive routes, so the next hop we hand to ARP is always a neighbour. */
-        const struct us_route *r = route_lookup(st->ip, gw);
+        const struct us_route *r = route_lookup(ip_state(st), gw);
         if (!r || r->gw != 0)
             return -ENETUNREACH;
     }
-    return route_set(st->ip, prefix, len, gw);
+    return route_set(ip_state(st), prefix, len, gw);
 }
 
 int us_route_init(struct us_stack *st)
@@ -79,7 +79,7 @@ int us_route_init(struct us_stack *st)
         return -EINVAL;
     int rc = 0;
     if (c->ip != 0)
-        rc = route_set(st->ip, c->ip, c->prefix_len, 0);
+        rc = route_set(ip_state(st), c->ip, c->prefix_len, 0);
     if (rc == 0 && c->gw != 0)
         rc = us_route_add(st, 0, 0, c->gw);
     return rc;
@@ -93,7 +93,7 @@ int us_ip_route(struct us_stack *st, us_ip4_t dst, us_ip4_t *nexthop)
         *nexthop = dst;
         return 0;
     }
-    const struct us_route *r = route_lookup(st->ip, dst);
+    const struct us_route *r = route_lookup(ip_state(st), dst);
     if (!r)
         return -ENETUNREACH;
     *nexthop = r->gw ? r->gw : dst;

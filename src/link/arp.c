@@ -107,7 +107,7 @@ static void arp_unlink(struct us_link_state *ls, struct us_arp_entry *e)
 /* Forget an entry; its queued packets (if any) are dropped as unresolved. */
 static void arp_release(struct us_stack *st, struct us_arp_entry *e)
 {
-    struct us_link_state *ls = st->link;
+    struct us_link_state *ls = link_state(st);
     US_COUNT_N(st, ARP_DROP_UNRESOLVED, e->queue.count);
     us_pktq_purge(&e->queue);
     us_timer_cancel(&st->timers, &e->timer);
@@ -124,7 +124,7 @@ static void arp_release(struct us_stack *st, struct us_arp_entry *e)
  * path keeps the common path free of list upkeep. */
 static bool arp_evict(struct us_stack *st, us_time_t now)
 {
-    struct us_link_state *ls = st->link;
+    struct us_link_state *ls = link_state(st);
     struct us_arp_entry *victim = NULL;
     for (uint32_t i = 0; i < US_ARP_CACHE_SIZE; i++) {
         struct us_arp_entry *e = &ls->entries[i];
@@ -148,7 +148,7 @@ static void arp_retry_fn(struct us_stack *st, struct us_timer *t, us_time_t now)
 
 static struct us_arp_entry *arp_alloc(struct us_stack *st, us_ip4_t ip, us_time_t now)
 {
-    struct us_link_state *ls = st->link;
+    struct us_link_state *ls = link_state(st);
     if (ls->free_head == US_ARP_NIL && !arp_evict(st, now))
         return NULL;
     uint32_t idx = ls->free_head;
@@ -173,7 +173,7 @@ static struct us_arp_entry *arp_alloc(struct us_stack *st, us_ip4_t ip, us_time_
  * (lazy ageing) so the caller resolves the address again. */
 static struct us_arp_entry *arp_find_fresh(struct us_stack *st, us_ip4_t ip, us_time_t now)
 {
-    struct us_arp_entry *e = arp_find(st->link, ip);
+    struct us_arp_entry *e = arp_find(link_state(st), ip);
     if (e && e->state == US_ARP_RESOLVED && e->expires <= now) {
         US_COUNT(st, ARP_EXPIRED);
         arp_release(st, e);
@@ -198,7 +198,7 @@ void us_arp_init(struct us_stack *st, struct us_link_state *ls)
 
 void us_arp_fini(struct us_stack *st)
 {
-    struct us_link_state *ls = st->link;
+    struct us_link_state *ls = link_state(st);
     for (uint32_t i = 0; i < US_ARP_CACHE_SIZE; i++) {
         struct us_arp_entry *e = &ls->entries[i];
         if (e->state == US_ARP_FREE)
@@ -383,9 +383,9 @@ void us_arp_input(struct us_stack *st, struct us_pkt *pkt, us_time_t now)
 
 int us_arp_lookup(struct us_stack *st, us_ip4_t ip, uint8_t mac[6])
 {
-    if (!st->link)
+    if (!link_state(st))
         return 0;
-    struct us_arp_entry *e = arp_find(st->link, ip);
+    struct us_arp_entry *e = arp_find(link_state(st), ip);
     if (!e || e->state != US_ARP_RESOLVED || e->expires <= st->now)
         return 0;
     memcpy(mac, e->mac, 6);

@@ -2,7 +2,7 @@
  *
  * Paths through this file:
  *   receive  us_eth_input   -> short / not for us / bad source / unknown type: count, drop
- *                           -> IPv4: pull the header, us_ip_input
+ *                           -> IPv4: pull the header, the IP input the root wired in
  *                           -> ARP:  pull the header, us_arp_input
  *   send     us_eth_output_ip -> limited or subnet broadcast: broadcast MAC
  *                             -> IPv4 multicast: RFC 1112 6.4 group MAC
@@ -11,6 +11,7 @@
  *   life     us_link_init / us_link_fini, and us_dev_destroy for every device.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "link_priv.h"
@@ -40,12 +41,15 @@ void us_dev_destroy(struct us_dev *d)
         d->ops->destroy(d);
 }
 
-int us_link_init(struct us_stack *st, us_time_t now)
+int us_link_init(struct us_stack *st, us_link_rx_fn ip_input, us_time_t now, char *err, size_t errlen)
 {
     struct us_link_state *ls = calloc(1, sizeof(*ls));
-    if (!ls)
+    if (!ls) {
+        snprintf(err, errlen, "link layer: out of memory for the ARP cache");
         return -ENOMEM;
-    st->link = ls;
+    }
+    ls->ip_input = ip_input;
+    st->slot[US_LINK_SLOT] = ls;
     us_arp_init(st, ls);
     /* RFC 5227 3: announce our address so neighbours with stale entries for it
      * update them. A failed announcement is not fatal: requests still work. */
@@ -56,11 +60,11 @@ int us_link_init(struct us_stack *st, us_time_t now)
 
 void us_link_fini(struct us_stack *st)
 {
-    if (!st->link)
+    if (!link_state(st))
         return;
     us_arp_fini(st);
-    free(st->link);
-    st->link = NULL;
+    free(link_state(st));
+    st->slot[US_LINK_SLOT] = NULL;
 }
 
 /* Accept unicast to us and broadcast; every other group address is dropped as
@@ -99,7 +103,7 @@ void us_eth_input(struct us_stack *st, struct us_pkt *frame, us_time_t now)
     us_pkt_pull(frame, US_ETH_HLEN);
     switch (h.type) {
     case US_ETHERTYPE_IPV4:
-        us_ip_input(st, frame, now);
+        link_state(st)->ip_input(st, frame, now);
         break;
     case US_ETHERTYPE_ARP:
         us_arp_input(st, frame, now);

@@ -3,7 +3,15 @@
 #ifndef US_LINK_PRIV_H
 #define US_LINK_PRIV_H
 
-#include "../core/stack.h"
+#include "link.h"
+
+enum us_link_counter {
+#define X(id, name) US_C_##id,
+#include "link_counters.def"
+#undef X
+};
+#define US_COUNT(st, id) US_COUNT_SLOT(st, US_LINK_SLOT, US_C_##id)
+#define US_COUNT_N(st, id, n) US_COUNT_SLOT_N(st, US_LINK_SLOT, US_C_##id, n)
 
 #define US_ARP_CACHE_SIZE 1024u  /* bound on cache entries (resolved + pending) */
 #define US_ARP_HASH_BITS 11u     /* 2048 buckets: chains stay short at full cache */
@@ -35,7 +43,10 @@ struct us_link_state {
     uint32_t free_head;
     uint32_t used;
     uint32_t hash_salt;   /* keyed from st->secret so chains cannot be aimed at */
+    us_link_rx_fn ip_input; /* set by the composition root */
 };
+
+static inline struct us_link_state *link_state(const struct us_stack *st) { return st->slot[US_LINK_SLOT]; }
 
 /* ---- Ethernet (eth.c) ---- */
 /* Prepend an Ethernet header (dst, our MAC, type), pad to the minimum frame and

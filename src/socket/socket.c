@@ -4,11 +4,17 @@
  * checks the descriptor and dispatches to TCP or UDP. Errors are negative errno
  * values returned to the caller, never stored in a global. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../core/stack.h"
-#include "../tcp/tcp.h"
-#include "../udp/udp.h"
+#include "socket.h"
+
+enum us_sock_counter {
+#define X(id, name) US_C_##id,
+#include "socket_counters.def"
+#undef X
+};
+#define US_COUNT(st, id) US_COUNT_SLOT(st, US_SOCK_SLOT, US_C_##id)
 
 #define SOCK_MAX (1u << 21)
 
@@ -27,30 +33,35 @@ struct us_sock_state {
     int free_head;           /* -1 = none */
 };
 
-int us_sock_init(struct us_stack *st)
+static inline struct us_sock_state *sock_state(const struct us_stack *st) { return st->slot[US_SOCK_SLOT]; }
+
+int us_sock_init(struct us_stack *st, char *err, size_t errlen)
 {
-    st->sock = calloc(1, sizeof(*st->sock));
-    if (!st->sock)
+    struct us_sock_state *s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errlen, "socket layer: out of memory");
         return -ENOMEM;
-    st->sock->free_head = -1;
+    }
+    s->free_head = -1;
+    st->slot[US_SOCK_SLOT] = s;
     return 0;
 }
 
 void us_sock_fini(struct us_stack *st)
 {
-    struct us_sock_state *s = st->sock;
+    struct us_sock_state *s = sock_state(st);
     for (uint32_t i = 0; i < s->cap; i++)
         if (s->tab[i].type == US_SOCK_DGRAM)
             us_udp_close(st, s->tab[i].u.udp);
     /* TCP control blocks are owned and freed by us_tcp_fini. */
     free(s->tab);
     free(s);
-    st->sock = NULL;
+    st->slot[US_SOCK_SLOT] = NULL;
 }
 
 static int fd_alloc(struct us_stack *st)
 {
-    struct us_sock_state *s = st->sock;
+    struct us_sock_state *s = sock_state(st);
     if (s->free_head < 0) {
         if (s->cap >= SOCK_MAX) {
             US_COUNT(st, SOCK_DROP_NO_DESCRIPTORS);
@@ -76,7 +87,7 @@ static int fd_alloc(struct us_stack *st)
 
 static void fd_release(struct us_stack *st, int fd)
 {
-    struct us_sock_state *s = st->sock;
+    struct us_sock_state *s = sock_state(st);
     s->tab[fd].type = 0;
     s->tab[fd].next_free = s->free_head;
     s->free_head = fd;
@@ -84,9 +95,9 @@ static void fd_release(struct us_stack *st, int fd)
 
 static struct sock *get(struct us_stack *st, int fd)
 {
-    if (fd < 0 || (uint32_t)fd >= st->sock->cap || st->sock->tab[fd].type == 0)
+    if (fd < 0 || (uint32_t)fd >= sock_state(st)->cap || sock_state(st)->tab[fd].type == 0)
         return NULL;
-    return &st->sock->tab[fd];
+    return &sock_state(st)->tab[fd];
 }
 
 int us_socket(struct us_stack *st, int type)
@@ -97,7 +108,7 @@ int us_socket(struct us_stack *st, int type)
     if (fd < 0)
         return fd;
     int err = -ENOMEM;
-    struct sock *s = &st->sock->tab[fd];
+    struct sock *s = &sock_state(st)->tab[fd];
     if (type == US_SOCK_STREAM) {
         s->u.tcb = us_tcp_open(st, &err);
         if (!s->u.tcb) {
@@ -146,14 +157,14 @@ int us_accept(struct us_stack *st, int fd, struct us_sockaddr *peer, us_time_t n
     int nfd = fd_alloc(st);
     if (nfd < 0)
         return nfd;
-    s = &st->sock->tab[fd]; /* the table may have moved */
+    s = &sock_state(st)->tab[fd]; /* the table may have moved */
     struct us_tcb *child = NULL;
     int rc = us_tcp_accept(st, s->u.tcb, &child, peer, now);
     if (rc < 0) {
         fd_release(st, nfd);
         return rc;
     }
-    struct sock *ns = &st->sock->tab[nfd];
+    struct sock *ns = &sock_state(st)->tab[nfd];
     ns->type = US_SOCK_STREAM;
     ns->u.tcb = child;
     us_tcp_set_fd(child, nfd);

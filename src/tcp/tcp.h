@@ -1,13 +1,22 @@
-/* TCP as seen by the socket layer. A control block (struct us_tcb) is created by
+/* TCP as seen by the socket layer and the composition root. A control block (struct us_tcb) is created by
  * us_tcp_open and named by a descriptor in the socket layer; after us_tcp_close
  * the control block may live on without a descriptor (FIN_WAIT, TIME_WAIT…) and
  * TCP frees it itself. */
 #ifndef US_TCP_TCP_H
 #define US_TCP_TCP_H
 
-#include "../core/stack.h"
+#include "../ip/ip.h"
+
+#define US_TCP_SLOT 3               /* st->slot[] / st->ctr[] index (src/core/core.h) */
 
 struct us_tcb;
+
+/* 0, or -errno with the reason in err (e.g. an unknown congestion control). */
+int us_tcp_init(struct us_stack *st, char *err, size_t errlen);
+void us_tcp_fini(struct us_stack *st);
+/* Entry points from IP (registered by the composition root). */
+void us_tcp_input(struct us_stack *st, const struct us_ip_info *ip, const uint8_t *data, uint32_t len, us_time_t now);
+void us_tcp_icmp_error(struct us_stack *st, uint8_t type, uint8_t code, const uint8_t *quoted, uint32_t len);
 
 /* New control block in CLOSED with the stack's defaults; NULL + *err = -ENOMEM/-EMFILE. */
 struct us_tcb *us_tcp_open(struct us_stack *st, int *err);

@@ -360,7 +360,7 @@ static void recovery_ack(struct us_stack *st, struct us_tcb *tcb, uint32_t acked
     }
     /* partial ACK: retransmit the next hole, deflate by what was acked */
     tcp_rexmit_head(st, tcb, now);
-    if (st->tcp && tcb->ext)
+    if (tcp_state(st) && tcb->ext)
         tcb->ext->fast_retransmits++;
     tcb->cwnd = tcb->cwnd > acked ? tcb->cwnd - acked : 0;
     if (acked >= tcb->mss_send)
@@ -674,8 +674,8 @@ static void data_input(struct us_stack *st, struct us_tcb *tcb, const struct us_
     }
     if (len == 0)
         return;
-    if (st->tcp->fault_rx_nomem) {
-        st->tcp->fault_rx_nomem--;
+    if (tcp_state(st)->fault_rx_nomem) {
+        tcp_state(st)->fault_rx_nomem--;
         US_COUNT(st, TCP_DROP_FAULT_NOMEM);
         *fin = false;
         drop_for_memory(st, tcb, now);

@@ -21,6 +21,17 @@
 #include "tcp.h"
 #include "../wire/wire.h"
 
+enum us_tcp_counter {
+#define X(id, name) US_C_##id,
+#include "tcp_counters.def"
+#undef X
+};
+#define US_COUNT(st, id) US_COUNT_SLOT(st, US_TCP_SLOT, US_C_##id)
+#define US_COUNT_N(st, id, n) US_COUNT_SLOT_N(st, US_TCP_SLOT, US_C_##id, n)
+
+struct us_tcp_state;
+static inline struct us_tcp_state *tcp_state(const struct us_stack *st) { return st->slot[US_TCP_SLOT]; }
+
 /* ---- sequence arithmetic (RFC 9293 3.4) -------------------------------- */
 static inline bool seq_lt(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
 static inline bool seq_le(uint32_t a, uint32_t b) { return (int32_t)(a - b) <= 0; }

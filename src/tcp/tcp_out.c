@@ -571,7 +571,7 @@ void tcp_send_rst_tcb(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
  * ACKs do not pass through here, so the limit never suppresses them. */
 void tcp_send_challenge_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
-    struct us_tcp_state *t = st->tcp;
+    struct us_tcp_state *t = tcp_state(st);
     uint32_t sec = (uint32_t)(now / US_SEC(1));
     if (sec != t->chal_sec) {
         t->chal_sec = sec;

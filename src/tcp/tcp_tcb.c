@@ -5,6 +5,7 @@
  * (CLOSED, bound, LISTEN) live in the bind table keyed by local port, port 0
  * for unbound; every control block is in exactly one table, so iterating both
  * visits all of them. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "tcp_int.h"
@@ -23,13 +24,17 @@ const char *us_tcp_state_name(int state)
     return state_names[state];
 }
 
-int us_tcp_init(struct us_stack *st)
+int us_tcp_init(struct us_stack *st, char *err, size_t errlen)
 {
-    if (tcp_cc_find(st->cfg.tcp_cc) < 0)
-        return -ENOENT;                  /* us_stack_new names the algorithm */
+    if (tcp_cc_find(st->cfg.tcp_cc) < 0) {
+        snprintf(err, errlen, "unknown congestion control '%s'", st->cfg.tcp_cc);
+        return -ENOENT;
+    }
     struct us_tcp_state *t = calloc(1, sizeof(*t));
-    if (!t)
+    if (!t) {
+        snprintf(err, errlen, "tcp layer: out of memory");
         return -ENOMEM;
+    }
     t->conn_mask = 255;
     t->bind_mask = 255;
     t->conns = calloc(t->conn_mask + 1, sizeof(*t->conns));
@@ -40,10 +45,11 @@ int us_tcp_init(struct us_stack *st)
         free(t->binds);
         free(t->port_use);
         free(t);
+        snprintf(err, errlen, "tcp layer: out of memory for the connection tables");
         return -ENOMEM;
     }
     t->port_next = (uint32_t)us_rng_next(&st->rng);
-    st->tcp = t;
+    st->slot[US_TCP_SLOT] = t;
     return 0;
 }
 
@@ -58,7 +64,7 @@ static void free_chain(struct us_stack *st, struct us_tcb *c)
 
 void us_tcp_fini(struct us_stack *st)
 {
-    struct us_tcp_state *t = st->tcp;
+    struct us_tcp_state *t = tcp_state(st);
     for (uint32_t i = 0; i <= t->conn_mask; i++)
         free_chain(st, t->conns[i]);
     for (uint32_t i = 0; i <= t->bind_mask; i++)
@@ -67,12 +73,12 @@ void us_tcp_fini(struct us_stack *st)
     free(t->binds);
     free(t->port_use);
     free(t);
-    st->tcp = NULL;
+    st->slot[US_TCP_SLOT] = NULL;
 }
 
 struct us_tcb *tcp_tcb_new(struct us_stack *st, int *err)
 {
-    struct us_tcp_state *t = st->tcp;
+    struct us_tcp_state *t = tcp_state(st);
     if (t->ntcb >= st->cfg.tcp_max_conns) {
         *err = -EMFILE;
         return NULL;
@@ -105,7 +111,7 @@ void tcp_tcb_free(struct us_stack *st, struct us_tcb *tcb)
         tcp_rack_free(tcb->ext);
         free(tcb->ext);
     }
-    st->tcp->ntcb--;
+    tcp_state(st)->ntcb--;
     free(tcb);
 }
 
@@ -129,7 +135,7 @@ static uint32_t conn_hash(const struct us_stack *st, us_ip4_t lip, uint16_t lpor
 
 static void conn_grow(struct us_stack *st)
 {
-    struct us_tcp_state *t = st->tcp;
+    struct us_tcp_state *t = tcp_state(st);
     uint32_t nmask = t->conn_mask * 2 + 1;
     struct us_tcb **n = calloc((size_t)nmask + 1, sizeof(*n));
     if (!n)
@@ -151,7 +157,7 @@ static void conn_grow(struct us_stack *st)
 
 void tcp_hash_insert(struct us_stack *st, struct us_tcb *tcb)
 {
-    struct us_tcp_state *t = st->tcp;
+    struct us_tcp_state *t = tcp_state(st);
     if (t->nconns > t->conn_mask)
         conn_grow(st);
     uint32_t h = conn_hash(st, tcb->lip, tcb->lport, tcb->rip, tcb->rport) & t->conn_mask;
@@ -164,7 +170,7 @@ void tcp_hash_insert(struct us_stack *st, struct us_tcb *tcb)
 
 void tcp_hash_remove(struct us_stack *st, struct us_tcb *tcb)
 {
-    struct us_tcp_state *t = st->tcp;
+    struct us_tcp_state *t = tcp_state(st);
     if (!(tcb->flags & TF_INHASH))
         return;
     uint32_t h = conn_hash(st, tcb->lip, tcb->lport, tcb->rip, tcb->rport) & t->conn_mask;
@@ -182,7 +188,7 @@ void tcp_hash_remove(struct us_stack *st, struct us_tcb *tcb)
 
 struct us_tcb *tcp_lookup(struct us_stack *st, us_ip4_t lip, uint16_t lport, us_ip4_t rip, uint16_t rport)
 {
-    struct us_tcp_state *t = st->tcp;
+    struct us_tcp_state *t = tcp_state(st);
     uint32_t h = conn_hash(st, lip, lport, rip, rport) & t->conn_mask;
     for (struct us_tcb *c = t->conns[h]; c; c = c->hnext)
         if (c->lport == lport && c->rport == rport && c->lip == lip && c->rip == rip)
@@ -194,7 +200,7 @@ struct us_tcb *tcp_lookup(struct us_stack *st, us_ip4_t lip, uint16_t lport, us_
 
 void tcp_bind_insert(struct us_stack *st, struct us_tcb *tcb)
 {
-    struct us_tcp_state *t = st->tcp;
+    struct us_tcp_state *t = tcp_state(st);
     uint32_t h = tcb->lport & t->bind_mask;
     tcb->hnext = t->binds[h];
     t->binds[h] = tcb;
@@ -202,7 +208,7 @@ void tcp_bind_insert(struct us_stack *st, struct us_tcb *tcb)
 
 void tcp_bind_remove(struct us_stack *st, struct us_tcb *tcb)
 {
-    struct us_tcp_state *t = st->tcp;
+    struct us_tcp_state *t = tcp_state(st);
     uint32_t h = tcb->lport & t->bind_mask;
     for (struct us_tcb **pp = &t->binds[h]; *pp; pp = &(*pp)->hnext) {
         if (*pp == tcb) {
@@ -215,7 +221,7 @@ void tcp_bind_remove(struct us_stack *st, struct us_tcb *tcb)
 
 struct us_tcb *tcp_lookup_listener(struct us_stack *st, us_ip4_t lip, uint16_t lport)
 {
-    struct us_tcp_state *t = st->tcp;
+    struct us_tcp_state *t = tcp_state(st);
     struct us_tcb *wild = NULL;
     for (struct us_tcb *c = t->binds[lport & t->bind_mask]; c; c = c->hnext) {
         if (c->lport != lport || c->state != US_TCP_LISTEN)
@@ -231,7 +237,7 @@ struct us_tcb *tcp_lookup_listener(struct us_stack *st, us_ip4_t lip, uint16_t l
 /* A bound (unconnected or listening) socket other than `except` holds the port. */
 bool tcp_port_bound(struct us_stack *st, uint16_t port, const struct us_tcb *except)
 {
-    struct us_tcp_state *t = st->tcp;
+    struct us_tcp_state *t = tcp_state(st);
     for (struct us_tcb *c = t->binds[port & t->bind_mask]; c; c = c->hnext)
         if (c != except && (c->flags & TF_BOUND) && c->lport == port)
             return true;
@@ -243,7 +249,7 @@ bool tcp_port_bound(struct us_stack *st, uint16_t port, const struct us_tcb *exc
  * socket is bound to it. */
 int tcp_pick_port(struct us_stack *st, struct us_tcb *tcb)
 {
-    struct us_tcp_state *t = st->tcp;
+    struct us_tcp_state *t = tcp_state(st);
     uint32_t lo = st->cfg.port_lo, hi = st->cfg.port_hi;
     if (lo == 0 || hi < lo) {
         lo = 49152;
@@ -377,7 +383,7 @@ static void visit_chain(struct us_stack *st, struct us_tcb *c, void (*fn)(void *
 
 void us_tcp_foreach(struct us_stack *st, void (*fn)(void *arg, const struct us_conn_info *c), void *arg)
 {
-    struct us_tcp_state *t = st->tcp;
+    struct us_tcp_state *t = tcp_state(st);
     if (!t)
         return;
     for (uint32_t i = 0; i <= t->bind_mask; i++)

@@ -21,7 +21,7 @@ void us_tcp_set_fd(struct us_tcb *tcb, int fd)
 
 void us_tcp_fault_rx_nomem(struct us_stack *st, uint32_t n)
 {
-    st->tcp->fault_rx_nomem = n;
+    tcp_state(st)->fault_rx_nomem = n;
 }
 
 static bool port_free(struct us_stack *st, struct us_tcb *tcb, uint16_t port)
@@ -29,7 +29,7 @@ static bool port_free(struct us_stack *st, struct us_tcb *tcb, uint16_t port)
     if (tcp_port_bound(st, port, tcb))
         return false;
     /* SO_REUSEADDR lets a socket bind while connections (TIME_WAIT…) use the port. */
-    return st->tcp->port_use[port] == 0 || (tcb->flags & TF_REUSEADDR);
+    return tcp_state(st)->port_use[port] == 0 || (tcb->flags & TF_REUSEADDR);
 }
 
 static int bind_port(struct us_stack *st, struct us_tcb *tcb, us_ip4_t ip, uint16_t port)
@@ -39,7 +39,7 @@ static int bind_port(struct us_stack *st, struct us_tcb *tcb, us_ip4_t ip, uint1
         uint32_t start = (uint32_t)us_rng_below(&st->rng, n);
         for (uint32_t i = 0; i < n && !port; i++) {
             uint16_t p = (uint16_t)(lo + (start + i) % n);
-            if (!tcp_port_bound(st, p, tcb) && st->tcp->port_use[p] == 0)
+            if (!tcp_port_bound(st, p, tcb) && tcp_state(st)->port_use[p] == 0)
                 port = p;
         }
         if (!port) {

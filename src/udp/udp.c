@@ -6,9 +6,17 @@
  *   output: us_udp_sendto → header + checksum → us_ip_output (fragments if needed)
  *   errors: us_udp_icmp_error → the pcb that sent it remembers ECONNREFUSED */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "udp.h"
+
+enum us_udp_counter {
+#define X(id, name) US_C_##id,
+#include "udp_counters.def"
+#undef X
+};
+#define US_COUNT(st, id) US_COUNT_SLOT(st, US_UDP_SLOT, US_C_##id)
 
 #define UDP_HLEN 8
 #define UDP_HASH 256
@@ -35,12 +43,17 @@ struct us_udp_state {
     struct us_udp_pcb *hash[UDP_HASH];
 };
 
+static inline struct us_udp_state *udp_state(const struct us_stack *st) { return st->slot[US_UDP_SLOT]; }
 static inline unsigned port_hash(uint16_t port) { return port & (UDP_HASH - 1); }
 
-int us_udp_init(struct us_stack *st)
+int us_udp_init(struct us_stack *st, char *err, size_t errlen)
 {
-    st->udp = calloc(1, sizeof(*st->udp));
-    return st->udp ? 0 : -ENOMEM;
+    st->slot[US_UDP_SLOT] = calloc(1, sizeof(struct us_udp_state));
+    if (!udp_state(st)) {
+        snprintf(err, errlen, "udp layer: out of memory");
+        return -ENOMEM;
+    }
+    return 0;
 }
 
 static void rxq_purge(struct us_udp_pcb *pcb)
@@ -58,20 +71,20 @@ static void rxq_purge(struct us_udp_pcb *pcb)
 void us_udp_fini(struct us_stack *st)
 {
     for (unsigned i = 0; i < UDP_HASH; i++) {
-        struct us_udp_pcb *p = st->udp->hash[i], *n;
+        struct us_udp_pcb *p = udp_state(st)->hash[i], *n;
         for (; p; p = n) {
             n = p->hnext;
             rxq_purge(p);
             free(p);
         }
     }
-    free(st->udp);
-    st->udp = NULL;
+    free(udp_state(st));
+    st->slot[US_UDP_SLOT] = NULL;
 }
 
 static void hash_unlink(struct us_stack *st, struct us_udp_pcb *pcb)
 {
-    struct us_udp_pcb **pp = &st->udp->hash[port_hash(pcb->lport)];
+    struct us_udp_pcb **pp = &udp_state(st)->hash[port_hash(pcb->lport)];
     for (; *pp; pp = &(*pp)->hnext)
         if (*pp == pcb) {
             *pp = pcb->hnext;
@@ -81,7 +94,7 @@ static void hash_unlink(struct us_stack *st, struct us_udp_pcb *pcb)
 
 static bool port_in_use(struct us_stack *st, us_ip4_t addr, uint16_t port, bool reuse)
 {
-    for (struct us_udp_pcb *p = st->udp->hash[port_hash(port)]; p; p = p->hnext)
+    for (struct us_udp_pcb *p = udp_state(st)->hash[port_hash(port)]; p; p = p->hnext)
         if (p->bound && p->lport == port && (p->laddr == 0 || addr == 0 || p->laddr == addr) &&
             !(reuse && p->reuseaddr))
             return true;
@@ -123,8 +136,8 @@ static int do_bind(struct us_stack *st, struct us_udp_pcb *pcb, us_ip4_t addr, u
     pcb->laddr = addr;
     pcb->lport = port;
     pcb->bound = true;
-    pcb->hnext = st->udp->hash[port_hash(port)];
-    st->udp->hash[port_hash(port)] = pcb;
+    pcb->hnext = udp_state(st)->hash[port_hash(port)];
+    udp_state(st)->hash[port_hash(port)] = pcb;
     return 0;
 }
 
@@ -203,7 +216,7 @@ static struct us_udp_pcb *lookup(struct us_stack *st, const struct us_ip_info *i
 {
     struct us_udp_pcb *best = NULL;
     int best_score = -1;
-    for (struct us_udp_pcb *p = st->udp->hash[port_hash(dport)]; p; p = p->hnext) {
+    for (struct us_udp_pcb *p = udp_state(st)->hash[port_hash(dport)]; p; p = p->hnext) {
         if (!p->bound || p->lport != dport)
             continue;
         if (p->laddr && p->laddr != ip->dst)
@@ -307,7 +320,7 @@ void us_udp_icmp_error(struct us_stack *st, uint8_t type, uint8_t code, const ui
         return;
     us_ip4_t src = us_get32(q + 12), dst = us_get32(q + 16);
     uint16_t sport = us_get16(q + hl), dport = us_get16(q + hl + 2);
-    for (struct us_udp_pcb *p = st->udp->hash[port_hash(sport)]; p; p = p->hnext) {
+    for (struct us_udp_pcb *p = udp_state(st)->hash[port_hash(sport)]; p; p = p->hnext) {
         if (p->lport != sport || (p->laddr && p->laddr != src))
             continue;
         /* Like BSD, only connected sockets learn about asynchronous errors. */

@@ -1,10 +1,20 @@
-/* UDP as seen by the socket layer. */
+/* UDP as seen by the socket layer and the composition root. */
 #ifndef US_UDP_UDP_H
 #define US_UDP_UDP_H
 
-#include "../core/stack.h"
+#include "../ip/ip.h"
+
+#define US_UDP_SLOT 2               /* st->slot[] / st->ctr[] index (src/core/core.h) */
 
 struct us_udp_pcb;
+
+/* 0, or -errno with the reason in err. */
+int us_udp_init(struct us_stack *st, char *err, size_t errlen);
+void us_udp_fini(struct us_stack *st);
+/* Entry points from IP (registered by the composition root). */
+void us_udp_input(struct us_stack *st, const struct us_ip_info *ip, const uint8_t *data, uint32_t len, us_time_t now);
+/* ICMP error about a datagram we sent: quoted = the IP header + 8 bytes we sent. */
+void us_udp_icmp_error(struct us_stack *st, uint8_t type, uint8_t code, const uint8_t *quoted, uint32_t len);
 
 struct us_udp_pcb *us_udp_open(struct us_stack *st, int *err);
 int us_udp_bind(struct us_stack *st, struct us_udp_pcb *pcb, const struct us_sockaddr *addr);

@@ -15,7 +15,7 @@
 #include "../core/checksum.h"
 
 /* ---- Ethernet II ----------------------------------------------------------- */
-#define US_ETH_HLEN 14      /* token-identical to src/core/stack.h until it includes this file */
+#define US_ETH_HLEN 14
 #define US_ETHERTYPE_IPV4 0x0800
 #define US_ETHERTYPE_ARP 0x0806
 #define US_ETHERTYPE_VLAN 0x8100

@@ -8,7 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
-#include "core/stack.h"
+#include "link/link.h"
 
 #define IP_US 0xC6120001u   /* 198.18.0.1/24 */
 #define IP_PEER 0xC6120002u

@@ -50,8 +50,8 @@ static void in_order_fragments_reassemble_and_are_answered(void **state)
     expect_reply(&t, MSG_LEN);
     assert_int_equal(ipt_count(&t, "ip.fragments_received"), 3);
     assert_int_equal(ipt_count(&t, "ip.reassembled"), 1);
-    assert_int_equal(t.st->ip->reasm_count, 0);
-    assert_int_equal(t.st->ip->reasm_bytes, 0);
+    assert_int_equal(ip_state(t.st)->reasm_count, 0);
+    assert_int_equal(ip_state(t.st)->reasm_bytes, 0);
     ipt_free(&t);
 }
 
@@ -111,16 +111,16 @@ static void missing_piece_times_out_with_time_exceeded_when_first_was_here(void 
     build_msg(MSG_LEN);
     frag(&t, 5, 0, 1480, MSG_LEN, NULL);
     frag(&t, 5, 2960, MSG_LEN - 2960, MSG_LEN, NULL);
-    assert_int_equal(t.st->ip->reasm_count, 1);
-    assert_true(t.st->ip->reasm_bytes > 0);
+    assert_int_equal(ip_state(t.st)->reasm_count, 1);
+    assert_true(ip_state(t.st)->reasm_bytes > 0);
     uint8_t out[2048];
     ipt_advance(&t, US_SEC(30) - 1);
     assert_int_equal(ipt_recv(&t, out, sizeof(out)), 0);
-    assert_int_equal(t.st->ip->reasm_count, 1);
+    assert_int_equal(ip_state(t.st)->reasm_count, 1);
     ipt_advance(&t, 1);
     assert_int_equal(ipt_count(&t, "ip.drop_reasm_timeout"), 1);
-    assert_int_equal(t.st->ip->reasm_count, 0);
-    assert_int_equal(t.st->ip->reasm_bytes, 0);
+    assert_int_equal(ip_state(t.st)->reasm_count, 0);
+    assert_int_equal(ip_state(t.st)->reasm_bytes, 0);
     /* RFC 792 time exceeded, code 1: quotes fragment zero's header + 8 bytes */
     assert_int_equal(ipt_recv(&t, out, sizeof(out)), 20 + 8 + 20 + 8);
     assert_int_equal(us_get32(out + 16), IPT_PEER);
@@ -145,7 +145,7 @@ static void missing_first_piece_times_out_silently(void **state)
     uint8_t out[2048];
     assert_int_equal(ipt_count(&t, "ip.drop_reasm_timeout"), 1);
     assert_int_equal(ipt_recv(&t, out, sizeof(out)), 0);
-    assert_int_equal(t.st->ip->reasm_count, 0);
+    assert_int_equal(ip_state(t.st)->reasm_count, 0);
     ipt_free(&t);
 }
 
@@ -160,15 +160,15 @@ static void memory_bound_holds_under_many_partial_datagrams(void **state)
     build_msg(MSG_LEN);
     for (uint16_t id = 100; id < 150; id++) {
         frag(&t, id, 0, 1480, MSG_LEN, NULL);
-        assert_true(t.st->ip->reasm_bytes <= 20000);
+        assert_true(ip_state(t.st)->reasm_bytes <= 20000);
     }
     assert_true(ipt_count(&t, "ip.drop_reasm_memory") > 0);
-    assert_true(t.st->ip->reasm_count < 50);
+    assert_true(ip_state(t.st)->reasm_count < 50);
     /* the oldest went first: the newest datagram can still complete */
     frag(&t, 149, 1480, 1480, MSG_LEN, NULL);
     frag(&t, 149, 2960, MSG_LEN - 2960, MSG_LEN, NULL);
     expect_reply(&t, MSG_LEN);
-    assert_true(t.st->ip->reasm_bytes <= 20000);
+    assert_true(ip_state(t.st)->reasm_bytes <= 20000);
     ipt_free(&t);
 }
 
@@ -183,7 +183,7 @@ static void fragment_reaching_past_65535_is_rejected(void **state)
     assert_int_equal(ipt_count(&t, "ip.drop_reasm_malformed"), 1);
     frag(&t, 8, 65512, 3, 65515, NULL);        /* exactly at the limit: accepted */
     assert_int_equal(ipt_count(&t, "ip.drop_reasm_malformed"), 1);
-    assert_int_equal(t.st->ip->reasm_count, 2);
+    assert_int_equal(ip_state(t.st)->reasm_count, 2);
     ipt_free(&t);
 }
 
@@ -196,7 +196,7 @@ static void contradicting_last_fragments_drop_the_datagram(void **state)
     frag(&t, 9, 2960, MSG_LEN - 2960, MSG_LEN, NULL);
     frag(&t, 9, 1480, 1480, 2960, NULL);       /* claims the datagram ends at 2960 */
     assert_int_equal(ipt_count(&t, "ip.drop_reasm_malformed"), 1);
-    assert_int_equal(t.st->ip->reasm_count, 0);
+    assert_int_equal(ip_state(t.st)->reasm_count, 0);
     ipt_free(&t);
 }
 
@@ -208,7 +208,7 @@ static void non_last_fragment_must_carry_a_multiple_of_8(void **state)
     build_msg(MSG_LEN);
     frag(&t, 10, 0, 1001, MSG_LEN, NULL);
     assert_int_equal(ipt_count(&t, "ip.drop_reasm_malformed"), 1);
-    assert_int_equal(t.st->ip->reasm_count, 0);
+    assert_int_equal(ip_state(t.st)->reasm_count, 0);
     ipt_free(&t);
 }
 

@@ -1,11 +1,73 @@
-/* The stack object: configuration defaults, life cycle, the poll loop that
- * feeds received frames up and runs timers, counters and logging. */
+/* The composition root: builds a stack from its layers. Configuration defaults
+ * and checks, life cycle (each layer's init writes its own error message), the
+ * poll loop that feeds received frames to the link layer and runs timers, and
+ * the counter table (every layer's counter list, in one name space).
+ *
+ * Wiring: link hands IPv4 up to us_ip_input; IP hands TCP and UDP datagrams
+ * (and ICMP errors about them) to the entry points registered here. No layer
+ * calls a layer above it by name. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "stack.h"
+#include "../socket/socket.h"
+
+/* ---- counters: one block per layer, in slot order ---- */
+#define X(id, name) +1
+enum {
+    N_LINK = 0
+#include "../link/link_counters.def"
+    , N_IP = 0
+#include "../ip/ip_counters.def"
+    , N_UDP = 0
+#include "../udp/udp_counters.def"
+    , N_TCP = 0
+#include "../tcp/tcp_counters.def"
+    , N_SOCK = 0
+#include "../socket/socket_counters.def"
+};
+#undef X
+enum { N_COUNTERS = N_LINK + N_IP + N_UDP + N_TCP + N_SOCK };
+
+static const char *const counter_names[N_COUNTERS] = {
+#define X(id, name) name,
+#include "../link/link_counters.def"
+#include "../ip/ip_counters.def"
+#include "../udp/udp_counters.def"
+#include "../tcp/tcp_counters.def"
+#include "../socket/socket_counters.def"
+#undef X
+};
+
+/* Each layer's slot and where its counters start in the flat table. */
+static const struct { unsigned slot, first; } blocks[] = {
+    { US_LINK_SLOT, 0 },
+    { US_IP_SLOT, N_LINK },
+    { US_UDP_SLOT, N_LINK + N_IP },
+    { US_TCP_SLOT, N_LINK + N_IP + N_UDP },
+    { US_SOCK_SLOT, N_LINK + N_IP + N_UDP + N_TCP },
+};
+#define SLOT_BIT(s) (1u << (s))
+_Static_assert((SLOT_BIT(US_LINK_SLOT) | SLOT_BIT(US_IP_SLOT) | SLOT_BIT(US_UDP_SLOT) | SLOT_BIT(US_TCP_SLOT) |
+                SLOT_BIT(US_SOCK_SLOT)) ==
+               (SLOT_BIT(US_LINK_SLOT) + SLOT_BIT(US_IP_SLOT) + SLOT_BIT(US_UDP_SLOT) + SLOT_BIT(US_TCP_SLOT) +
+                SLOT_BIT(US_SOCK_SLOT)), "two layers share a slot");
+_Static_assert(US_LINK_SLOT < US_STACK_SLOTS && US_IP_SLOT < US_STACK_SLOTS && US_UDP_SLOT < US_STACK_SLOTS &&
+               US_TCP_SLOT < US_STACK_SLOTS && US_SOCK_SLOT < US_STACK_SLOTS, "slot out of range");
+
+/* The stack as allocated here: the part every layer sees, and the counters. */
+struct stack_root {
+    struct us_stack st;
+    uint64_t counters[N_COUNTERS];
+};
+
+static struct stack_root *root_of(const struct us_stack *st)
+{
+    return us_container_of(st, struct stack_root, st);
+}
+
+static const struct us_ip_upper udp_upper = { us_udp_input, us_udp_icmp_error };
+static const struct us_ip_upper tcp_upper = { us_tcp_input, us_tcp_icmp_error };
 
 void us_config_default(struct us_config *c)
 {
@@ -64,6 +126,18 @@ static int check_config(const struct us_config *c, char *err, size_t errlen)
     return 0;
 }
 
+static int init_layers(struct us_stack *st, us_time_t now, char *err, size_t errlen)
+{
+    int rc;
+    if ((rc = us_ip_init(st, err, errlen)) < 0 || (rc = us_udp_init(st, err, errlen)) < 0 ||
+        (rc = us_tcp_init(st, err, errlen)) < 0 || (rc = us_sock_init(st, err, errlen)) < 0)
+        return rc;
+    us_ip_register(st, US_IPPROTO_UDP, &udp_upper);
+    us_ip_register(st, US_IPPROTO_TCP, &tcp_upper);
+    /* last: it may transmit (gratuitous ARP) */
+    return us_link_init(st, us_ip_input, now, err, errlen);
+}
+
 struct us_stack *us_stack_new(const struct us_config *cfg, struct us_dev *dev, us_time_t now,
                               char *err, size_t errlen)
 {
@@ -83,11 +157,14 @@ struct us_stack *us_stack_new(const struct us_config *cfg, struct us_dev *dev, u
                  us_pktpool_bufsize(dev->pool), dev->mtu);
         return NULL;
     }
-    struct us_stack *st = calloc(1, sizeof(*st));
-    if (!st) {
+    struct stack_root *r = calloc(1, sizeof(*r));
+    if (!r) {
         snprintf(err, errlen, "us_stack_new: out of memory");
         return NULL;
     }
+    struct us_stack *st = &r->st;
+    for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++)
+        st->ctr[blocks[i].slot] = r->counters + blocks[i].first;
     st->cfg = *cfg;
     st->dev = dev;
     st->pool = dev->pool;
@@ -99,15 +176,7 @@ struct us_stack *us_stack_new(const struct us_config *cfg, struct us_dev *dev, u
         us_rng_seed(&st->rng, cfg->seed ^ now ^ (uint64_t)(uintptr_t)st);
     us_rng_bytes(&st->rng, st->secret, sizeof(st->secret));
 
-    int rc;
-    const char *layer = "ip";
-    if ((rc = us_ip_init(st)) < 0 || (layer = "udp", rc = us_udp_init(st)) < 0 ||
-        (layer = "tcp", rc = us_tcp_init(st)) < 0 || (layer = "socket", rc = us_sock_init(st)) < 0 ||
-        (layer = "link", rc = us_link_init(st, now)) < 0) {
-        if (rc == -ENOENT && !strcmp(layer, "tcp"))
-            snprintf(err, errlen, "unknown congestion control '%s'", cfg->tcp_cc);
-        else
-            snprintf(err, errlen, "us_stack_new: %s layer initialisation failed: %s", layer, strerror(-rc));
+    if (init_layers(st, now, err, errlen) < 0) {
         us_stack_free(st);
         return NULL;
     }
@@ -118,18 +187,18 @@ void us_stack_free(struct us_stack *st)
 {
     if (!st)
         return;
-    if (st->sock)
+    if (st->slot[US_SOCK_SLOT])
         us_sock_fini(st);
-    if (st->tcp)
+    if (st->slot[US_TCP_SLOT])
         us_tcp_fini(st);
-    if (st->udp)
+    if (st->slot[US_UDP_SLOT])
         us_udp_fini(st);
-    if (st->ip)
+    if (st->slot[US_IP_SLOT])
         us_ip_fini(st);
-    if (st->link)
+    if (st->slot[US_LINK_SLOT])
         us_link_fini(st);
     us_timerheap_free(&st->timers);
-    free(st);
+    free(root_of(st));
 }
 
 void us_stack_input(struct us_stack *st, struct us_pkt *frame, us_time_t now)
@@ -166,45 +235,14 @@ us_time_t us_stack_next_deadline(struct us_stack *st, us_time_t now)
 struct us_dev *us_stack_dev(struct us_stack *st) { return st->dev; }
 const struct us_config *us_stack_config(const struct us_stack *st) { return &st->cfg; }
 
-/* ---- counters ---- */
-static const char *const counter_names[US_C_MAX] = {
-#define X(id, name) [US_C_##id] = name,
-#include "../link/link_counters.def"
-#include "../ip/ip_counters.def"
-#include "../udp/udp_counters.def"
-#include "../tcp/tcp_counters.def"
-#include "../socket/socket_counters.def"
-#undef X
-};
-
-size_t us_counter_count(void) { return US_C_MAX; }
-const char *us_counter_name(size_t i) { return i < US_C_MAX ? counter_names[i] : NULL; }
-uint64_t us_counter_get(const struct us_stack *st, size_t i) { return i < US_C_MAX ? st->counters[i] : 0; }
+size_t us_counter_count(void) { return N_COUNTERS; }
+const char *us_counter_name(size_t i) { return i < N_COUNTERS ? counter_names[i] : NULL; }
+uint64_t us_counter_get(const struct us_stack *st, size_t i) { return i < N_COUNTERS ? root_of(st)->counters[i] : 0; }
 
 uint64_t us_counter_by_name(const struct us_stack *st, const char *name)
 {
-    for (size_t i = 0; i < US_C_MAX; i++)
+    for (size_t i = 0; i < N_COUNTERS; i++)
         if (strcmp(counter_names[i], name) == 0)
-            return st->counters[i];
+            return root_of(st)->counters[i];
     return 0;
-}
-
-/* ---- logging ---- */
-void us_stack_set_log(struct us_stack *st, int max_level, us_log_fn fn, void *arg)
-{
-    st->log_level = max_level;
-    st->log_fn = fn;
-    st->log_arg = arg;
-}
-
-void us_log(struct us_stack *st, int level, const char *fmt, ...)
-{
-    if (!st->log_fn || level > st->log_level)
-        return;
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
-    st->log_fn(st->log_arg, level, st->now, buf);
 }
