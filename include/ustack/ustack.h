@@ -162,6 +162,7 @@ struct us_tcp_info {
     uint64_t bytes_sent, bytes_acked, bytes_received;
     uint32_t send_queue, recv_queue; /* bytes waiting */
     char cc[16];
+    const char *send_reason;   /* why the sender sends or holds data now (STALL.md S1), a static string */
 };
 enum {
     US_TCP_CLOSED = 0, US_TCP_LISTEN, US_TCP_SYN_SENT, US_TCP_SYN_RECEIVED, US_TCP_ESTABLISHED,

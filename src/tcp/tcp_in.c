@@ -70,7 +70,7 @@ static void establish(struct us_stack *st, struct us_tcb *tcb, const struct us_t
     if (tcb->backoff == 0)
         tcp_rtt_sample(st, tcb, t_us(now) - tcb->rtt_start);
     tcb->backoff = 0;
-    tcb->tkind = TK_IDLE;
+    tcp_timer_restart(tcb);
     tcp_set_state(st, tcb, US_TCP_ESTABLISHED, now);
     tcp_keepalive_reset(st, tcb, now);
     if (tcb->flags & TF_FIN_Q)
@@ -355,7 +355,7 @@ static void recovery_ack(struct us_stack *st, struct us_tcb *tcb, uint32_t acked
         return;
     }
     if (tcb->flags & TF_SACK_RCV) {
-        tcb->tkind = TK_IDLE;
+        tcp_timer_restart(tcb);
         return;
     }
     /* partial ACK: retransmit the next hole, deflate by what was acked */
@@ -369,7 +369,7 @@ static void recovery_ack(struct us_stack *st, struct us_tcb *tcb, uint32_t acked
         tcb->cwnd = tcb->mss_send;
     if (!(tcb->flags & TF_PARTIAL)) {
         tcb->flags |= TF_PARTIAL;
-        tcb->tkind = TK_IDLE;                       /* reset the timer on the first partial ACK */
+        tcp_timer_restart(tcb);                     /* reset the timer on the first partial ACK */
     }
 }
 
@@ -406,7 +406,7 @@ void tcp_rack_recover(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     tcp_prr_start(tcb);
     US_COUNT(st, TCP_FAST_RETRANSMITS);
     US_COUNT(st, TCP_RACK_RECOVERIES);
-    tcb->tkind = TK_IDLE;                           /* no PTO during recovery (RFC 8985 7.2) */
+    tcp_timer_restart(tcb);                         /* no PTO during recovery (RFC 8985 7.2) */
 }
 
 /* Loss detected by duplicate ACKs (RFC 5681 3.2) or by the scoreboard
@@ -443,7 +443,7 @@ static void new_data_acked(struct us_stack *st, struct us_tcb *tcb, const struct
     uint32_t acked = s->ack - tcb->snd_una;
     uint32_t qlen = tcb->sndq.len;
     if (tcb->flags & TF_RACK)
-        tcb->tkind = TK_IDLE;                       /* RFC 6298 5.3 / RFC 8985 7.2: re-arm RTO or PTO */
+        tcp_timer_restart(tcb);                     /* RFC 6298 5.3 / RFC 8985 7.2: re-arm RTO or PTO */
     tcp_count_wrap(tcb, TW_ACKED, tcb->snd_una - tcb->iss - 1, s->ack - tcb->iss - 1);
     sample_rtt(st, tcb, s, now);
     tcp_buf_consume(&tcb->sndq, acked < qlen ? acked : qlen);
@@ -455,7 +455,7 @@ static void new_data_acked(struct us_stack *st, struct us_tcb *tcb, const struct
         recovery_ack(st, tcb, acked, now);
     } else {
         tcb->dupacks = 0;
-        tcb->tkind = TK_IDLE;                       /* RFC 6298 5.3: restart the timer */
+        tcp_timer_restart(tcb);                     /* RFC 6298 5.3: restart the timer */
         tcp_cc_get(tcb->cc_idx)->on_ack(tcb, acked, now);
     }
     if ((tcb->flags & TF_FIN_Q) && acked > qlen) {
@@ -519,11 +519,11 @@ static bool window_update(struct us_stack *st, struct us_tcb *tcb, const struct 
         return false;
     tcb->pshift = 0;                                /* S5 */
     if (tcb->tkind == TK_PERSIST)
-        tcb->tkind = TK_IDLE;                       /* re-armed from T0 if still needed */
+        tcp_timer_restart(tcb);                     /* re-armed from T0 if still needed */
     if (was_closed && wnd > old && tcb->tkind == TK_REXMT && tcb->backoff > 0) {
         tcb->backoff = 0;                           /* S10 */
         tcp_rexmit_head(st, tcb, now);
-        tcb->tkind = TK_IDLE;
+        tcp_timer_restart(tcb);
     }
     return true;
 }
@@ -824,6 +824,28 @@ static void sync_input(struct us_stack *st, struct us_tcb *tcb, const struct us_
     tcp_output(st, tcb, now);
 }
 
+static void seg_input(struct us_stack *st, const struct us_ip_info *ip, const struct us_tcp_repr *s, us_time_t now)
+{
+    struct us_tcb *tcb = tcp_lookup(st, ip->dst, s->dport, ip->src, s->sport);
+    if (tcb && tcb->state == US_TCP_TIME_WAIT && (s->flags & (US_TH_SYN | US_TH_ACK | US_TH_RST)) == US_TH_SYN &&
+        tw_syn(st, tcb, ip, s, now))
+        return;
+    if (tcb) {
+        if (tcb->state == US_TCP_SYN_SENT)
+            syn_sent_input(st, tcb, ip, s, now);
+        else
+            sync_input(st, tcb, ip, s, now);
+        return;
+    }
+    struct us_tcb *l = tcp_lookup_listener(st, ip->dst, s->dport);
+    if (l) {
+        listen_input(st, l, ip, s, now);
+        return;
+    }
+    US_COUNT(st, TCP_DROP_NO_LISTENER);
+    tcp_send_rst_for(st, ip, s, now);
+}
+
 void us_tcp_input(struct us_stack *st, const struct us_ip_info *ip, const uint8_t *data, uint32_t len, us_time_t now)
 {
     struct us_tcp_repr s;
@@ -834,24 +856,12 @@ void us_tcp_input(struct us_stack *st, const struct us_ip_info *ip, const uint8_
         US_COUNT(st, TCP_DROP_BROADCAST);           /* RFC 1122 4.2.3.10: never answered */
         return;
     }
-    struct us_tcb *tcb = tcp_lookup(st, ip->dst, s.dport, ip->src, s.sport);
-    if (tcb && tcb->state == US_TCP_TIME_WAIT && (s.flags & (US_TH_SYN | US_TH_ACK | US_TH_RST)) == US_TH_SYN &&
-        tw_syn(st, tcb, ip, &s, now))
-        return;
-    if (tcb) {
-        if (tcb->state == US_TCP_SYN_SENT)
-            syn_sent_input(st, tcb, ip, &s, now);
-        else
-            sync_input(st, tcb, ip, &s, now);
-        return;
-    }
-    struct us_tcb *l = tcp_lookup_listener(st, ip->dst, s.dport);
-    if (l) {
-        listen_input(st, l, ip, &s, now);
-        return;
-    }
-    US_COUNT(st, TCP_DROP_NO_LISTENER);
-    tcp_send_rst_for(st, ip, &s, now);
+    seg_input(st, ip, &s, now);
+#ifdef TCP_CHECK_INVARIANTS
+    struct us_tcb *tcb = tcp_lookup(st, ip->dst, s.dport, ip->src, s.sport);   /* S2 after the step */
+    if (tcb)
+        tcp_check_s2(tcb, now, "input");
+#endif
 }
 
 /* ICMP errors: RFC 5927 suggests treating soft errors as hints only; a port or

@@ -57,6 +57,11 @@ static inline us_time_t t_ms_abs(uint32_t d, us_time_t now)
     return r < 0 ? 0 : (us_time_t)r;
 }
 
+/* A connection in log lines: "tcp LPORT->A.B.C.D:RPORT". */
+#define TCP_CONN_FMT "tcp %u->%u.%u.%u.%u:%u"
+#define TCP_CONN_ARGS(t) (t)->lport, (t)->rip >> 24, ((t)->rip >> 16) & 255u, ((t)->rip >> 8) & 255u, \
+    (t)->rip & 255u, (t)->rport
+
 /* RFC 7323 2.3: the smallest shift that lets the window field cover buf. */
 static inline uint8_t tcp_wscale_for(uint32_t buf)
 {
@@ -274,9 +279,17 @@ struct us_tcb {
     uint16_t mss_send, mss_recv;
     uint8_t state, tkind, backoff, pshift; /* pshift: persist back-off exponent */
     uint8_t dupacks, so_error, cc_idx, keep_probes;
-    uint8_t snd_wscale, rcv_wscale, rcv_full_segs, pad_;
+    uint8_t snd_wscale, rcv_wscale, rcv_full_segs;
+    int8_t send_reason;              /* the send predicate's last answer (enum tcp_send_reason; trace) */
     _Alignas(8) uint8_t cc_priv[US_TCP_CC_PRIV];
 };
+
+/* The send-timer slot. Every step ends in tcp_timers_update, which arms
+ * from `now` the timer STALL.md S2 asks for whenever the slot is empty; so
+ * restarting the running timer (RFC 6298 5.3) and letting a fired or
+ * unneeded one go are the same act: empty the slot. */
+static inline void tcp_timer_restart(struct us_tcb *tcb) { tcb->tkind = TK_IDLE; }
+static inline bool tcp_timer_idle(const struct us_tcb *tcb) { return tcb->tkind == TK_IDLE; }
 
 /* Stack-wide TCP state. */
 struct us_tcp_state {
@@ -333,6 +346,9 @@ enum tcp_send_reason {
 const char *tcp_send_reason_name(int r);
 /* The "should I send now?" predicate (S1, S9, S11): reason, and the segment. */
 int tcp_should_send(const struct us_tcb *tcb, uint32_t *len, bool *fin);
+/* S2's "data or a FIN held back", from the predicate's reason: there is
+ * something to send that may not (or could not) leave now. */
+bool tcp_send_held(const struct us_tcb *tcb);
 void tcp_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 int tcp_send_syn(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 void tcp_send_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
@@ -368,6 +384,21 @@ void tcp_rtt_sample(struct us_stack *st, struct us_tcb *tcb, uint32_t rtt_us);
 uint32_t tcp_rto_backed_off(const struct us_stack *st, const struct us_tcb *tcb);
 uint32_t tcp_persist_t0(const struct us_stack *st, const struct us_tcb *tcb);
 void tcp_keepalive_reset(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+/* STALL.md S2 after a step (`step` names it): data in flight has the
+ * retransmission timer (or RACK's reorder timer / TLP in its place), else held
+ * data or FIN the persist timer, and the heap timer runs no later than the
+ * slot. On a violation: the connection's state on stderr, then abort().
+ * Compiled in debug builds and with USTACK_CHECK_INVARIANTS (the CMake option
+ * USTACK_INVARIANTS, on for every build type but Release, and for fuzzing). */
+#if !defined(NDEBUG) || defined(USTACK_CHECK_INVARIANTS)
+#define TCP_CHECK_INVARIANTS 1
+void tcp_check_s2(const struct us_tcb *tcb, us_time_t now, const char *step);
+#else
+static inline void tcp_check_s2(const struct us_tcb *tcb, us_time_t now, const char *step)
+{
+    (void)tcb, (void)now, (void)step;
+}
+#endif
 
 /* tcp_sack.c (RFC 2018, RFC 6675) */
 /* Record the SACK blocks of an acceptable ACK whose cumulative point is `una`

@@ -3,6 +3,8 @@
  * Paths through this file:
  *   tcp_output         after every event: while tcp_should_send() says so, send
  *                      data (S1, S9, S11), then a pending ACK, then the timers (S2);
+ *                      each new answer of the predicate (the reason it sends or
+ *                      holds) goes to the connection's debug log (decide);
  *   tcp_send_syn       SYN or SYN-ACK with our options;
  *   tcp_send_ack       pure ACK / window update (R3, R4);
  *   tcp_send_zwp       zero-window probe SEQ = SND.UNA − 1 (S3, forces an ACK);
@@ -344,6 +346,29 @@ int tcp_should_send(const struct us_tcb *tcb, uint32_t *lenp, bool *finp)
     return all ? TS_HOLD_NAGLE : TS_HOLD_SWS;
 }
 
+bool tcp_send_held(const struct us_tcb *tcb)
+{
+    uint32_t len;
+    bool fin;
+    int r = tcp_should_send(tcb, &len, &fin);
+    return r != TS_HOLD_NOTHING && r != TS_HOLD_STATE;
+}
+
+/* The predicate as the output paths ask it: the answer is kept in the
+ * control block, and a new answer goes to the per-connection trace (debug
+ * log) with the numbers behind it. */
+static int decide(struct us_stack *st, struct us_tcb *tcb, uint32_t *len, bool *fin)
+{
+    int r = tcp_should_send(tcb, len, fin);
+    if (r != tcb->send_reason) {
+        tcb->send_reason = (int8_t)r;
+        US_LOG(st, US_LOG_DEBUG, TCP_CONN_FMT " %s: %s (len %u, unsent %u, in flight %u, window %u, cwnd %u)",
+               TCP_CONN_ARGS(tcb), r > 0 ? "send" : "hold", tcp_send_reason_name(r), *len,
+               tcp_unsent(tcb), tcb->snd_max - tcb->snd_una, tcb->snd_wnd, tcb->cwnd);
+    }
+    return r;
+}
+
 static int send_data(struct us_stack *st, struct us_tcb *tcb, uint32_t len, bool fin, us_time_t now)
 {
     uint32_t seq = tcb->snd_nxt;
@@ -384,7 +409,7 @@ static uint32_t sack_next(struct us_stack *st, struct us_tcb *tcb, us_time_t now
     uint32_t seq, len, n;
     bool fin;
     if (tcp_sack_next_hole(tcb, true, &seq, &len) ||                     /* rule 1 */
-        (tcp_should_send(tcb, &len, &fin) <= 0 && tcp_sack_next_hole(tcb, false, &seq, &len))) { /* rule 3 */
+        (decide(st, tcb, &len, &fin) <= 0 && tcp_sack_next_hole(tcb, false, &seq, &len))) { /* rule 3 */
         n = tcp_rexmit_range(st, tcb, seq, len, now);
         if (n) {
             sb->high_rxt = seq + n;
@@ -394,7 +419,7 @@ static uint32_t sack_next(struct us_stack *st, struct us_tcb *tcb, us_time_t now
         }
         return n;
     }
-    if (tcp_should_send(tcb, &len, &fin) > 0) {                           /* rule 2 */
+    if (decide(st, tcb, &len, &fin) > 0) {                                /* rule 2 */
         uint32_t before = tcb->snd_max;
         if (send_data(st, tcb, len, fin, now) < 0)
             return 0;
@@ -426,7 +451,7 @@ static void rack_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
                 tcb->ext->fast_retransmits++;
             continue;
         }
-        if (tcp_should_send(tcb, &len, &fin) <= 0 || send_data(st, tcb, len, fin, now) < 0)
+        if (decide(st, tcb, &len, &fin) <= 0 || send_data(st, tcb, len, fin, now) < 0)
             break;
     }
 }
@@ -478,7 +503,7 @@ void tcp_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         return;
     }
     gbn_skip(tcb);
-    while ((r = tcp_should_send(tcb, &len, &fin)) > 0) {
+    while ((r = decide(st, tcb, &len, &fin)) > 0) {
         gbn_clip(tcb, &len, &fin);
         if (send_data(st, tcb, len, fin, now) < 0)
             break;

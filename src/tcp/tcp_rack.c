@@ -127,7 +127,7 @@ void tcp_rack_sent(struct us_tcb *tcb, uint32_t seq, uint32_t end, us_time_t now
     if (seq_gt(end, tcb->snd_max)) {
         append(r, rack_limit(tcb), seq_max(seq, tcb->snd_max), end, t);
         if (tcb->tkind == TK_TLP)
-            tcb->tkind = TK_IDLE;                 /* 7.2: new data re-schedules the PTO */
+            tcp_timer_restart(tcb);               /* 7.2: new data re-schedules the PTO */
     }
 }
 
@@ -257,7 +257,7 @@ static void detect_loss(struct us_stack *st, struct us_tcb *tcb, struct tcp_rack
         }
     }
     if (r->reo_timeout_us && (tcb->tkind == TK_REXMT || tcb->tkind == TK_TLP))
-        tcb->tkind = TK_IDLE;                     /* the reorder timer takes the slot */
+        tcp_timer_restart(tcb);                   /* the reorder timer takes the slot */
 }
 
 /* Mark records the scoreboard covers; feed every newly delivered one to RACK. */
@@ -391,7 +391,7 @@ static uint32_t pto_us(const struct us_tcb *tcb)
 void tcp_rack_arm(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
     if (tcb->tkind == TK_REXMT || tcb->tkind == TK_TLP || tcb->tkind == TK_RACK)
-        return;                                   /* running; restarts set TK_IDLE first */
+        return;                                   /* running; restarts empty the slot first */
     struct tcp_rack *r = rk(tcb);
     uint32_t rto = tcp_rto_backed_off(st, tcb);
     uint32_t reo = r ? r->reo_timeout_us : 0;

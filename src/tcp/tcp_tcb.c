@@ -329,7 +329,7 @@ void tcp_drop(struct us_stack *st, struct us_tcb *tcb, int err, us_time_t now)
         tcp_listener_unlink(st, tcb);
     tcp_set_state(st, tcb, US_TCP_CLOSED, now);
     us_timer_cancel(&st->timers, &tcb->timer);
-    tcb->tkind = TK_IDLE;
+    tcp_timer_restart(tcb);
     tcb->flags &= ~(TF_DELACK | TF_ACK_NOW | TF_BOUND);
     tcp_buf_free(&tcb->sndq);
     if (tcb->ext) {

@@ -7,7 +7,13 @@
  *   delayed ACK TF_DELACK with deadline t_delack (µs);
  *   keepalive   TF_KEEPALIVE with deadline t_keep (ms).
  * tcp_timers_update enforces STALL.md S2 after every step: data in flight ⇒ the
- * retransmission timer runs; otherwise held data ⇒ the persist timer runs. */
+ * retransmission timer runs; otherwise data or a FIN that the send predicate
+ * holds back (tcp_send_held: its reason, not the byte count) ⇒ the persist
+ * timer runs. tcp_check_s2 asserts it at the end of every step — segment
+ * input, timer expiry, and every user call, which all end here — in checked
+ * builds. tcp_timer_restart (tcp_int.h) is the one way to restart the slot. */
+#include <stdio.h>
+#include <stdlib.h>
 #include "tcp_int.h"
 
 static bool due_us(uint32_t d, us_time_t now) { return (int32_t)(d - t_us(now)) <= 0; }
@@ -60,7 +66,7 @@ void tcp_keepalive_reset(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 void tcp_rearm(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
     us_time_t when = US_TIME_NEVER;
-    if (tcb->tkind != TK_IDLE)
+    if (!tcp_timer_idle(tcb))
         when = t_us_abs(tcb->t_send, now);
     if (tcb->flags & TF_DELACK) {
         us_time_t d = t_us_abs(tcb->t_delack, now);
@@ -92,25 +98,25 @@ void tcp_timers_update(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         break;
     default: {
         bool inflight = tcb->snd_max != tcb->snd_una;
-        bool held = tcp_unsent(tcb) > 0;
         if (inflight) {
             if (tcb->flags & TF_RACK)
                 tcp_rack_arm(st, tcb, now);         /* RTO, or the reorder timer / PTO before it */
             else if (tcb->tkind != TK_REXMT)
                 tcp_timer_set(tcb, TK_REXMT, tcp_rto_backed_off(st, tcb), now);
-        } else if (held) {
+        } else if (tcp_send_held(tcb)) {            /* the predicate's reason decides (S1, S2) */
             if (tcb->tkind != TK_PERSIST)
                 tcp_timer_set(tcb, TK_PERSIST, persist_interval(st, tcb), now);
         } else if (tcb->tkind == TK_REXMT || tcb->tkind == TK_PERSIST || tcb->tkind == TK_RACK ||
                    tcb->tkind == TK_TLP) {
-            tcb->tkind = TK_IDLE;
+            tcp_timer_restart(tcb);                 /* nothing left to cover */
         }
-        if (tcb->state == US_TCP_FIN_WAIT_2 && (tcb->flags & TF_ORPHAN) && tcb->tkind == TK_IDLE)
+        if (tcb->state == US_TCP_FIN_WAIT_2 && (tcb->flags & TF_ORPHAN) && tcp_timer_idle(tcb))
             tcp_timer_set(tcb, TK_FW2, (uint32_t)(TCP_FW2_TIMEOUT / 1000u), now);
         break;
     }
     }
     tcp_rearm(st, tcb, now);
+    tcp_check_s2(tcb, now, "timer update");
 }
 
 /* RFC 6298 2.2–2.4 (G = 1 ms: the timestamp clock). */
@@ -177,22 +183,25 @@ static bool on_rexmt(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     return true;
 }
 
-/* S3, S4: persist expiry. */
+/* S3, S4: persist expiry. The send predicate, with the timer's override
+ * (TF_FORCE: SWS avoidance, Nagle and cwnd do not hold), decides: U > 0 sends
+ * min(U, D, MSS) bytes of new data (or the FIN), U = 0 a probe that forces an
+ * ACK. The next interval is twice this one (up to PMAX); tcp_timers_update
+ * arms it if something is still held back. */
 static void on_persist(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
-    int32_t u = (int32_t)(tcb->snd_una + tcb->snd_wnd - tcb->snd_nxt);
-    tcb->tkind = TK_IDLE;
-    if (u > 0 && tcp_unsent(tcb) > 0) {
-        tcb->flags |= TF_FORCE;          /* sends min(U, D, MSS) */
-        tcp_output(st, tcb, now);
-        tcb->flags &= ~TF_FORCE;
-    } else {
-        tcp_send_zwp(st, tcb, now);
-    }
+    uint32_t len;
+    bool fin;
+    tcp_timer_restart(tcb);
     if (persist_interval(st, tcb) < TCP_PMAX_US)
         tcb->pshift++;
-    if (tcb->snd_max == tcb->snd_una && tcp_unsent(tcb) > 0)
-        tcp_timer_set(tcb, TK_PERSIST, persist_interval(st, tcb), now);
+    tcb->flags |= TF_FORCE;
+    int r = tcp_should_send(tcb, &len, &fin);
+    if (r > 0)
+        tcp_output(st, tcb, now);
+    else if (r == TS_HOLD_WINDOW)
+        tcp_send_zwp(st, tcb, now);
+    tcb->flags &= ~TF_FORCE;
 }
 
 static bool on_keepalive(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
@@ -200,8 +209,8 @@ static bool on_keepalive(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     struct tcp_ext *e = tcb->ext;
     uint32_t intvl = e && e->keepintvl ? e->keepintvl : TCP_KEEPINTVL_DEF;
     uint32_t cnt = e && e->keepcnt ? e->keepcnt : TCP_KEEPCNT_DEF;
-    if (tcb->snd_max != tcb->snd_una || tcp_unsent(tcb)) {
-        tcp_keepalive_reset(st, tcb, now);   /* the retransmission timer watches the peer */
+    if (tcb->snd_max != tcb->snd_una || tcp_send_held(tcb)) {
+        tcp_keepalive_reset(st, tcb, now);   /* the retransmission or persist timer watches the peer */
         return true;
     }
     if (tcb->keep_probes >= cnt) {
@@ -223,11 +232,11 @@ static bool on_send_slot(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         on_persist(st, tcb, now);
         return true;
     case TK_RACK:
-        tcb->tkind = TK_IDLE;
+        tcp_timer_restart(tcb);
         tcp_rack_reo_timeout(st, tcb, now);
         return true;
     case TK_TLP:
-        tcb->tkind = TK_IDLE;
+        tcp_timer_restart(tcb);
         tcp_rack_pto(st, tcb, now);
         return true;
     case TK_TIMEWAIT:
@@ -252,14 +261,14 @@ static bool on_linger(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     return false;
 }
 
-void tcp_timer_fire(struct us_stack *st, struct us_timer *t, us_time_t now)
+/* Returns false if the control block is gone. */
+static bool timer_fire(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
-    struct us_tcb *tcb = us_container_of(t, struct us_tcb, timer);
     if ((tcb->flags & TF_LINGER) && tcb->ext && due_ms(tcb->ext->linger_end, now) && !on_linger(st, tcb, now))
-        return;
-    if (tcb->tkind != TK_IDLE && due_us(tcb->t_send, now)) {
+        return false;
+    if (!tcp_timer_idle(tcb) && due_us(tcb->t_send, now)) {
         if (!on_send_slot(st, tcb, now))
-            return;
+            return false;
     }
     if ((tcb->flags & TF_DELACK) && due_us(tcb->t_delack, now)) {
         tcb->flags &= ~TF_DELACK;
@@ -267,13 +276,53 @@ void tcp_timer_fire(struct us_stack *st, struct us_timer *t, us_time_t now)
     }
     if (keepalive_active(tcb) && due_ms(tcb->t_keep, now)) {
         if (!on_keepalive(st, tcb, now))
-            return;
+            return false;
     }
     if (tcb->state == US_TCP_TIME_WAIT) {
         if (tcb->flags & TF_ACK_NOW)
             tcp_send_ack(st, tcb, now);
         tcp_rearm(st, tcb, now);
-        return;
+        return true;
     }
     tcp_output(st, tcb, now);
+    return true;
 }
+
+void tcp_timer_fire(struct us_stack *st, struct us_timer *t, us_time_t now)
+{
+    struct us_tcb *tcb = us_container_of(t, struct us_tcb, timer);
+    if (timer_fire(st, tcb, now))
+        tcp_check_s2(tcb, now, "timer");
+}
+
+#ifdef TCP_CHECK_INVARIANTS
+static bool kind_covers_flight(uint8_t k) { return k == TK_REXMT || k == TK_RACK || k == TK_TLP; }
+
+void tcp_check_s2(const struct us_tcb *tcb, us_time_t now, const char *step)
+{
+    if (tcb->state == US_TCP_CLOSED || tcb->state == US_TCP_LISTEN || tcb->state == US_TCP_TIME_WAIT)
+        return;
+    uint32_t len;
+    bool fin;
+    int r = tcp_should_send(tcb, &len, &fin);
+    bool inflight = tcb->snd_max != tcb->snd_una;
+    const char *want;
+    if (inflight && !kind_covers_flight(tcb->tkind))
+        want = "the retransmission timer (data in flight)";
+    else if (!inflight && tcp_send_held(tcb) && tcb->tkind != TK_PERSIST)
+        want = "the persist timer (data or FIN held back)";
+    else if (!tcp_timer_idle(tcb) && (!us_timer_armed(&tcb->timer) || tcb->timer.when > t_us_abs(tcb->t_send, now)))
+        want = "the heap timer at the send slot's deadline";
+    else
+        return;
+    fprintf(stderr,
+            "ustack: STALL.md S2 broken after %s at %llu ns: " TCP_CONN_FMT " %s wants %s\n"
+            "  snd_una %u snd_nxt %u snd_max %u snd_wnd %u cwnd %u queued %u unsent %u fin_q %d flags 0x%x\n"
+            "  send reason %d (%s) len %u; send timer kind %u deadline %u us (now %u us), heap timer %s\n",
+            step, (unsigned long long)now, TCP_CONN_ARGS(tcb), us_tcp_state_name(tcb->state), want,
+            tcb->snd_una, tcb->snd_nxt, tcb->snd_max, tcb->snd_wnd, tcb->cwnd, tcb->sndq.len, tcp_unsent(tcb),
+            !!(tcb->flags & TF_FIN_Q), tcb->flags, r, tcp_send_reason_name(r), len, tcb->tkind, tcb->t_send,
+            t_us(now), us_timer_armed(&tcb->timer) ? "armed" : "not armed");
+    abort();
+}
+#endif

@@ -639,6 +639,9 @@ int us_tcp_get_info(struct us_stack *st, struct us_tcb *tcb, struct us_tcp_info 
     info->send_queue = tcb->sndq.len;
     info->recv_queue = tcb->rcvq.len;
     snprintf(info->cc, sizeof(info->cc), "%s", tcp_cc_get(tcb->cc_idx)->name);
+    uint32_t len;
+    bool fin;
+    info->send_reason = tcp_send_reason_name(tcp_should_send(tcb, &len, &fin));
     (void)st;
     return 0;
 }
