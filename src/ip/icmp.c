@@ -4,8 +4,9 @@
  *   echo request  → echo reply, same id/seq/payload (not for broadcasts, not rate
  *                   limited; a large reassembled request gets a fragmented reply)
  *   echo reply    → queued for us_ping_recv (bounded)
- *   unreachable, time exceeded, parameter problem → quoted header checked, handed
- *                   to UDP/TCP by quoted protocol, queued for us_icmp_error_recv
+ *   unreachable, time exceeded, parameter problem → quote parsed once into a
+ *                   struct us_icmp_err, handed to the transport registered for the
+ *                   quoted protocol (with `now`), queued for us_icmp_error_recv
  *   anything else → silently discarded (RFC 1122 3.2.2), counted
  * us_icmp_send_error applies RFC 1122 3.2.2 / RFC 1812 4.3.2.7 suppression rules,
  * then a token bucket (RFC 1812 4.3.2.8), then quotes up to 548 bytes.
@@ -204,39 +205,58 @@ static void errq_push(struct us_stack *st, const struct us_icmp_error *e)
     ip->nerr++;
 }
 
-/* Destination unreachable / time exceeded / parameter problem about a datagram
- * we sent: check the quote (RFC 792: IP header + 64 bits) and tell the sender. */
-static void icmp_error_in(struct us_stack *st, const struct us_ip_info *ip, const uint8_t *data, uint32_t len)
+/* Parse the quote of an ICMP error (RFC 792: IP header + 64 bits) into *e.
+ * False when the quote is short, not IPv4, or not about a datagram of ours. */
+static bool icmp_quote_parse(struct us_stack *st, const struct us_ip_info *ip, const uint8_t *data, uint32_t len,
+                             struct us_icmp_err *e)
 {
-    uint8_t type = data[0], code = data[1];
     const uint8_t *q = data + ICMP_HLEN;
     uint32_t qlen = len - ICMP_HLEN;
+    struct us_ip_hdr qh;
+    if (qlen < US_IP_HLEN)
+        return false;
+    us_ip_hdr_parse(q, &qh);
+    uint32_t qhlen = (uint32_t)qh.ihl * 4u;
+    if (qh.version != 4 || qh.ihl < 5 || qlen < qhlen + 8 || !us_ip_is_local(st, qh.src))
+        return false;
+    const uint8_t *l4 = q + qhlen;
+    *e = (struct us_icmp_err){
+        .type = data[0], .code = data[1], .from = ip->src,
+        .src = qh.src, .dst = qh.dst, .proto = qh.proto,
+        .sport = us_get16(l4), .dport = us_get16(l4 + 2),
+        .tcp_seq = qh.proto == US_IPPROTO_TCP ? us_get32(l4 + 4) : 0,
+        .echo_id = qh.proto == US_IPPROTO_ICMP ? us_get16(l4 + 4) : 0,
+        /* RFC 1191 4: next-hop MTU in the low 16 bits of the unused field */
+        .mtu = data[0] == US_ICMP_UNREACH && data[1] == US_ICMP_UNREACH_NEEDFRAG ? us_get16(data + 6) : 0,
+    };
+    return true;
+}
+
+/* Destination unreachable / time exceeded / parameter problem about a datagram
+ * we sent: parse the quote once and tell the transport that sent it. */
+static void icmp_error_in(struct us_stack *st, const struct us_ip_info *ip, const uint8_t *data, uint32_t len,
+                          us_time_t now)
+{
+    uint8_t type = data[0];
     if (type == US_ICMP_UNREACH)
         US_COUNT(st, ICMP_UNREACH_RX);
     else if (type == US_ICMP_TIME_EXCEEDED)
         US_COUNT(st, ICMP_TIME_EXCEEDED_RX);
     else
         US_COUNT(st, ICMP_PARAMPROB_RX);
-    struct us_ip_hdr qh;
-    if (qlen < US_IP_HLEN) {
+    struct us_icmp_err e;
+    if (!icmp_quote_parse(st, ip, data, len, &e)) {
         US_COUNT(st, ICMP_DROP_BAD_QUOTE);
         return;
     }
-    us_ip_hdr_parse(q, &qh);
-    uint32_t qhlen = (uint32_t)qh.ihl * 4u;
-    if (qh.version != 4 || qh.ihl < 5 || qlen < qhlen + 8 || !us_ip_is_local(st, qh.src)) {
-        US_COUNT(st, ICMP_DROP_BAD_QUOTE);
-        return;
-    }
-    struct us_icmp_error e = {
-        .from = ip->src, .type = type, .code = code, .orig_dst = qh.dst, .orig_proto = qh.proto,
-        /* UDP/TCP: destination port; ICMP: the echo identifier */
-        .orig_dport = us_get16(q + qhlen + (qh.proto == US_IPPROTO_ICMP ? 4 : 2)),
-    };
-    const struct us_ip_upper *up = ip_state(st)->upper[qh.proto];
+    const struct us_ip_upper *up = ip_state(st)->upper[e.proto];
     if (up && up->icmp_error)
-        up->icmp_error(st, type, code, q, qlen);
-    errq_push(st, &e);
+        up->icmp_error(st, &e, now);
+    errq_push(st, &(struct us_icmp_error){
+        .from = e.from, .type = e.type, .code = e.code, .orig_dst = e.dst, .orig_proto = e.proto,
+        /* UDP/TCP: destination port; ICMP: the echo identifier */
+        .orig_dport = e.proto == US_IPPROTO_ICMP ? e.echo_id : e.dport,
+    });
 }
 
 void us_icmp_input(struct us_stack *st, const struct us_ip_info *ip, const uint8_t *data, uint32_t len, us_time_t now)
@@ -260,7 +280,7 @@ void us_icmp_input(struct us_stack *st, const struct us_ip_info *ip, const uint8
     case US_ICMP_UNREACH:
     case US_ICMP_TIME_EXCEEDED:
     case ICMP_PARAMPROB:
-        icmp_error_in(st, ip, data, len);
+        icmp_error_in(st, ip, data, len, now);
         break;
     default:
         /* source quench (deprecated, RFC 6633), redirects (we have one router),

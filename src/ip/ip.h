@@ -25,12 +25,26 @@ struct us_ip_info {
     uint32_t hdr_len;
 };
 
+/* A received ICMP error (unreachable, time exceeded, parameter problem) about a
+ * datagram we sent, parsed once by icmp.c from the quote (RFC 792: the IP header
+ * and the first 8 bytes of its payload; icmp.c has checked that both are there
+ * and that the quoted source is ours). */
+struct us_icmp_err {
+    uint8_t type, code;
+    us_ip4_t from;              /* sender of the ICMP message (a router or the peer) */
+    us_ip4_t src, dst;          /* quoted IP header: our address, where the datagram went */
+    uint8_t proto;              /* quoted protocol */
+    uint16_t sport, dport;      /* quoted transport ports (bytes 0..3 for UDP and TCP) */
+    uint32_t tcp_seq;           /* quoted TCP sequence number (proto TCP), else 0 */
+    uint16_t echo_id;           /* quoted ICMP echo identifier (proto ICMP), else 0 */
+    uint16_t mtu;               /* next-hop MTU of a fragmentation-needed error (RFC 1191), 0 if none */
+};
+
 /* A transport protocol above IP: where its datagrams and the ICMP errors about
  * datagrams it sent go. */
 struct us_ip_upper {
     void (*input)(struct us_stack *st, const struct us_ip_info *ip, const uint8_t *data, uint32_t len, us_time_t now);
-    /* quoted = the IP header + at least 8 bytes of the datagram we sent */
-    void (*icmp_error)(struct us_stack *st, uint8_t type, uint8_t code, const uint8_t *quoted, uint32_t len);
+    void (*icmp_error)(struct us_stack *st, const struct us_icmp_err *e, us_time_t now);
 };
 
 /* 0, or -errno with the reason in err. */

@@ -16,7 +16,8 @@ int us_tcp_init(struct us_stack *st, char *err, size_t errlen);
 void us_tcp_fini(struct us_stack *st);
 /* Entry points from IP (registered by the composition root). */
 void us_tcp_input(struct us_stack *st, const struct us_ip_info *ip, const uint8_t *data, uint32_t len, us_time_t now);
-void us_tcp_icmp_error(struct us_stack *st, uint8_t type, uint8_t code, const uint8_t *quoted, uint32_t len);
+/* ICMP error about a segment we sent (parsed by IP). */
+void us_tcp_icmp_error(struct us_stack *st, const struct us_icmp_err *e, us_time_t now);
 
 /* New control block in CLOSED with the stack's defaults; NULL + *err = -ENOMEM/-EMFILE. */
 struct us_tcb *us_tcp_open(struct us_stack *st, int *err);

@@ -8,7 +8,9 @@
  *   syn_sent_input   SYN_SENT (3.10.7.3): SYN-ACK, simultaneous open, RST;
  *   sync_input       every synchronized state (3.10.7.4) in the RFC's order:
  *                    PAWS, sequence check, RST, SYN, ACK, data, FIN; then
- *                    tcp_output sends what the segment made possible (S7). */
+ *                    tcp_output sends what the segment made possible (S7);
+ *   us_tcp_icmp_error  an ICMP error IP parsed: refused (SYN_SENT), MSS from a
+ *                    frag-needed MTU, else a soft error; each outcome counted. */
 #include <string.h>
 #include "tcp_int.h"
 
@@ -866,25 +868,44 @@ void us_tcp_input(struct us_stack *st, const struct us_ip_info *ip, const uint8_
 
 /* ICMP errors: RFC 5927 suggests treating soft errors as hints only; a port or
  * protocol unreachable during SYN_SENT aborts the attempt (RFC 1122 4.2.3.9). */
-void us_tcp_icmp_error(struct us_stack *st, uint8_t type, uint8_t code, const uint8_t *quoted, uint32_t len)
+#define TCP_PMTU_MIN 552u /* smallest path MTU believed from a frag-needed error */
+
+void us_tcp_icmp_error(struct us_stack *st, const struct us_icmp_err *e, us_time_t now)
 {
-    if (len < 20)
+    struct us_tcb *tcb = tcp_lookup(st, e->src, e->sport, e->dst, e->dport);
+    if (!tcb) {
+        US_COUNT(st, TCP_ICMP_DROP_NO_CONN);
         return;
-    uint32_t ihl = (uint32_t)(quoted[0] & 0x0f) * 4;
-    if (ihl < 20 || len < ihl + 8)
+    }
+    /* RFC 5927 4.1: only a quote of a sequence number in flight is believable. */
+    if (seq_lt(e->tcp_seq, tcb->snd_una) || seq_gt(e->tcp_seq, tcb->snd_max)) {
+        US_COUNT(st, TCP_ICMP_DROP_BAD_SEQ);
         return;
-    us_ip4_t src = us_get32(quoted + 12), dst = us_get32(quoted + 16);
-    uint16_t sport = us_get16(quoted + ihl), dport = us_get16(quoted + ihl + 2);
-    uint32_t seq = us_get32(quoted + ihl + 4);
-    struct us_tcb *tcb = tcp_lookup(st, src, sport, dst, dport);
-    if (!tcb || seq_lt(seq, tcb->snd_una) || seq_gt(seq, tcb->snd_max))
-        return;
-    if (type == US_ICMP_UNREACH && tcb->state == US_TCP_SYN_SENT &&
-        (code == US_ICMP_UNREACH_PORT || code == US_ICMP_UNREACH_PROTO))
-        tcp_drop(st, tcb, ECONNREFUSED, st->now);
-    else if (type == US_ICMP_UNREACH && code == US_ICMP_UNREACH_NEEDFRAG) {
-        uint32_t mss = tcp_mss_for(st, dst) - ((tcb->flags & TF_TS) ? 12u : 0u);
-        if (mss < tcb->mss_send)
+    }
+    if (e->type == US_ICMP_UNREACH && tcb->state == US_TCP_SYN_SENT &&
+        (e->code == US_ICMP_UNREACH_PORT || e->code == US_ICMP_UNREACH_PROTO)) {
+        US_COUNT(st, TCP_ICMP_REFUSED);
+        tcp_drop(st, tcb, ECONNREFUSED, now);
+    } else if (e->type == US_ICMP_UNREACH && e->code == US_ICMP_UNREACH_NEEDFRAG) {
+        /* RFC 1191 6.3: the next-hop MTU, when the router gives one, bounds the
+         * MSS (never below TCP_PMTU_MIN, RFC 1191 3 / Linux min_pmtu: a forged
+         * tiny MTU must not make us send 8-byte segments). */
+        uint32_t mss = tcp_mss_for(st, e->dst);
+        if (e->mtu) {
+            uint32_t pmtu = e->mtu < TCP_PMTU_MIN ? TCP_PMTU_MIN : e->mtu;
+            if (pmtu - US_IP_HLEN - US_TCP_HLEN < mss)
+                mss = pmtu - US_IP_HLEN - US_TCP_HLEN;
+        }
+        mss -= (tcb->flags & TF_TS) ? 12u : 0u;
+        if (mss < tcb->mss_send) {
+            US_COUNT(st, TCP_ICMP_MSS_REDUCED);
             tcb->mss_send = (uint16_t)mss;
+        } else {
+            US_COUNT(st, TCP_ICMP_IGNORED);
+        }
+    } else {
+        /* RFC 1122 4.2.3.9: soft errors (host/net unreachable, time exceeded,
+         * parameter problem, port unreachable once synchronized) do not abort. */
+        US_COUNT(st, TCP_ICMP_IGNORED);
     }
 }

@@ -311,21 +311,16 @@ ssize_t us_udp_recvfrom(struct us_stack *st, struct us_udp_pcb *pcb, void *buf, 
     return (ssize_t)n;
 }
 
-void us_udp_icmp_error(struct us_stack *st, uint8_t type, uint8_t code, const uint8_t *q, uint32_t len)
+void us_udp_icmp_error(struct us_stack *st, const struct us_icmp_err *e, us_time_t now)
 {
-    if (len < 20 + 4)
-        return;
-    uint32_t hl = (uint32_t)(q[0] & 0x0f) * 4;
-    if (hl < 20 || len < hl + 4)
-        return;
-    us_ip4_t src = us_get32(q + 12), dst = us_get32(q + 16);
-    uint16_t sport = us_get16(q + hl), dport = us_get16(q + hl + 2);
-    for (struct us_udp_pcb *p = udp_state(st)->hash[port_hash(sport)]; p; p = p->hnext) {
-        if (p->lport != sport || (p->laddr && p->laddr != src))
+    (void)now;
+    for (struct us_udp_pcb *p = udp_state(st)->hash[port_hash(e->sport)]; p; p = p->hnext) {
+        if (p->lport != e->sport || (p->laddr && p->laddr != e->src))
             continue;
         /* Like BSD, only connected sockets learn about asynchronous errors. */
-        if (p->connected && p->raddr == dst && p->rport == dport && type == US_ICMP_UNREACH)
-            p->pending_err = (code == US_ICMP_UNREACH_PORT || code == US_ICMP_UNREACH_PROTO) ? ECONNREFUSED : EHOSTUNREACH;
+        if (p->connected && p->raddr == e->dst && p->rport == e->dport && e->type == US_ICMP_UNREACH)
+            p->pending_err = (e->code == US_ICMP_UNREACH_PORT || e->code == US_ICMP_UNREACH_PROTO)
+                                 ? ECONNREFUSED : EHOSTUNREACH;
     }
 }
 

@@ -13,8 +13,8 @@ int us_udp_init(struct us_stack *st, char *err, size_t errlen);
 void us_udp_fini(struct us_stack *st);
 /* Entry points from IP (registered by the composition root). */
 void us_udp_input(struct us_stack *st, const struct us_ip_info *ip, const uint8_t *data, uint32_t len, us_time_t now);
-/* ICMP error about a datagram we sent: quoted = the IP header + 8 bytes we sent. */
-void us_udp_icmp_error(struct us_stack *st, uint8_t type, uint8_t code, const uint8_t *quoted, uint32_t len);
+/* ICMP error about a datagram we sent (parsed by IP). */
+void us_udp_icmp_error(struct us_stack *st, const struct us_icmp_err *e, us_time_t now);
 
 struct us_udp_pcb *us_udp_open(struct us_stack *st, int *err);
 int us_udp_bind(struct us_stack *st, struct us_udp_pcb *pcb, const struct us_sockaddr *addr);
