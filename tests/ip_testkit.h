@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "testutil.h"
 #include "ip/ip_priv.h"
 
 #define IPT_ME 0xC6120001u    /* 198.18.0.1/24, the stack under test */
@@ -26,7 +27,7 @@ static const uint8_t ipt_mac_b[6] = {0x02, 0, 0, 0, 0, 0x0b};
 
 static inline uint64_t ipt_count(const struct ipt *t, const char *name)
 {
-    return us_counter_by_name(t->st, name);
+    return tu_counter(t->st, name);
 }
 
 /* Hand one Ethernet frame (dst = A, src = B) carrying `type` to the stack. */

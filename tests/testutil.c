@@ -10,6 +10,14 @@
 #include <cmocka.h>
 #include "testutil.h"
 
+uint64_t tu_counter(const struct us_stack *st, const char *name)
+{
+    uint64_t v = 0;
+    if (us_counter_find(st, name, &v) < 0)
+        fail_msg("no counter named '%s'", name);
+    return v;
+}
+
 const char *tu_tmpdir(void)
 {
     const char *d = getenv("USTACK_TEST_TMP");

@@ -41,6 +41,9 @@ void tu_net_init(struct tu_net *n, const struct tu_opts *o);
 void tu_net_free(struct tu_net *n);
 /* Directory for test artefacts (pcaps): $USTACK_TEST_TMP or /tmp/ustack-test. */
 const char *tu_tmpdir(void);
+/* Counter value by name; fails the test (cmocka fail_msg) when no counter has
+ * that name, so a renamed counter cannot pass as zero. */
+uint64_t tu_counter(const struct us_stack *st, const char *name);
 /* Deterministic pattern byte at offset i for stream `seed`. */
 static inline uint8_t tu_pattern(uint64_t seed, uint64_t i) { uint64_t x = (i + seed * 0x9E3779B97F4A7C15ull) * 0xff51afd7ed558ccdull; return (uint8_t)(x >> 56); }
 

@@ -45,6 +45,8 @@ const char *cli_ipstr(us_ip4_t ip, char buf[16]);
 int cli_setup(struct cli *c);
 void cli_teardown(struct cli *c);
 void cli_print_counters(struct us_stack *st, FILE *out, bool all);
+/* Counter by name; aborts on a name that does not exist (a programming error). */
+uint64_t cli_counter(const struct us_stack *st, const char *name);
 
 int cmd_up(struct cli *c, int argc, char **argv);
 int cmd_ping(struct cli *c, int argc, char **argv);

@@ -194,9 +194,9 @@ static int tcp_demo(struct us_sim *sim, struct host *a, struct host *b, uint64_t
     us_time_t dur = x.t_done - x.t_start;
     printf("  %llu bytes intact in %.3f s virtual: goodput %.2f Mbit/s, %llu retransmits (%llu fast, %llu timeouts)\n",
            (unsigned long long)x.received, (double)dur / 1e9, (double)x.received * 8 / ((double)dur / 1e9) / 1e6,
-           (unsigned long long)us_counter_by_name(a->st, "tcp.retransmits"),
-           (unsigned long long)us_counter_by_name(a->st, "tcp.fast_retransmits"),
-           (unsigned long long)us_counter_by_name(a->st, "tcp.rto_expirations"));
+           (unsigned long long)cli_counter(a->st, "tcp.retransmits"),
+           (unsigned long long)cli_counter(a->st, "tcp.fast_retransmits"),
+           (unsigned long long)cli_counter(a->st, "tcp.rto_expirations"));
     us_close(b->st, x.bfd, us_sim_now(sim));
     us_close(b->st, x.lfd, us_sim_now(sim));
     us_close(a->st, x.afd, us_sim_now(sim));

@@ -71,6 +71,16 @@ void cli_teardown(struct cli *c)
     us_pktpool_free(c->pool);
 }
 
+uint64_t cli_counter(const struct us_stack *st, const char *name)
+{
+    uint64_t v;
+    if (us_counter_find(st, name, &v) < 0) {
+        fprintf(stderr, "ustack: internal error: no counter named '%s'\n", name);
+        abort();
+    }
+    return v;
+}
+
 void cli_print_counters(struct us_stack *st, FILE *out, bool all)
 {
     fprintf(out, "counters:\n");

@@ -432,7 +432,7 @@ int cmd_source(struct cli *c, int argc, char **argv)
     sha_hex(&sha, hex);
     if (crc < 0 && status == 0)
         status = cli_error("source: close: %s", strerror(-crc));
-    uint64_t retx = us_counter_by_name(c->st, "tcp.retransmits");
+    uint64_t retx = cli_counter(c->st, "tcp.retransmits");
     printf("source: %s bytes %llu duration %.3f s goodput %.2f Mbit/s retransmits %llu sha256 %s\n", target,
            (unsigned long long)sent, (double)dur / 1e9, mbit(sent, dur), (unsigned long long)retx, hex);
     if (c->verbose)

@@ -76,8 +76,9 @@ const struct us_config *us_stack_config(const struct us_stack *st);
 size_t us_counter_count(void);
 const char *us_counter_name(size_t i);
 uint64_t us_counter_get(const struct us_stack *st, size_t i);
-/* Value by name, or 0 if no such counter. */
-uint64_t us_counter_by_name(const struct us_stack *st, const char *name);
+/* Value by name: 0 and *val, or -ENOENT when no counter has that name (a
+ * renamed counter must not read as zero). */
+int us_counter_find(const struct us_stack *st, const char *name, uint64_t *val);
 
 /* ---- logging ------------------------------------------------------------- */
 enum { US_LOG_ERR = 0, US_LOG_WARN = 1, US_LOG_INFO = 2, US_LOG_DEBUG = 3 };

@@ -239,10 +239,12 @@ size_t us_counter_count(void) { return N_COUNTERS; }
 const char *us_counter_name(size_t i) { return i < N_COUNTERS ? counter_names[i] : NULL; }
 uint64_t us_counter_get(const struct us_stack *st, size_t i) { return i < N_COUNTERS ? root_of(st)->counters[i] : 0; }
 
-uint64_t us_counter_by_name(const struct us_stack *st, const char *name)
+int us_counter_find(const struct us_stack *st, const char *name, uint64_t *val)
 {
     for (size_t i = 0; i < N_COUNTERS; i++)
-        if (strcmp(counter_names[i], name) == 0)
-            return root_of(st)->counters[i];
-    return 0;
+        if (strcmp(counter_names[i], name) == 0) {
+            *val = root_of(st)->counters[i];
+            return 0;
+        }
+    return -ENOENT;
 }

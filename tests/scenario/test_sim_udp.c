@@ -49,8 +49,8 @@ static void ping_rtt_is_exactly_twice_the_link_delay(void **s)
     assert_int_equal(r.received - r.sent, US_MS(20));
     assert_int_equal(r.len, 5000);
     assert_true(r.data_ok);
-    assert_int_equal(us_counter_by_name(n.b.st, "ip.reassembled"), 1);
-    assert_int_equal(us_counter_by_name(n.a.st, "ip.reassembled"), 1);
+    assert_int_equal(tu_counter(n.b.st, "ip.reassembled"), 1);
+    assert_int_equal(tu_counter(n.a.st, "ip.reassembled"), 1);
     tu_net_free(&n);
 }
 
@@ -125,7 +125,7 @@ static void udp_to_closed_port_draws_port_unreachable_and_econnrefused(void **s)
     assert_int_equal(us_connect(n.a.st, a, &to, 0), 0);
     assert_int_equal(us_send(n.a.st, a, "x", 1, 0, 0), 1);
     us_sim_run_until(n.sim, US_MS(10));
-    assert_int_equal(us_counter_by_name(n.b.st, "udp.drop_no_port"), 1);
+    assert_int_equal(tu_counter(n.b.st, "udp.drop_no_port"), 1);
     struct us_pollfd p = {.fd = a, .events = US_POLLIN};
     us_poll(n.a.st, &p, 1);
     assert_true(p.revents & US_POLLERR);
@@ -176,7 +176,7 @@ static void corrupted_udp_datagrams_are_counted_and_never_delivered(void **s)
     uint8_t in[256];
     struct us_sockaddr from;
     assert_int_equal(us_recvfrom(n.b.st, b, in, sizeof(in), 0, &from, us_sim_now(n.sim)), -EAGAIN);
-    assert_int_equal(us_counter_by_name(n.b.st, "udp.drop_bad_checksum"), 50);
+    assert_int_equal(tu_counter(n.b.st, "udp.drop_bad_checksum"), 50);
     tu_net_free(&n);
 }
 
@@ -219,7 +219,7 @@ static void lossy_link_loses_pings_reproducibly_and_counters_agree(void **s)
     assert_true(r1.got > 140 && r1.got < 190);
     uint64_t lost_ab = us_stack_dev(n.a.st)->stats.impair_loss; /* capture → impair: top is capture */
     (void)lost_ab;
-    uint64_t b_replied = us_counter_by_name(n.b.st, "icmp.echo_replied");
+    uint64_t b_replied = tu_counter(n.b.st, "icmp.echo_replied");
     assert_int_equal(b_replied + n.a.imp->stats.impair_loss, 200);           /* requests lost on A's tx */
     assert_int_equal(r1.got + n.b.imp->stats.impair_loss, b_replied);        /* replies lost on B's tx */
     tu_net_free(&n);

@@ -215,8 +215,8 @@ static void syn_to_closed_port_draws_rst_and_econnrefused(void **s)
     assert_int_equal(tr.v[1].flags, F_RST | F_ACK);
     assert_int_equal(tr.v[1].seq, 0);
     assert_int_equal(tr.v[1].ack, tr.v[0].seq + 1);
-    assert_int_equal(us_counter_by_name(n.b.st, "tcp.drop_no_listener"), 1);
-    assert_int_equal(us_counter_by_name(n.b.st, "tcp.rst_sent"), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_no_listener"), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.rst_sent"), 1);
     struct us_pollfd p = {.fd = a, .events = US_POLLOUT};
     us_poll(n.a.st, &p, 1);
     assert_true(p.revents & US_POLLERR);

@@ -33,10 +33,10 @@ static void run_bulk(uint64_t seed, struct imp im, uint64_t bytes)
     assert_int_equal(tt_conns(n.a.st), 0);
     assert_int_equal(tt_conns(n.b.st), 1);
     if (im.corrupt > 0)
-        assert_true(us_counter_by_name(n.b.st, "tcp.drop_bad_checksum") +
-                    us_counter_by_name(n.a.st, "tcp.drop_bad_checksum") +
-                    us_counter_by_name(n.a.st, "ip.drop_bad_checksum") +
-                    us_counter_by_name(n.b.st, "ip.drop_bad_checksum") > 0);
+        assert_true(tu_counter(n.b.st, "tcp.drop_bad_checksum") +
+                    tu_counter(n.a.st, "tcp.drop_bad_checksum") +
+                    tu_counter(n.a.st, "ip.drop_bad_checksum") +
+                    tu_counter(n.b.st, "ip.drop_bad_checksum") > 0);
     tt_free(&n, &tr);
 }
 

@@ -56,15 +56,6 @@ static void inject(struct tu_net *n, uint8_t type, uint8_t code, uint16_t mtu, u
     us_stack_input(n->a.st, p, tt_now(n));
 }
 
-static uint64_t ctr(struct us_stack *st, const char *name)
-{
-    for (size_t i = 0; i < us_counter_count(); i++)
-        if (strcmp(us_counter_name(i), name) == 0)
-            return us_counter_get(st, i);
-    fail_msg("no counter named %s", name);
-    return 0;
-}
-
 static void setup_net(struct tu_net *n, struct trace *tr)
 {
     struct tu_opts o = {0};
@@ -87,16 +78,16 @@ static void port_unreachable_refuses_a_connect_in_syn_sent(void **state)
     tt_run(&n, US_MS(10));
     /* a quote of a sequence number not in flight is not believed */
     inject(&n, US_ICMP_UNREACH, US_ICMP_UNREACH_PORT, 0, 1000, 0);
-    assert_int_equal(ctr(n.a.st, "tcp.icmp_drop_seq_not_in_flight"), 1);
+    assert_int_equal(tu_counter(n.a.st, "tcp.icmp_drop_seq_not_in_flight"), 1);
     assert_int_equal(us_connect(n.a.st, a, &to, tt_now(&n)), -EALREADY);
     /* nor one for a connection that does not exist */
     inject(&n, US_ICMP_UNREACH, US_ICMP_UNREACH_PORT, 0, 0, 1);
-    assert_int_equal(ctr(n.a.st, "tcp.icmp_drop_no_connection"), 1);
+    assert_int_equal(tu_counter(n.a.st, "tcp.icmp_drop_no_connection"), 1);
     assert_int_equal(us_connect(n.a.st, a, &to, tt_now(&n)), -EALREADY);
     /* the real quote refuses the connection at once */
     inject(&n, US_ICMP_UNREACH, US_ICMP_UNREACH_PORT, 0, 0, 0);
-    assert_int_equal(ctr(n.a.st, "tcp.icmp_connection_refused"), 1);
-    assert_int_equal(ctr(n.a.st, "icmp.unreachable_received"), 3);
+    assert_int_equal(tu_counter(n.a.st, "tcp.icmp_connection_refused"), 1);
+    assert_int_equal(tu_counter(n.a.st, "icmp.unreachable_received"), 3);
     assert_int_equal(us_connect(n.a.st, a, &to, tt_now(&n)), -ECONNREFUSED);
     tt_free(&n, &tr);
 }
@@ -113,7 +104,7 @@ static void frag_needed_lowers_the_mss_to_the_next_hop_mtu(void **state)
     assert_int_equal(us_send(n.a.st, a, buf, 1000, 0, tt_now(&n)), 1000);
     tt_run(&n, US_MS(1));
     inject(&n, US_ICMP_UNREACH, US_ICMP_UNREACH_NEEDFRAG, 1000, 0, 0);
-    assert_int_equal(ctr(n.a.st, "tcp.icmp_mss_reduced"), 1);
+    assert_int_equal(tu_counter(n.a.st, "tcp.icmp_mss_reduced"), 1);
     struct us_tcp_info ti;
     assert_int_equal(us_tcp_info(n.a.st, a, &ti), 0);
     assert_int_equal(ti.mss_send, 1000 - 40 - (ti.ts_ok ? 12 : 0));
@@ -135,7 +126,7 @@ static void frag_needed_lowers_the_mss_to_the_next_hop_mtu(void **state)
         if (tr.v[i].host == 0)
             last_len = tr.v[i].len;
     inject(&n, US_ICMP_UNREACH, US_ICMP_UNREACH_NEEDFRAG, 1400, last_len, 0);
-    assert_int_equal(ctr(n.a.st, "tcp.icmp_soft_error_ignored"), 1);
+    assert_int_equal(tu_counter(n.a.st, "tcp.icmp_soft_error_ignored"), 1);
     inject(&n, US_ICMP_UNREACH, US_ICMP_UNREACH_NEEDFRAG, 68, last_len, 0);
     assert_int_equal(us_tcp_info(n.a.st, a, &ti), 0);
     assert_int_equal(ti.mss_send, 552 - 40 - (ti.ts_ok ? 12 : 0));
@@ -158,7 +149,7 @@ static void soft_errors_do_not_abort_an_established_connection(void **state)
     inject(&n, US_ICMP_UNREACH, 1, 0, 0, 0);
     inject(&n, US_ICMP_TIME_EXCEEDED, 0, 0, 0, 0);
     inject(&n, US_ICMP_UNREACH, US_ICMP_UNREACH_PORT, 0, 0, 0);
-    assert_int_equal(ctr(n.a.st, "tcp.icmp_soft_error_ignored"), 3);
+    assert_int_equal(tu_counter(n.a.st, "tcp.icmp_soft_error_ignored"), 3);
     assert_int_equal(tt_state(n.a.st, a), US_TCP_ESTABLISHED);
     tt_run(&n, US_SEC(1));
     uint8_t y[200];

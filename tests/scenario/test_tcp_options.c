@@ -102,7 +102,7 @@ static void linger_with_a_time_keeps_delivering_then_resets_when_the_peer_never_
     assert_true(rst < tr.n);
     assert_int_equal(tr.v[rst].t, t0 + US_SEC(2));
     assert_true(probes >= 2);
-    assert_int_equal(us_counter_by_name(n.a.st, "tcp.linger_timeout_rst"), 1);
+    assert_int_equal(tu_counter(n.a.st, "tcp.linger_timeout_rst"), 1);
     assert_int_equal(tt_conns(n.a.st), 0);
     /* B gets what arrived, then the reset */
     uint8_t buf[65536];
@@ -138,7 +138,7 @@ static void linger_with_a_time_closes_with_fin_when_the_data_is_delivered_in_tim
     tt_run(&n, US_SEC(5));
     for (size_t i = 0; i < tr.n; i++)
         assert_false(tr.v[i].flags & F_RST);
-    assert_int_equal(us_counter_by_name(n.a.st, "tcp.linger_timeout_rst"), 0);
+    assert_int_equal(tu_counter(n.a.st, "tcp.linger_timeout_rst"), 0);
     tt_free(&n, &tr);
 }
 

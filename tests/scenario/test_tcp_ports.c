@@ -30,7 +30,7 @@ static void port_exhaustion_fails_with_eaddrnotavail_and_recovers_after_2msl(voi
     int x = us_socket(n.a.st, US_SOCK_STREAM);
     struct us_sockaddr to = {TU_IP_B, 80};
     assert_int_equal(us_connect(n.a.st, x, &to, tt_now(&n)), -EADDRNOTAVAIL);
-    assert_int_equal(us_counter_by_name(n.a.st, "tcp.ephemeral_ports_exhausted"), 1);
+    assert_int_equal(tu_counter(n.a.st, "tcp.ephemeral_ports_exhausted"), 1);
     /* A closes first: its ports sit in TIME_WAIT for 2·MSL = 10 s */
     for (int i = 0; i < 10; i++)
         us_close(n.a.st, a[i], tt_now(&n));
@@ -127,18 +127,18 @@ static void rfc5961_challenge_acks_and_malformed_options_are_counted(void **s)
     assert_int_equal(tr.n, 1);
     assert_int_equal(tr.v[0].flags, F_ACK);
     assert_int_equal(tr.v[0].ack, rcv_nxt);
-    assert_int_equal(us_counter_by_name(n.b.st, "tcp.challenge_ack_sent"), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.challenge_ack_sent"), 1);
     /* out-of-window RST: ignored silently */
     inject(&n, me.port, 80, rcv_nxt + 10000000, 0, F_RST, NULL, 0, 0);
     assert_int_equal(tr.n, 1);
-    assert_int_equal(us_counter_by_name(n.b.st, "tcp.drop_rst_out_of_window"), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_rst_out_of_window"), 1);
     /* SYN on an established connection: challenge ACK */
     inject(&n, me.port, 80, rcv_nxt + 5, 0, F_SYN, NULL, 0, 0);
     assert_int_equal(tr.n, 2);
-    assert_int_equal(us_counter_by_name(n.b.st, "tcp.challenge_ack_sent"), 2);
+    assert_int_equal(tu_counter(n.b.st, "tcp.challenge_ack_sent"), 2);
     /* data with an ACK for something never sent: dropped, answered with an ACK */
     inject(&n, me.port, 80, rcv_nxt, snd_nxt + 100000, F_ACK, NULL, 0, 10);
-    assert_int_equal(us_counter_by_name(n.b.st, "tcp.drop_unacceptable_ack"), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_unacceptable_ack"), 1);
     char buf[16];
     assert_int_equal(us_recv(n.b.st, b, buf, sizeof(buf), 0, tt_now(&n)), -EAGAIN);
     /* malformed options: length 0, length 1, running past the header */
@@ -146,7 +146,7 @@ static void rfc5961_challenge_acks_and_malformed_options_are_counted(void **s)
     inject(&n, me.port, 80, rcv_nxt, snd_nxt, F_ACK, bad0, 4, 5);
     inject(&n, me.port, 80, rcv_nxt, snd_nxt, F_ACK, bad1, 4, 5);
     inject(&n, me.port, 80, rcv_nxt, snd_nxt, F_ACK, past, 4, 5);
-    assert_int_equal(us_counter_by_name(n.b.st, "tcp.drop_bad_options"), 3);
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_bad_options"), 3);
     /* an unknown option is skipped and the data accepted */
     static const uint8_t unk[4] = {99, 4, 0, 0};
     inject(&n, me.port, 80, rcv_nxt, snd_nxt, F_ACK, unk, 4, 5);

@@ -70,7 +70,7 @@ static uint64_t rtos(struct conn *x)
     return ti.rto_expirations;
 }
 
-static uint64_t ctr(struct conn *x, const char *name) { return us_counter_by_name(x->n.a.st, name); }
+static uint64_t ctr(struct conn *x, const char *name) { return tu_counter(x->n.a.st, name); }
 
 /* Drop the first `times[i]` copies of the data segment starting at seq[i]. */
 struct droplist { uint32_t seq[4]; int times[4]; int n; };
@@ -232,9 +232,9 @@ static void reordering_within_the_window_causes_no_spurious_retransmission(void 
     conn_setup(&x, &ca, &dir, 14);
     struct us_tcp_info ti;
     us_tcp_info(x.n.a.st, x.a, &ti);
-    uint64_t rx0 = ti.retransmits, ooo0 = us_counter_by_name(x.n.b.st, "tcp.out_of_order_segments");
+    uint64_t rx0 = ti.retransmits, ooo0 = tu_counter(x.n.b.st, "tcp.out_of_order_segments");
     send_pattern(&x, 1000000, 5);
-    uint64_t ooo = us_counter_by_name(x.n.b.st, "tcp.out_of_order_segments") - ooo0;
+    uint64_t ooo = tu_counter(x.n.b.st, "tcp.out_of_order_segments") - ooo0;
     us_tcp_info(x.n.a.st, x.a, &ti);
     printf("# %llu segments arrived out of order, %llu retransmissions\n", (unsigned long long)ooo,
            (unsigned long long)(ti.retransmits - rx0));

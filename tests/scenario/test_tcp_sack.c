@@ -105,7 +105,7 @@ static void three_losses(bool sack, us_time_t rxt[3], uint64_t *rtos, uint64_t *
                    (double)x.tr.v[i].t / 1e6, 'A' + x.tr.v[i].host, x.tr.v[i].seq - x.base, x.tr.v[i].ack - x.base,
                    x.tr.v[i].len, x.tr.v[i].flags, x.tr.v[i].nsack, x.tr.v[i].sack0_l - x.base,
                    x.tr.v[i].sack0_r - x.base, x.tr.dropped[i] ? " DROP" : "");
-    *recoveries = us_counter_by_name(x.n.a.st, "tcp.fast_retransmits");
+    *recoveries = tu_counter(x.n.a.st, "tcp.fast_retransmits");
     tt_free(&x.n, &x.tr);
 }
 
@@ -263,7 +263,7 @@ static void reneged_sack_data_is_retransmitted_without_waiting_for_the_rto(void 
     uint64_t rto0 = ti.rto_expirations;
     send_pattern(&x, 40 * x.mss, 3);
     assert_true(c.r.rewritten > 0);
-    assert_int_equal(us_counter_by_name(x.n.a.st, "tcp.sack_reneging_detected"), 1);
+    assert_int_equal(tu_counter(x.n.a.st, "tcp.sack_reneging_detected"), 1);
     us_tcp_info(x.n.a.st, x.a, &ti);
     assert_int_equal(ti.rto_expirations, rto0);
     /* 10 leaves again when the ACK for 10 arrives, well before any RTO */
@@ -313,13 +313,13 @@ static void loss_at_recovery_point(bool sack)
     struct us_tcp_info ti;
     us_tcp_info(x.n.a.st, x.a, &ti);
     uint64_t rto0 = ti.rto_expirations;
-    uint64_t fr0 = us_counter_by_name(x.n.a.st, "tcp.fast_retransmits");
+    uint64_t fr0 = tu_counter(x.n.a.st, "tcp.fast_retransmits");
     send_pattern(&x, 600 * x.mss, 5);   // more than the send buffer: new data follows
     assert_true(r.dropped_recover);
     us_tcp_info(x.n.a.st, x.a, &ti);
     /* two fast recoveries back to back, no timeout */
     assert_int_equal(ti.rto_expirations, rto0);
-    assert_int_equal(us_counter_by_name(x.n.a.st, "tcp.fast_retransmits") - fr0, 2);
+    assert_int_equal(tu_counter(x.n.a.st, "tcp.fast_retransmits") - fr0, 2);
     /* the segment at the old recovery point leaves again within one RTT of
      * the ACK that ended the first recovery (ACK == recovery point) */
     us_time_t full = 0;

@@ -206,14 +206,14 @@ static void test_window_full_holds_and_persist_probes(void **state)
     (void)state;
     struct fx *x = setup(4000);
     held_after_flight(x, 9000, 4, TS_HOLD_WINDOW, "hold: peer window closed or shrunk (len 0, unsent 5000");
-    assert_int_equal(us_counter_by_name(x->n.a.st, "tcp.persist_probes"), 0);
+    assert_int_equal(tu_counter(x->n.a.st, "tcp.persist_probes"), 0);
     const struct seg *ack = b_last_ack(&x->tr, x->tr.n);
     assert_int_equal(ack->wnd, 0);
     us_time_t t_zero = persist_t0(x);
     uint32_t una = ack->ack;
     size_t before = x->tr.n;
     tt_run(&x->n, t_zero);
-    assert_int_equal(us_counter_by_name(x->n.a.st, "tcp.persist_probes"), 1);
+    assert_int_equal(tu_counter(x->n.a.st, "tcp.persist_probes"), 1);
     assert_true(x->tr.n > before);
     const struct seg *probe = &x->tr.v[before];
     assert_int_equal(probe->host, 0);

@@ -293,7 +293,7 @@ static void memory_drop_advertises_zero_at_once_and_window_opening_restarts_back
         }
     assert_true(z != (size_t)-1);
     assert_int_equal(x.tr.v[z].ack, isn1 + 7000);
-    assert_int_equal(us_counter_by_name(x.n.b.st, "tcp.drop_no_memory"), 1);
+    assert_int_equal(tu_counter(x.n.b.st, "tcp.drop_no_memory"), 1);
     /* A retransmits under its backed-off timer: +200 ms, then +400 ms */
     tt_run(&x.n, US_MS(900));
     us_time_t rx[4];

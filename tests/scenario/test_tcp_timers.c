@@ -51,8 +51,8 @@ static void rto_doubles_when_the_link_goes_silent_then_etimedout(void **s)
     assert_int_equal(tt_state(n.a.st, a), US_TCP_CLOSED);
     char buf[4];
     assert_int_equal(us_recv(n.a.st, a, buf, 4, 0, tt_now(&n)), -ETIMEDOUT);
-    assert_int_equal(us_counter_by_name(n.a.st, "tcp.connection_timeouts"), 1);
-    assert_int_equal(us_counter_by_name(n.a.st, "tcp.rto_expirations"), 5);
+    assert_int_equal(tu_counter(n.a.st, "tcp.connection_timeouts"), 1);
+    assert_int_equal(tu_counter(n.a.st, "tcp.rto_expirations"), 5);
     tt_free(&n, &tr);
 }
 
@@ -261,7 +261,7 @@ static void fast_retransmit_after_three_dupacks_and_newreno_recovers_three_losse
     us_tcp_info(n.a.st, a, &ti);
     assert_int_equal(ti.fast_retransmits, 3);   /* 1 on 3 dup ACKs + 2 on partial ACKs */
     assert_int_equal(ti.rto_expirations, rto0);
-    assert_int_equal(us_counter_by_name(n.a.st, "tcp.fast_retransmits"), 1);
+    assert_int_equal(tu_counter(n.a.st, "tcp.fast_retransmits"), 1);
     /* the first retransmission leaves when the third duplicate ACK arrives
      * (one 10 ms link delay after B sent it) */
     int dups = 0;

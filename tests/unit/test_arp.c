@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <string.h>
+#include "testutil.h"
 #include "link/link.h"
 
 #define IP_US 0xC6120001u    /* 198.18.0.1: the stack */
@@ -58,7 +59,7 @@ static void fx_stop(struct fx *f)
     us_pktpool_free(f->pool);
 }
 
-static uint64_t ctr(struct fx *f, const char *name) { return us_counter_by_name(f->st, name); }
+static uint64_t ctr(struct fx *f, const char *name) { return tu_counter(f->st, name); }
 
 /* ---- frames ---- */
 struct arp_fields {

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include "testutil.h"
 #include "link/link.h"
 
 #define IP_US 0xC6120001u   /* 198.18.0.1/24 */
@@ -58,7 +59,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static uint64_t ctr(struct fx *f, const char *name) { return us_counter_by_name(f->st, name); }
+static uint64_t ctr(struct fx *f, const char *name) { return tu_counter(f->st, name); }
 
 static void input(struct fx *f, const uint8_t *bytes, uint32_t len)
 {
