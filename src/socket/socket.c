@@ -115,7 +115,6 @@ int us_socket(struct us_stack *st, int type)
             fd_release(st, fd);
             return err;
         }
-        us_tcp_set_fd(s->u.tcb, fd);
     } else {
         s->u.udp = us_udp_open(st, &err);
         if (!s->u.udp) {
@@ -167,7 +166,6 @@ int us_accept(struct us_stack *st, int fd, struct us_sockaddr *peer, us_time_t n
     struct sock *ns = &sock_state(st)->tab[nfd];
     ns->type = US_SOCK_STREAM;
     ns->u.tcb = child;
-    us_tcp_set_fd(child, nfd);
     return nfd;
 }
 
@@ -239,7 +237,6 @@ int us_close(struct us_stack *st, int fd, us_time_t now)
     GET_OR_EBADF(s, st, fd);
     int rc = 0;
     if (s->type == US_SOCK_STREAM) {
-        us_tcp_set_fd(s->u.tcb, -1);
         rc = us_tcp_close(st, s->u.tcb, now);
     } else {
         us_udp_close(st, s->u.udp);
@@ -305,4 +302,60 @@ int us_tcp_info(struct us_stack *st, int fd, struct us_tcp_info *info)
     if (s->type != US_SOCK_STREAM)
         return -EOPNOTSUPP;
     return us_tcp_get_info(st, s->u.tcb, info);
+}
+
+/* ---- netstat: TCP's rows joined with our descriptors ---- */
+
+struct fd_of { const struct us_tcb *tcb; int fd; };
+
+struct join {
+    struct fd_of *map;          /* sorted by tcb; NULL if it could not be allocated */
+    size_t n;
+    const struct us_sock_state *s;
+    void (*fn)(void *arg, const struct us_conn_info *c);
+    void *arg;
+};
+
+static int fd_of_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)((const struct fd_of *)a)->tcb, y = (uintptr_t)((const struct fd_of *)b)->tcb;
+    return x < y ? -1 : x > y;
+}
+
+static int join_fd(const struct join *j, const struct us_tcb *tcb)
+{
+    if (j->map) {
+        struct fd_of key = { tcb, -1 };
+        const struct fd_of *f = bsearch(&key, j->map, j->n, sizeof(key), fd_of_cmp);
+        return f ? f->fd : -1;
+    }
+    for (uint32_t i = 0; i < j->s->cap; i++)   /* no memory for the map: scan */
+        if (j->s->tab[i].type == US_SOCK_STREAM && j->s->tab[i].u.tcb == tcb)
+            return (int)i;
+    return -1;
+}
+
+static void join_row(void *arg, const struct us_tcp_row *r)
+{
+    const struct join *j = arg;
+    struct us_conn_info ci = { .fd = join_fd(j, r->tcb), .local = r->local, .remote = r->remote, .info = r->info };
+    j->fn(j->arg, &ci);
+}
+
+void us_tcp_foreach(struct us_stack *st, void (*fn)(void *arg, const struct us_conn_info *c), void *arg)
+{
+    const struct us_sock_state *s = sock_state(st);
+    struct join j = { .s = s, .fn = fn, .arg = arg };
+    size_t n = 0;
+    for (uint32_t i = 0; i < s->cap; i++)
+        n += s->tab[i].type == US_SOCK_STREAM;
+    j.map = n ? malloc(n * sizeof(*j.map)) : NULL;
+    if (j.map) {
+        for (uint32_t i = 0; i < s->cap; i++)
+            if (s->tab[i].type == US_SOCK_STREAM)
+                j.map[j.n++] = (struct fd_of){ s->tab[i].u.tcb, (int)i };
+        qsort(j.map, j.n, sizeof(*j.map), fd_of_cmp);
+    }
+    us_tcp_each(st, join_row, &j);
+    free(j.map);
 }

@@ -1,7 +1,7 @@
-/* TCP as seen by the socket layer and the composition root. A control block (struct us_tcb) is created by
- * us_tcp_open and named by a descriptor in the socket layer; after us_tcp_close
- * the control block may live on without a descriptor (FIN_WAIT, TIME_WAIT…) and
- * TCP frees it itself. */
+/* TCP as seen by the socket layer and the composition root. A control block
+ * (struct us_tcb) is created by us_tcp_open (or by a listener, handed out by
+ * us_tcp_accept); TCP knows nothing of descriptors. After us_tcp_close the
+ * control block may live on (FIN_WAIT, TIME_WAIT…) and TCP frees it itself. */
 #ifndef US_TCP_TCP_H
 #define US_TCP_TCP_H
 
@@ -21,7 +21,6 @@ void us_tcp_icmp_error(struct us_stack *st, const struct us_icmp_err *e, us_time
 
 /* New control block in CLOSED with the stack's defaults; NULL + *err = -ENOMEM/-EMFILE. */
 struct us_tcb *us_tcp_open(struct us_stack *st, int *err);
-void us_tcp_set_fd(struct us_tcb *tcb, int fd);
 int us_tcp_bind(struct us_stack *st, struct us_tcb *tcb, const struct us_sockaddr *addr);
 int us_tcp_listen(struct us_stack *st, struct us_tcb *tcb, int backlog);
 /* 0 and *child set, or -EAGAIN / -EINVAL. */
@@ -40,6 +39,15 @@ int us_tcp_getsockopt(struct us_stack *st, struct us_tcb *tcb, int level, int na
 short us_tcp_poll(struct us_stack *st, struct us_tcb *tcb);
 int us_tcp_getname(struct us_stack *st, struct us_tcb *tcb, struct us_sockaddr *local, struct us_sockaddr *remote);
 int us_tcp_get_info(struct us_stack *st, struct us_tcb *tcb, struct us_tcp_info *info);
+
+/* Every control block (listeners, connections, closed ones TCP still keeps),
+ * for netstat: the socket layer adds the descriptors. */
+struct us_tcp_row {
+    struct us_tcb *tcb;
+    struct us_sockaddr local, remote;
+    struct us_tcp_info info;
+};
+void us_tcp_each(struct us_stack *st, void (*fn)(void *arg, const struct us_tcp_row *r), void *arg);
 
 /* Fault injection for scenario tests (STALL.md way 4): the next n in-window
  * data segments are dropped as if memory had run out. */

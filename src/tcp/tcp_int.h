@@ -274,7 +274,6 @@ struct us_tcb {
     uint32_t t_send, t_delack;       /* µs deadlines of the send-timer slot and delayed ACK */
     uint32_t t_keep, t_lastsnd;      /* ms: keepalive deadline; last data sent (idle restart) */
     uint32_t sndbuf, rcvbuf;
-    int32_t fd;
     uint32_t flags;
     uint16_t mss_send, mss_recv;
     uint8_t state, tkind, backoff, pshift; /* pshift: persist back-off exponent */

@@ -89,7 +89,6 @@ struct us_tcb *tcp_tcb_new(struct us_stack *st, int *err)
         return NULL;
     }
     us_timer_init(&tcb->timer, tcp_timer_fire);
-    tcb->fd = -1;
     tcb->sndbuf = st->cfg.tcp_sndbuf;
     tcb->rcvbuf = st->cfg.tcp_rcvbuf;
     tcb->rto = (uint32_t)(st->cfg.tcp_rto_initial / 1000u);
@@ -318,10 +317,12 @@ void tcp_listener_unlink(struct us_stack *st, struct us_tcb *child)
     child->flags &= ~TF_ACCEPTQ;
 }
 
-/* The connection is over. With a descriptor the control block stays in CLOSED
- * for the application to read the error; an orphan is freed now. */
+/* The connection is over. Held by the application, the control block stays in
+ * CLOSED for it to read the error; one nobody holds (closed: TF_ORPHAN, or never
+ * accepted: still in a listener's queue) is freed now. */
 void tcp_drop(struct us_stack *st, struct us_tcb *tcb, int err, us_time_t now)
 {
+    bool unheld = (tcb->flags & TF_ORPHAN) || tcb->parent;
     if (err)
         tcb->so_error = (uint8_t)err;
     tcp_hash_remove(st, tcb);
@@ -336,7 +337,7 @@ void tcp_drop(struct us_stack *st, struct us_tcb *tcb, int err, us_time_t now)
         tcp_ooo_free(tcb->ext);
         tcp_sack_free(tcb->ext);
     }
-    if (tcb->fd < 0) {
+    if (unheld) {
         tcp_tcb_free(st, tcb);
         return;
     }
@@ -366,22 +367,22 @@ uint32_t tcp_delack_us(struct us_stack *st, const struct us_tcb *tcb)
 
 /* ---- netstat --------------------------------------------------------------- */
 
-static void visit_chain(struct us_stack *st, struct us_tcb *c, void (*fn)(void *, const struct us_conn_info *), void *arg)
+static void visit_chain(struct us_stack *st, struct us_tcb *c, void (*fn)(void *, const struct us_tcp_row *), void *arg)
 {
     for (; c; c = c->hnext) {
-        struct us_conn_info ci;
-        memset(&ci, 0, sizeof(ci));
-        ci.fd = c->fd;
-        ci.local.addr = c->lip;
-        ci.local.port = c->lport;
-        ci.remote.addr = c->rip;
-        ci.remote.port = c->rport;
-        us_tcp_get_info(st, c, &ci.info);
-        fn(arg, &ci);
+        struct us_tcp_row r;
+        memset(&r, 0, sizeof(r));
+        r.tcb = c;
+        r.local.addr = c->lip;
+        r.local.port = c->lport;
+        r.remote.addr = c->rip;
+        r.remote.port = c->rport;
+        us_tcp_get_info(st, c, &r.info);
+        fn(arg, &r);
     }
 }
 
-void us_tcp_foreach(struct us_stack *st, void (*fn)(void *arg, const struct us_conn_info *c), void *arg)
+void us_tcp_each(struct us_stack *st, void (*fn)(void *arg, const struct us_tcp_row *r), void *arg)
 {
     struct us_tcp_state *t = tcp_state(st);
     if (!t)

@@ -14,11 +14,6 @@ struct us_tcb *us_tcp_open(struct us_stack *st, int *err)
     return tcb;
 }
 
-void us_tcp_set_fd(struct us_tcb *tcb, int fd)
-{
-    tcb->fd = fd;
-}
-
 void us_tcp_fault_rx_nomem(struct us_stack *st, uint32_t n)
 {
     tcp_state(st)->fault_rx_nomem = n;
@@ -304,7 +299,6 @@ static void close_listener(struct us_stack *st, struct us_tcb *l, us_time_t now)
 
 int us_tcp_close(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
-    tcb->fd = -1;
     tcb->flags |= TF_ORPHAN | TF_RD_SHUT;
     switch (tcb->state) {
     case US_TCP_LISTEN:
