@@ -181,4 +181,18 @@ struct us_conn_info {
 };
 void us_tcp_foreach(struct us_stack *st, void (*fn)(void *arg, const struct us_conn_info *c), void *arg);
 
+/* What a kernel does for the sockets of a process that exits, for a program
+ * that stops: every TCP connection ends now. A synchronized one (ESTABLISHED
+ * through LAST_ACK) sends a RST first (counted in tcp.rst_on_exit); SYN_SENT,
+ * SYN_RECEIVED and TIME_WAIT end silently. Orphaned connections are freed; a
+ * descriptor still naming one reads ECONNABORTED. Listeners stay. The RSTs
+ * are handed to the device now; one that holds frames (impair) needs polling
+ * until us_dev_next_deadline says it is empty. Returns how many RSTs were sent. */
+int us_tcp_abort_all(struct us_stack *st, us_time_t now);
+
+/* The congestion controls (US_TCP_CONGESTION, us_config.tcp_cc): names of the
+ * registry, i = 0 .. us_cc_count()-1; NULL for an index out of range. */
+size_t us_cc_count(void);
+const char *us_cc_name(size_t i);
+
 #endif

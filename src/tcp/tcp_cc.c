@@ -141,3 +141,12 @@ int tcp_cc_find(const char *name)
             return (int)i;
     return -ENOENT;
 }
+
+/* ---- public: the registry's names (ustack.h) ---------------------------------- */
+
+size_t us_cc_count(void) { return N_ALGOS; }
+
+const char *us_cc_name(size_t i)
+{
+    return i < N_ALGOS && complete(algorithms[i]) ? algorithms[i]->name : NULL;
+}
