@@ -8,17 +8,6 @@
 #include <ustack/analyze.h>
 #include "cli.h"
 
-static const char analyze_usage[] =
-    "usage: ustack analyze FILE.pcap [--conn N] [--json]\n"
-    "Rebuilds the TCP connections in a capture (Ethernet, Linux cooked v1/v2 or raw\n"
-    "IPv4; pcap or pcapng) and explains what held transfers up: window-scale\n"
-    "mismatches, shrinking or slowly reopened windows, zero-window episodes and\n"
-    "their probes, sender silences longer than the timer that should end them\n"
-    "(stalls), window updates taken for duplicate ACKs, short segments.\n"
-    "  --conn N   only connection N (numbered in order of appearance)\n"
-    "  --json     machine-readable output\n"
-    "Exit status: 0 no finding of severity error, 1 at least one, 2 usage error.\n";
-
 static double rel(const struct us_an_stats *st, us_time_t t) { return t > st->t_first ? (double)(t - st->t_first) / 1e9 : 0; }
 
 static void side_opts(const struct us_an_side *s, char *buf, size_t n)
@@ -112,41 +101,19 @@ static void print_json_conn(const struct us_an_conn *c, const struct us_an_stats
     printf("],\"findings_dropped\":%zu}", c->findings_dropped);
 }
 
-static int parse_args(int argc, char **argv, const char **file, uint64_t *conn, bool *json)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(analyze_usage, stdout);
-            return 0;
-        } else if (!strcmp(a, "--json"))
-            *json = true;
-        else if (!strcmp(a, "--conn")) {
-            if (i + 1 >= argc)
-                return cli_error("analyze: --conn needs a value (expected an integer 1..%u)", 1000000u);
-            if (cli_parse_u64("--conn", argv[++i], 1, 1000000, conn))
-                return 2;
-        } else if (a[0] == '-' && a[1])
-            return cli_error("analyze: unknown option '%s' (allowed: --conn N, --json)", a);
-        else if (*file)
-            return cli_error("analyze: only one capture file, got '%s' and '%s'", *file, a);
-        else
-            *file = a;
-    }
-    if (!*file)
-        return cli_error("analyze: no capture file given (usage: ustack analyze FILE.pcap [--conn N] [--json])");
-    return -1;
-}
+static const char *file;
+static uint64_t conn;
+static bool json;
+static const struct cli_opt opts[] = {
+    CLI_ARG("FILE.pcap", "capture file", &file),
+    CLI_UINT("--conn", "N", "only connection N (numbered in order of appearance)", &conn, 1, 1000000),
+    CLI_FLAG("--json", "machine-readable output", &json),
+    CLI_END,
+};
 
-int cmd_analyze(struct cli *c, int argc, char **argv)
+static int run(struct cli *c)
 {
     (void)c;
-    const char *file = NULL;
-    uint64_t conn = 0;
-    bool json = false;
-    int rc = parse_args(argc, argv, &file, &conn, &json);
-    if (rc >= 0)
-        return rc;
     struct us_an *an = us_an_new();
     if (!an)
         return cli_error("analyze: out of memory");
@@ -197,3 +164,16 @@ int cmd_analyze(struct cli *c, int argc, char **argv)
     us_an_free(an);
     return errors ? 1 : 0;
 }
+
+const struct cli_cmd cmd_analyze = {
+    .name = "analyze",
+    .summary = "rebuild the TCP connections of a capture and explain stalls",
+    .description = "Rebuilds the TCP connections in a capture (Ethernet, Linux cooked v1/v2 or raw\n"
+                   "IPv4; pcap or pcapng) and explains what held transfers up: window-scale\n"
+                   "mismatches, shrinking or slowly reopened windows, zero-window episodes and\n"
+                   "their probes, sender silences longer than the timer that should end them\n"
+                   "(stalls), window updates taken for duplicate ACKs, short segments.\n"
+                   "Exit status: 0 no finding of severity error, 1 at least one, 2 usage error.\n",
+    .opts = opts,
+    .run = run,
+};

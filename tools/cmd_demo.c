@@ -205,19 +205,15 @@ static int tcp_demo(struct us_sim *sim, struct host *a, struct host *b, uint64_t
     return 0;
 }
 
-int cmd_demo(struct cli *c, int argc, char **argv)
+static const char *pcap_opt;
+static const struct cli_opt opts[] = {
+    CLI_STR("--pcap", "FILE", "capture of A's side (default ustack-demo.pcap)", &pcap_opt),
+    CLI_END,
+};
+
+static int run(struct cli *c)
 {
-    const char *pcap = c->pcap ? c->pcap : "ustack-demo.pcap";
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--pcap") && i + 1 < argc)
-            pcap = argv[++i];
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: ustack [--loss P] [--delay MS] [--seed N] … demo [--pcap FILE]\n"
-                   "Runs two hosts in virtual time over an impaired link (default: 5%% loss, 10 ms delay each way).\n");
-            return 0;
-        } else
-            return cli_error("demo: unknown option '%s' (allowed: --pcap FILE)", argv[i]);
-    }
+    const char *pcap = pcap_opt ? pcap_opt : c->pcap ? c->pcap : "ustack-demo.pcap";
     struct us_impair_config imp = c->imp;
     if (!c->impaired) {
         imp.tx.loss = 0.05;
@@ -275,3 +271,14 @@ int cmd_demo(struct cli *c, int argc, char **argv)
     us_pktpool_free(B.pool);
     return ab.received && ba.received && tcp_rc == 0 ? 0 : 1;
 }
+
+const struct cli_cmd cmd_demo = {
+    .name = "demo",
+    .summary = "two hosts in virtual time over an impaired link",
+    .description = "Host A pings B and B pings A, then A sends 2 MB to B over TCP. The link's impairments\n"
+                   "are the global options (default: 5% loss, 10 ms delay each way); --seed makes a run\n"
+                   "repeatable.\n",
+    .globals = true,
+    .opts = opts,
+    .run = run,
+};

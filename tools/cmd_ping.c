@@ -42,46 +42,20 @@ static void drain(struct cli *c, uint16_t id, struct ping_stats *s)
     }
 }
 
-int cmd_ping(struct cli *c, int argc, char **argv)
+static uint64_t count, size = 56;
+static double interval = 1.0, wait_s = 2.0;
+static const char *host;
+static const struct cli_opt opts[] = {
+    CLI_UINT("-c", "COUNT", "stop after COUNT replies requested (1..1000000; default: until SIGINT)", &count, 1, 1000000),
+    CLI_UINT("-s", "SIZE", "payload bytes, 0..65507 (default 56); above the MTU the request is fragmented", &size, 0, 65507),
+    CLI_REAL("-i", "INTERVAL", "seconds between requests (default 1)", &interval, 0.001, 3600),
+    CLI_REAL("-W", "WAIT", "seconds to wait for the last replies (default 2)", &wait_s, 0.001, 3600),
+    CLI_ARG("HOST", "IPv4 address to ping", &host),
+    CLI_END,
+};
+
+static int run(struct cli *c)
 {
-    uint64_t count = 0, size = 56;
-    double interval = 1.0, wait = 2.0;
-    const char *host = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-c")) {
-            if (cli_parse_u64("-c", v, 1, 1000000, &count))
-                return 2;
-            i++;
-        } else if (!strcmp(a, "-s")) {
-            if (cli_parse_u64("-s", v, 0, 65507, &size))
-                return 2;
-            i++;
-        } else if (!strcmp(a, "-i")) {
-            if (cli_parse_double("-i", v, 0.001, 3600, &interval))
-                return 2;
-            i++;
-        } else if (!strcmp(a, "-W")) {
-            if (cli_parse_double("-W", v, 0.001, 3600, &wait))
-                return 2;
-            i++;
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: ustack [GLOBAL OPTIONS] ping [-c COUNT] [-s SIZE] [-i INTERVAL] [-W WAIT] HOST\n"
-                   "  -c COUNT     stop after COUNT replies requested (1..1000000; default: until SIGINT)\n"
-                   "  -s SIZE      payload bytes, 0..65507 (default 56); above the MTU the request is fragmented\n"
-                   "  -i INTERVAL  seconds between requests (default 1)\n"
-                   "  -W WAIT      seconds to wait for the last replies (default 2)\n");
-            return 0;
-        } else if (a[0] == '-') {
-            return cli_error("ping: unknown option '%s' (allowed: -c, -s, -i, -W)", a);
-        } else if (!host) {
-            host = a;
-        } else {
-            return cli_error("ping: more than one host given ('%s', '%s')", host, a);
-        }
-    }
-    if (!host)
-        return cli_error("ping: no HOST given");
     us_ip4_t dst;
     if (cli_parse_ip("ping HOST", host, &dst))
         return 2;
@@ -97,7 +71,7 @@ int cmd_ping(struct cli *c, int argc, char **argv)
     us_time_t start = us_rt_clock();
     us_time_t next_send = start;
     us_time_t end = US_TIME_NEVER;
-    while (!us_rt_stop_requested()) {
+    while (!cli_stopping()) {
         us_time_t now = us_rt_clock();
         if (end == US_TIME_NEVER && now >= next_send) {
             int e = us_ping_send(c->st, dst, id, (uint16_t)(s.sent + 1), (uint32_t)size, now);
@@ -106,7 +80,7 @@ int cmd_ping(struct cli *c, int argc, char **argv)
             s.sent++;
             next_send += (us_time_t)(interval * 1e9);
             if (count && s.sent >= count)
-                end = now + (us_time_t)(wait * 1e9);
+                end = now + (us_time_t)(wait_s * 1e9);
         }
         drain(c, id, &s);
         if (count && s.received >= count)
@@ -119,6 +93,7 @@ int cmd_ping(struct cli *c, int argc, char **argv)
             break;
     }
     drain(c, id, &s);
+    cli_abort_connections(c);
     double elapsed = (double)(us_rt_clock() - start) / 1e6;
     printf("\n--- %s ping statistics ---\n", host);
     printf("%u packets transmitted, %u received, %.0f%% packet loss, time %.0fms\n", s.sent, s.received,
@@ -133,3 +108,11 @@ int cmd_ping(struct cli *c, int argc, char **argv)
     cli_teardown(c);
     return s.received > 0 && s.corrupt == 0 ? 0 : 1;
 }
+
+const struct cli_cmd cmd_ping = {
+    .name = "ping",
+    .summary = "ICMP echo requests like ping(8)",
+    .globals = true,
+    .opts = opts,
+    .run = run,
+};

@@ -21,21 +21,11 @@ static void dev_stats(struct us_dev *d, FILE *out)
     }
 }
 
-int cmd_up(struct cli *c, int argc, char **argv)
+static double duration;
+static const struct cli_opt opts[] = {CLI_DURATION(&duration), CLI_END};
+
+static int run(struct cli *c)
 {
-    double duration = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--duration") && i + 1 < argc) {
-            if (cli_parse_double("--duration", argv[++i], 0, 1e9, &duration))
-                return 2;
-        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: ustack [GLOBAL OPTIONS] up [--duration SECONDS]\n"
-                   "Answers ARP, ICMP echo and UDP echo on port 7 until SIGINT/SIGTERM or the duration.\n");
-            return 0;
-        } else {
-            return cli_error("up: unknown option '%s' (allowed: --duration SECONDS)", argv[i]);
-        }
-    }
     int rc = cli_setup(c);
     if (rc)
         return rc;
@@ -46,12 +36,12 @@ int cmd_up(struct cli *c, int argc, char **argv)
         return cli_error("up: cannot bind UDP port 7");
     }
     char ipb[16];
-    printf("ustack up on %s: %s/%u mtu %u\n", c->tap, cli_ipstr(c->ip, ipb), c->prefix, c->mtu);
+    printf("ustack up on %s: %s/%u mtu %u\n", c->tap, cli_ipstr(c->net.ip, ipb), c->net.prefix, c->mtu);
     us_time_t start = us_rt_clock();
     us_time_t until = duration > 0 ? start + (us_time_t)(duration * 1e9) : US_TIME_NEVER;
     static uint8_t buf[65536];
     uint64_t echoed = 0;
-    while (!us_rt_stop_requested() && us_rt_clock() < until) {
+    while (!cli_stopping() && us_rt_clock() < until) {
         int r = c->drv->step(c->drv, until);
         if (r < 0 && r != -EINTR) {
             fprintf(stderr, "ustack: driver: %s\n", strerror(-r));
@@ -66,11 +56,21 @@ int cmd_up(struct cli *c, int argc, char **argv)
                 echoed++;
         }
     }
+    us_close(c->st, ufd, us_rt_clock());
+    cli_abort_connections(c);
     printf("ustack up: stopped after %.1f s, %llu UDP datagrams echoed\n", (double)(us_rt_clock() - start) / 1e9,
            (unsigned long long)echoed);
     cli_print_counters(c->st, stdout, false);
     dev_stats(us_stack_dev(c->st), stdout);
-    us_close(c->st, ufd, us_rt_clock());
     cli_teardown(c);
     return 0;
 }
+
+const struct cli_cmd cmd_up = {
+    .name = "up",
+    .summary = "serve ARP, ping and UDP echo (port 7); print counters at exit",
+    .description = "Answers ARP, ICMP echo and UDP echo on port 7 until SIGINT/SIGTERM or the duration.\n",
+    .globals = true,
+    .opts = opts,
+    .run = run,
+};

@@ -1,8 +1,11 @@
 /* The real-time driver: one stack on a device with a file descriptor (TAP).
  * Waits with epoll for a frame or the stack's next deadline, whichever is
  * first, then polls the stack with CLOCK_MONOTONIC. This is the only place that
- * reads a clock; the stack itself never does. */
+ * reads a clock; the stack itself never does. Signals are the caller's: it
+ * hands in a stop condition and the signal mask to wait with (us_rt_set_stop,
+ * us_rt_set_wait_mask). */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,27 +20,26 @@ struct us_rt {
     struct us_stack *st;
     int epfd;
     int devfd;
+    bool (*stop)(void *arg);
+    void *stop_arg;
+    bool has_mask;
+    sigset_t wait_mask;
 };
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
+void us_rt_set_stop(struct us_rt *rt, bool (*stop)(void *arg), void *arg)
 {
-    (void)sig;
-    stop_flag = 1;
+    rt->stop = stop;
+    rt->stop_arg = arg;
 }
 
-void us_rt_install_signals(void)
+void us_rt_set_wait_mask(struct us_rt *rt, const sigset_t *wait_mask)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    rt->has_mask = wait_mask != NULL;
+    if (wait_mask)
+        rt->wait_mask = *wait_mask;
 }
 
-bool us_rt_stop_requested(void) { return stop_flag != 0; }
+static bool stopping(const struct us_rt *rt) { return rt->stop && rt->stop(rt->stop_arg); }
 
 us_time_t us_rt_clock(void)
 {
@@ -60,11 +62,30 @@ static us_time_t drv_now(struct us_driver *d)
     return us_rt_clock();
 }
 
+/* A wait that ends with events or a timeout restores the caller's mask without
+ * delivering the signals that were pending (pselect semantics: only an
+ * interrupted wait delivers them), and a step that need not wait does not wait
+ * at all; under steady traffic a stop signal would then stay pending. Briefly
+ * installing the wait mask delivers what it unblocks. */
+static void take_pending(const sigset_t *wait_mask)
+{
+    sigset_t pending, old;
+    if (sigpending(&pending) < 0)
+        return;
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sigismember(&pending, sig) == 1 && sigismember(wait_mask, sig) == 0) {
+            sigprocmask(SIG_SETMASK, wait_mask, &old);
+            sigprocmask(SIG_SETMASK, &old, NULL);
+            return;
+        }
+    }
+}
+
 /* Wait until a frame arrives, the stack's next deadline or `limit`. */
 static int drv_step(struct us_driver *d, us_time_t limit)
 {
     struct us_rt *rt = (struct us_rt *)(void *)d;
-    if (stop_flag)
+    if (stopping(rt))
         return -EINTR;
     us_time_t now = us_rt_clock();
     us_time_t dl = us_stack_next_deadline(rt->st, now);
@@ -74,23 +95,26 @@ static int drv_step(struct us_driver *d, us_time_t limit)
         us_time_t wait = dl - now;
         struct timespec ts = {.tv_sec = (time_t)(wait / 1000000000ull), .tv_nsec = (long)(wait % 1000000000ull)};
         struct epoll_event ev;
+        const sigset_t *mask = rt->has_mask ? &rt->wait_mask : NULL;
         int n;
         if (wait > US_SEC(3600))
             ts.tv_sec = 3600;
         if (rt->epfd >= 0) {
-            n = epoll_pwait2(rt->epfd, &ev, 1, &ts, NULL);
+            n = epoll_pwait2(rt->epfd, &ev, 1, &ts, mask);
             if (n < 0 && errno == ENOSYS) {
                 int ms = (int)((wait + 999999) / 1000000);
-                n = epoll_wait(rt->epfd, &ev, 1, ms);
+                n = epoll_pwait(rt->epfd, &ev, 1, ms, mask);
             }
         } else {
-            n = nanosleep(&ts, NULL);
+            n = ppoll(NULL, 0, &ts, mask);
         }
         if (n < 0 && errno != EINTR)
             return -errno;
-        if (stop_flag)
-            return -EINTR;
     }
+    if (rt->has_mask)
+        take_pending(&rt->wait_mask);
+    if (stopping(rt))
+        return -EINTR;
     us_stack_poll(rt->st, us_rt_clock());
     return 0;
 }

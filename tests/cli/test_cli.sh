@@ -22,8 +22,19 @@ expect_err "--ip: '300.1.1.1' is not an IPv4 address" --ip 300.1.1.1/24 up
 expect_err "--cc: 'vegas' is not allowed (allowed: newreno, cubic)" --cc vegas up
 expect_err "--cc: 'bbr' is not allowed (allowed: newreno, cubic)" --cc bbr up
 expect_err "unknown option '--bogus'" --bogus up
-expect_err "unknown command 'fly' (allowed:" fly
-expect_err "ping: unknown option '-x' (allowed: -c, -s, -i, -W)" ping -x 1.2.3.4
+expect_err "unknown command 'fly' (allowed: up, ping, echo, sink, source, demo, analyze" fly
+# a mistyped command or option gets a suggestion; a global option after the command is explained
+expect_err "unknown command 'sorce' — did you mean 'source'?" sorce 198.18.0.1:5001
+expect_err "unknown command 'anlyze' — did you mean 'analyze'?" anlyze x.pcap
+expect_err "echo: unknown option '--prot' — did you mean '--port'? (allowed: --port N, --duration S)" echo --prot 7
+expect_err "unknown option '--tpa' — did you mean '--tap'?" --tpa x up
+expect_err "up: '--tap' is a global option: give it before the command" up --tap x
+expect_err "ping: unexpected argument '198.18.0.9' (HOST already given: '198.18.0.1')" ping 198.18.0.1 198.18.0.9
+expect_err "up: unexpected argument 'now'" up now
+expect_err "--port: '0' is not allowed (expected an integer 1..65535)" sink --port 0
+expect_err "--port: needs a value N" echo --port
+expect_err "--queue: '100' is not allowed (expected 1500..1G)" --queue 100 up
+expect_err "ping: unknown option '-x' (allowed: -c COUNT, -s SIZE, -i INTERVAL, -W WAIT)" ping -x 1.2.3.4
 expect_err "-s: '70000' is not allowed (expected an integer 0..65507)" ping -s 70000 198.18.0.1
 expect_err "needs --tap NAME" --ip 198.18.0.2/24 up
 expect_err "--rate: 'fast' is not allowed" --rate fast up
@@ -34,6 +45,32 @@ if [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ]; then
 fi
 "$U" --help >"$T/help" && grep -q "Commands:" "$T/help" || fail "--help"
 "$U" ping --help >"$T/help" && grep -q "usage:" "$T/help" || fail "ping --help"
+# every command in ustack --help has its own --help, from the same table: usage
+# line, and one help line per option the overview lists for it
+"$U" --help >"$T/help.all"
+cmds=$(awk '/^Commands:/ {on=1; next} on && /^  [a-z]/ {print $1} on && /^$/ {exit}' "$T/help.all")
+[ "$(echo $cmds)" = "up ping echo sink source demo analyze" ] || fail "ustack --help lists commands '$(echo $cmds)'"
+for cmd in $cmds; do
+    "$U" "$cmd" --help >"$T/h.$cmd" || fail "$cmd --help exited non-zero"
+    grep -q "^usage: ustack .*$cmd" "$T/h.$cmd" || fail "$cmd --help has no usage line"
+    for opt in $(grep "^  $cmd " "$T/help.all" | grep -o -- '\[-[-a-zA-Z]*' | tr -d '['); do
+        grep -q -- "^  $opt" "$T/h.$cmd" || fail "$cmd --help does not explain $opt"
+    done
+    [ "$("$U" "$cmd" -h)" = "$(cat "$T/h.$cmd")" ] || fail "$cmd -h differs from $cmd --help"
+done
+grep -q -- "--cc NAME .*congestion control" "$T/h.source" || fail "source --help lacks --cc"
+# the --cc names are the congestion-control registry's: every allowed name is
+# accepted, and help and the error list the same names
+ccs=$("$U" --cc nosuch up 2>&1 | sed -n "s/.*(allowed: \(.*\))$/\1/p" || true)
+[ -n "$ccs" ] || fail "--cc error lists no names"
+case ", $ccs," in *", newreno,"*) ;; *) fail "--cc names '$ccs' lack newreno";; esac
+case ", $ccs," in *", cubic,"*) ;; *) fail "--cc names '$ccs' lack cubic";; esac
+grep -q -- "--cc NAME .*(allowed: $ccs)" "$T/help.all" || fail "ustack --help does not list the --cc names '$ccs'"
+grep -q -- "(allowed: $ccs)" "$T/h.source" || fail "source --help does not list the --cc names '$ccs'"
+for cc in ${ccs//,/ }; do
+    expect_err "needs --tap NAME" --cc "$cc" --ip 198.18.0.2/24 up
+    expect_err "needs --tap NAME" --ip 198.18.0.2/24 source 198.18.0.1:5001 --bytes 1k --cc "$cc"
+done
 "$U" demo --pcap "$T/d1.pcap" >"$T/demo1" || { cat "$T/demo1"; fail "demo exited non-zero"; }
 "$U" demo --pcap "$T/d2.pcap" >"$T/demo2" || fail "second demo run"
 grep -q "summary:" "$T/demo1" || fail "demo summary missing"

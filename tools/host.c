@@ -1,0 +1,218 @@
+/* The stack a command runs on: a TAP device from the global options, with
+ * impairments and a capture on top; the signals of the program (SIGINT and
+ * SIGTERM stop it, SIGUSR1 asks for netstat); the loop's step; and on the way
+ * out the RSTs a kernel would send for the sockets of an exiting process. */
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+static void log_to_stderr(void *arg, int level, us_time_t now, const char *msg)
+{
+    (void)arg;
+    static const char *names[] = {"error", "warn", "info", "debug"};
+    fprintf(stderr, "[%llu.%06llu] %s: %s\n", (unsigned long long)(now / 1000000000ull),
+            (unsigned long long)(now % 1000000000ull / 1000), names[level & 3], msg);
+}
+
+/* ---- signals ---- */
+static volatile sig_atomic_t stop_sig, usr1_flag;
+static bool aborted;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGUSR1)
+        usr1_flag = 1;
+    else
+        stop_sig = sig;
+}
+
+static bool stop_requested(void *arg)
+{
+    (void)arg;
+    return stop_sig != 0;
+}
+
+bool cli_stopping(void) { return stop_sig != 0; }
+
+const char *cli_stop_signal(void)
+{
+    return stop_sig == SIGINT ? "SIGINT" : stop_sig == SIGTERM ? "SIGTERM" : NULL;
+}
+
+/* Handlers for SIGINT, SIGTERM and SIGUSR1; the signals stay blocked except
+ * while the driver waits (us_rt_set_wait_mask), so none is lost between the
+ * driver's check and its wait. */
+static void take_signals(struct us_rt *rt)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGUSR1};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigset_t block, wait_mask; /* wait_mask: while the driver waits, ours unblocked */
+    sigemptyset(&block);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        sigaction(sigs[i], &sa, NULL);
+        sigaddset(&block, sigs[i]);
+    }
+    sigprocmask(SIG_BLOCK, &block, &wait_mask);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigdelset(&wait_mask, sigs[i]);
+    us_rt_set_wait_mask(rt, &wait_mask);
+    us_rt_set_stop(rt, stop_requested, NULL);
+}
+
+/* The driver the commands use: the real-time one, plus the netstat a SIGUSR1
+ * asked for after every step (the blocking wrappers step it too). */
+static struct cli *host_of(struct us_driver *d) { return (struct cli *)(void *)((char *)d - offsetof(struct cli, host_drv)); }
+
+static us_time_t host_now(struct us_driver *d)
+{
+    struct us_driver *rt = host_of(d)->rt_drv;
+    return rt->now(rt);
+}
+
+static int host_step(struct us_driver *d, us_time_t limit)
+{
+    struct cli *c = host_of(d);
+    int r = c->rt_drv->step(c->rt_drv, limit);
+    if (usr1_flag) {
+        usr1_flag = 0;
+        cli_netstat(c->st, stdout);
+    }
+    return r;
+}
+
+int cli_setup(struct cli *c)
+{
+    char err[512];
+    if (!c->tap)
+        return cli_error("this command needs --tap NAME (a TAP device: ip tuntap add dev NAME mode tap)");
+    if (!c->net.ip)
+        return cli_error("this command needs --ip ADDR/PREFIX, e.g. --ip 198.18.0.2/24");
+    c->pool = us_pktpool_new(US_PKT_HEADROOM + 14 + c->mtu + 64, 1u << 18);
+    if (!c->pool)
+        return cli_error("out of memory");
+    c->dev = us_tap_open(c->tap, c->pool, c->mtu, c->mac, err, sizeof(err));
+    if (!c->dev)
+        return cli_error("%s", err);
+    if (c->impaired) {
+        c->imp.seed = c->seed_set ? c->seed : 1;
+        c->imp_dev = us_impair_new(c->dev, &c->imp);
+        if (!c->imp_dev)
+            return cli_error("impairments: out of memory");
+        c->dev = c->imp_dev;
+    }
+    if (c->pcap) {
+        struct us_dev *cap = us_capture_new(c->dev, c->pcap, us_rt_wall_offset(), err, sizeof(err));
+        if (!cap)
+            return cli_error("--pcap: %s", err);
+        c->dev = cap;
+    }
+    struct us_config cfg;
+    us_config_default(&cfg);
+    cfg.ip = c->net.ip;
+    cfg.prefix_len = c->net.prefix;
+    cfg.gw = c->gw;
+    if (c->seed_set) {
+        cfg.seed = c->seed;
+    }
+    if (c->cc)
+        snprintf(cfg.tcp_cc, sizeof(cfg.tcp_cc), "%s", c->cc);
+    c->st = us_stack_new(&cfg, c->dev, us_rt_clock(), err, sizeof(err));
+    if (!c->st)
+        return cli_error("%s", err);
+    if (c->verbose)
+        us_stack_set_log(c->st, c->verbose >= 2 ? US_LOG_DEBUG : US_LOG_INFO, log_to_stderr, NULL);
+    c->rt = us_rt_new(c->st, err, sizeof(err));
+    if (!c->rt)
+        return cli_error("%s", err);
+    c->rt_drv = us_rt_driver(c->rt);
+    c->host_drv = (struct us_driver){.now = host_now, .step = host_step};
+    c->drv = &c->host_drv;
+    take_signals(c->rt);
+    return 0;
+}
+
+/* Longest wait for the devices to write what they hold: a second beyond the
+ * impairments' delay, so a rate-limited queue cannot keep the program. */
+static us_time_t flush_bound(const struct cli *c)
+{
+    return US_SEC(1) + (c->impaired ? c->imp.tx.delay + c->imp.tx.jitter : 0);
+}
+
+int cli_abort_connections(struct cli *c)
+{
+    if (!c->st || !c->rt || aborted)
+        return 0;
+    aborted = true;
+    us_time_t now = us_rt_clock();
+    int n = us_tcp_abort_all(c->st, now);
+    /* The flush must not stop at the stop condition that brought us here. */
+    us_rt_set_stop(c->rt, NULL, NULL);
+    us_time_t end = now + flush_bound(c);
+    while (n > 0 && (now = us_rt_clock()) < end && us_dev_next_deadline(c->dev, now) != US_TIME_NEVER)
+        if (c->rt_drv->step(c->rt_drv, end) < 0)
+            break;
+    us_rt_set_stop(c->rt, stop_requested, NULL);
+    if (cli_stop_signal())
+        printf("%s: stopped by %s: %d connection%s aborted with RST\n", c->cmd->name, cli_stop_signal(), n,
+               n == 1 ? "" : "s");
+    else if (n > 0)
+        printf("%s: %d connection%s aborted with RST at exit\n", c->cmd->name, n, n == 1 ? "" : "s");
+    return n;
+}
+
+void cli_teardown(struct cli *c)
+{
+    cli_abort_connections(c);
+    us_rt_free(c->rt);
+    us_stack_free(c->st);
+    if (c->dev)
+        us_dev_destroy(c->dev);
+    us_pktpool_free(c->pool);
+}
+
+uint64_t cli_counter(const struct us_stack *st, const char *name)
+{
+    uint64_t v;
+    if (us_counter_find(st, name, &v) < 0) {
+        fprintf(stderr, "ustack: internal error: no counter named '%s'\n", name);
+        abort();
+    }
+    return v;
+}
+
+void cli_print_counters(struct us_stack *st, FILE *out, bool all)
+{
+    fprintf(out, "counters:\n");
+    for (size_t i = 0; i < us_counter_count(); i++) {
+        uint64_t v = us_counter_get(st, i);
+        if (v || all)
+            fprintf(out, "  %-32s %llu\n", us_counter_name(i), (unsigned long long)v);
+    }
+}
+
+/* ---- netstat ---- */
+static void print_conn(void *arg, const struct us_conn_info *c)
+{
+    FILE *out = arg;
+    char la[16], ra[16], l[24], r[24];
+    snprintf(l, sizeof(l), "%s:%u", cli_ipstr(c->local.addr, la), c->local.port);
+    snprintf(r, sizeof(r), "%s:%u", cli_ipstr(c->remote.addr, ra), c->remote.port);
+    fprintf(out, "%-4d %-12s %-21s %-21s %8u %8u %8u %8u %8.1f %6llu\n", c->fd, us_tcp_state_name(c->info.state), l, r,
+            c->info.recv_queue, c->info.send_queue, c->info.cwnd, c->info.ssthresh, (double)c->info.srtt / 1e6,
+            (unsigned long long)c->info.retransmits);
+}
+
+void cli_netstat(struct us_stack *st, FILE *out)
+{
+    fprintf(out, "%-4s %-12s %-21s %-21s %8s %8s %8s %8s %8s %6s\n", "fd", "state", "local", "remote", "recv-q",
+            "send-q", "cwnd", "ssthresh", "srtt-ms", "retx");
+    us_tcp_foreach(st, print_conn, out);
+    cli_print_counters(st, out, false);
+}
