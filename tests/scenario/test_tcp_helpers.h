@@ -48,20 +48,27 @@ struct trace {
     bool on;
 };
 
+/* A captured frame's headers, for rules that edit it in place. */
+struct tt_frame {
+    struct us_ip_hdr ip;
+    struct us_tcp_repr tcp;
+    uint8_t *t;               /* the TCP header inside the frame */
+};
+
 /* One captured Ethernet frame → struct seg, through the stack's wire module
- * (src/wire): false when it is not an unfragmented TCP/IPv4 segment. */
-static inline bool tt_parse_at(const uint8_t *f, uint32_t len, struct seg *s, uint8_t **tcp, struct us_tcp_repr *r)
+ * (src/wire): false when it is not a TCP/IPv4 segment. */
+static inline bool tt_parse_frame(const uint8_t *f, uint32_t len, struct seg *s, struct tt_frame *fr)
 {
     struct us_eth_repr e;
-    struct us_ip_hdr ip;
     int el = us_eth_parse(f, len, &e);
     if (el < 0 || e.type != US_ETHERTYPE_IPV4)
         return false;
-    int ihl = us_ip_hdr_check(f + el, len - (uint32_t)el, &ip);
-    if (ihl < 0 || ip.proto != US_IP_PROTO_TCP || ip.total_len > len - (uint32_t)el)
+    int ihl = us_ip_hdr_check(f + el, len - (uint32_t)el, &fr->ip);
+    if (ihl < 0 || fr->ip.proto != US_IP_PROTO_TCP || fr->ip.total_len > len - (uint32_t)el)
         return false;
-    *tcp = (uint8_t *)(uintptr_t)(f + el + ihl);
-    if (us_tcp_parse(*tcp, ip.total_len - (uint32_t)ihl, r) != US_TCP_OK)
+    fr->t = (uint8_t *)(uintptr_t)(f + el + ihl);
+    const struct us_tcp_repr *r = &fr->tcp;
+    if (us_tcp_parse(fr->t, fr->ip.total_len - (uint32_t)ihl, &fr->tcp) != US_TCP_OK)
         return false;
     memset(s, 0, sizeof(*s));
     s->seq = r->seq;
@@ -81,9 +88,14 @@ static inline bool tt_parse_at(const uint8_t *f, uint32_t len, struct seg *s, ui
 
 static inline bool tt_parse(const uint8_t *f, uint32_t len, struct seg *s)
 {
-    uint8_t *tcp;
-    struct us_tcp_repr r;
-    return tt_parse_at(f, len, s, &tcp, &r);
+    struct tt_frame fr;
+    return tt_parse_frame(f, len, s, &fr);
+}
+
+/* After a rule edited the TCP bytes of fr: a correct checksum again. */
+static inline void tt_fix_csum(const struct tt_frame *fr)
+{
+    us_tcp_csum_fill(fr->t, fr->tcp.hlen + fr->tcp.len, fr->ip.src, fr->ip.dst);
 }
 
 /* A middlebox that strips the window-scale option from SYN-ACKs (STALL.md
@@ -94,15 +106,14 @@ static inline void tt_strip_wscale(void *arg, int dir, uint8_t *f, uint32_t len,
     (void)arg;
     (void)now;
     struct seg s;
-    uint8_t *t;
-    struct us_tcp_repr r;
-    if (dir != 0 || !tt_parse_at(f, len, &s, &t, &r) || s.flags != (F_SYN | F_ACK))
+    struct tt_frame fr;
+    if (dir != 0 || !tt_parse_frame(f, len, &s, &fr) || s.flags != (F_SYN | F_ACK))
         return;
     struct us_tcp_opt o;
     uint32_t pos = US_TCP_HLEN;
-    while (us_tcp_opt_next(t, r.hlen, &pos, &o) > 0)
+    while (us_tcp_opt_next(fr.t, fr.tcp.hlen, &pos, &o) > 0)
         if (o.kind == US_TCPOPT_WSCALE) {
-            us_tcp_opt_strip(t, r.hlen, &o);
+            us_tcp_opt_strip(fr.t, fr.tcp.hlen, &o);
             return;
         }
 }

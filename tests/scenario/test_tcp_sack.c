@@ -189,33 +189,6 @@ static void sack_at_5_percent_loss_needs_fewer_timeouts_and_less_time_than_newre
 struct renege { uint32_t claim_l, claim_r, ack; int rewritten; };
 struct ctx { struct droplist d; struct renege r; };   /* d first: drop_listed reads it */
 
-static uint32_t get32(const uint8_t *p) { return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3]; }
-static void put32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v; }
-
-static void fix_tcp_csum(uint8_t *f, uint32_t len)
-{
-    uint8_t *ip = f + 14;
-    uint32_t ihl = (uint32_t)(ip[0] & 15) * 4;
-    uint32_t tot = ((uint32_t)ip[2] << 8) | ip[3];
-    uint8_t *t = ip + ihl;
-    uint32_t tl = tot - ihl;
-    assert_true(14 + tot <= len);
-    t[16] = t[17] = 0;
-    uint32_t sum = 0;
-    for (int i = 12; i < 20; i += 2)
-        sum += ((uint32_t)ip[i] << 8) | ip[i + 1];
-    sum += 6 + tl;
-    for (uint32_t i = 0; i + 1 < tl; i += 2)
-        sum += ((uint32_t)t[i] << 8) | t[i + 1];
-    if (tl & 1)
-        sum += (uint32_t)t[tl - 1] << 8;
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    uint16_t c = (uint16_t)~sum;
-    t[16] = (uint8_t)(c >> 8);
-    t[17] = (uint8_t)c;
-}
-
 /* A receives B's ACKs: widen a SACK block that starts at claim_l so that it
  * claims [claim_l, claim_r) — data B never got, as if B had reneged on it. */
 static bool claim_more(struct trace *tr, const struct seg *s, uint8_t *f, uint32_t len)
@@ -223,25 +196,20 @@ static bool claim_more(struct trace *tr, const struct seg *s, uint8_t *f, uint32
     struct renege *r = &((struct ctx *)tr->arg)->r;
     if (s->host != 0 || s->ack != r->ack || !s->nsack)
         return false;
-    uint8_t *ip = f + 14;
-    uint8_t *t = ip + (ip[0] & 15) * 4;
-    uint32_t doff = (uint32_t)(t[12] >> 4) * 4;
-    for (uint32_t i = 20; i < doff;) {
-        if (t[i] == 0)
-            break;
-        if (t[i] == 1) {
-            i++;
-            continue;
-        }
-        if (t[i] == 5)
-            for (uint32_t k = 0; k + 10 <= t[i + 1]; k += 8)
-                if (get32(t + i + 2 + k) == r->claim_l && (int32_t)(get32(t + i + 6 + k) - r->claim_r) < 0) {
-                    put32(t + i + 6 + k, r->claim_r);
-                    r->rewritten++;
-                }
-        i += t[i + 1];
+    struct seg p;
+    struct tt_frame fr;
+    assert_true(tt_parse_frame(f, len, &p, &fr));
+    struct us_tcp_opt o;
+    uint32_t pos = US_TCP_HLEN;
+    while (us_tcp_opt_next(fr.t, fr.tcp.hlen, &pos, &o) > 0) {
+        uint8_t *b = fr.t + o.off + 2;   /* the SACK blocks, in place */
+        for (uint32_t k = 0; o.kind == US_TCPOPT_SACK && k + 10 <= o.len; k += 8)
+            if (us_get32(b + k) == r->claim_l && (int32_t)(us_get32(b + k + 4) - r->claim_r) < 0) {
+                us_put32(b + k + 4, r->claim_r);
+                r->rewritten++;
+            }
     }
-    fix_tcp_csum(f, len);
+    tt_fix_csum(&fr);
     return false;
 }
 
