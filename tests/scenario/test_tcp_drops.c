@@ -5,16 +5,6 @@
 #include "test_tcp_helpers.h"
 #include "tcp/tcp_int.h"
 
-/* Counter by name; fails on a name the stack does not have. */
-static uint64_t ctr(struct us_stack *st, const char *name)
-{
-    for (size_t i = 0; i < us_counter_count(); i++)
-        if (strcmp(us_counter_name(i), name) == 0)
-            return us_counter_get(st, i);
-    fail_msg("no counter named %s", name);
-    return 0;
-}
-
 /* A segment "from A" (198.18.0.1) to dst, straight into B's stack. */
 static void inject(struct tu_net *n, us_ip4_t dst, struct us_tcp_repr r, uint32_t plen)
 {
@@ -61,12 +51,12 @@ static void test_listener_drops_counted_per_reason(void **state)
 
     inject(&n, TU_IP_B, (struct us_tcp_repr){.sport = 40000, .dport = 80, .seq = 1, .flags = US_TH_RST}, 0);
     tt_run(&n, US_MS(10));
-    assert_int_equal(ctr(n.b.st, "tcp.drop_listen_rst"), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_listen_rst"), 1);
     assert_int_equal(tr.n, 0);
 
     inject(&n, TU_IP_B, (struct us_tcp_repr){.sport = 40000, .dport = 80, .seq = 1, .ack = 777, .flags = US_TH_ACK}, 0);
     tt_run(&n, US_MS(10));
-    assert_int_equal(ctr(n.b.st, "tcp.drop_listen_ack"), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_listen_ack"), 1);
     assert_int_equal(tr.n, 1);                      /* answered with <SEQ=SEG.ACK><CTL=RST> */
     assert_int_equal(tr.v[0].flags, F_RST);
     assert_int_equal(tr.v[0].seq, 777);
@@ -74,20 +64,20 @@ static void test_listener_drops_counted_per_reason(void **state)
 
     inject(&n, TU_IP_B, (struct us_tcp_repr){.sport = 40000, .dport = 80, .seq = 1, .flags = US_TH_FIN}, 0);
     tt_run(&n, US_MS(10));
-    assert_int_equal(ctr(n.b.st, "tcp.drop_listen_no_syn"), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_listen_no_syn"), 1);
     assert_int_equal(tr.n, 0);
 
     inject(&n, 0xC61200FFu, (struct us_tcp_repr){.sport = 40000, .dport = 80, .seq = 1, .flags = US_TH_SYN}, 0);
     tt_run(&n, US_MS(10));
-    assert_int_equal(ctr(n.b.st, "tcp.drop_broadcast"), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_broadcast"), 1);
     assert_int_equal(tr.n, 0);
 
     /* each drop under its own name only */
-    assert_int_equal(ctr(n.b.st, "tcp.drop_listen_rst"), 1);
-    assert_int_equal(ctr(n.b.st, "tcp.drop_listen_ack"), 1);
-    assert_int_equal(ctr(n.b.st, "tcp.drop_listen_no_syn"), 1);
-    assert_int_equal(ctr(n.b.st, "tcp.drop_no_listener"), 0);
-    assert_int_equal(ctr(n.b.st, "tcp.passive_opens"), 0);
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_listen_rst"), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_listen_ack"), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_listen_no_syn"), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_no_listener"), 0);
+    assert_int_equal(tu_counter(n.b.st, "tcp.passive_opens"), 0);
     tt_free(&n, &tr);
 }
 
@@ -101,9 +91,9 @@ static void test_broadcast_segment_is_not_answered(void **state)
     tt_net(&n, &tr, NULL);
     inject(&n, 0xC61200FFu, (struct us_tcp_repr){.sport = 40000, .dport = 81, .seq = 1, .ack = 5, .flags = US_TH_ACK}, 0);
     tt_run(&n, US_MS(10));
-    assert_int_equal(ctr(n.b.st, "tcp.drop_broadcast"), 1);
-    assert_int_equal(ctr(n.b.st, "tcp.drop_no_listener"), 0);
-    assert_int_equal(ctr(n.b.st, "tcp.rst_sent"), 0);
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_broadcast"), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_no_listener"), 0);
+    assert_int_equal(tu_counter(n.b.st, "tcp.rst_sent"), 0);
     assert_int_equal(tr.n, 0);
     tt_free(&n, &tr);
 }
@@ -123,8 +113,8 @@ static bool drop_synack(struct trace *tr, const struct seg *s, uint8_t *f, uint3
 /* The SYN after the full queue was dropped under `which` only, unanswered. */
 static void expect_queue_drop(struct tu_net *n, struct trace *tr, const char *which, const char *other)
 {
-    assert_int_equal(ctr(n->b.st, which), 1);
-    assert_int_equal(ctr(n->b.st, other), 0);
+    assert_int_equal(tu_counter(n->b.st, which), 1);
+    assert_int_equal(tu_counter(n->b.st, other), 0);
     assert_int_equal(b_sent(tr, F_SYN | F_ACK), 1);   /* only the first connection was answered */
     tt_free(n, tr);
 }
@@ -183,8 +173,8 @@ static void test_data_to_orphan_counted_and_reset(void **state)
     tt_clear(&tr);
     assert_int_equal(us_send(n.a.st, a, "hello", 5, 0, tt_now(&n)), 5);
     tt_run(&n, US_MS(10));
-    assert_int_equal(ctr(n.b.st, "tcp.drop_data_orphaned"), 1);
-    assert_int_equal(ctr(n.b.st, "tcp.drop_data_after_fin"), 0);
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_data_orphaned"), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_data_after_fin"), 0);
     assert_int_equal(b_sent(&tr, F_RST), 1);
     assert_int_equal(tt_state(n.a.st, a), US_TCP_CLOSED);
     tt_free(&n, &tr);
@@ -211,7 +201,7 @@ static void test_bytes_beyond_window_counted(void **state)
     tr.rule = drop_from_b;               /* A never sent these bytes: it must not see the ACK */
     inject(&n, TU_IP_B, (struct us_tcp_repr){.sport = la.port, .dport = 80, .seq = seq, .ack = ack,
                                              .flags = US_TH_ACK | US_TH_PSH, .wnd = 65535}, 1100);
-    assert_int_equal(ctr(n.b.st, "tcp.rx_bytes_beyond_window"), 100);
+    assert_int_equal(tu_counter(n.b.st, "tcp.rx_bytes_beyond_window"), 100);
     tt_run(&n, US_MS(1));
     assert_true(tr.n >= 1);
     assert_int_equal(tr.v[0].host, 1);
@@ -240,8 +230,8 @@ static void test_segment_too_big_counted_apart_from_no_buffer(void **state)
     ta->mss_send = 4000;
     static uint8_t data[4000];
     assert_int_equal(us_send(n.a.st, a, data, sizeof(data), 0, tt_now(&n)), (ssize_t)sizeof(data));
-    assert_int_equal(ctr(n.a.st, "tcp.tx_segment_too_big"), 1);
-    assert_int_equal(ctr(n.a.st, "tcp.tx_no_buffer"), 0);
+    assert_int_equal(tu_counter(n.a.st, "tcp.tx_segment_too_big"), 1);
+    assert_int_equal(tu_counter(n.a.st, "tcp.tx_no_buffer"), 0);
     ta->mss_send = mss;                  /* the retransmission timer repairs the loss */
     size_t got = 0;
     for (int i = 0; i < 100 && got < sizeof(data); i++) {
