@@ -102,112 +102,12 @@ void tu_net_free(struct tu_net *n)
     us_pktpool_free(n->b.pool);
 }
 
-/* ---- bulk transfer ---- */
-struct bulk_ctx {
-    struct tu_net *n;
-    struct tu_bulk *b;
-    uint8_t *buf;
-};
-
-static bool soft_error(long rc) { return rc == -EAGAIN || rc == -ENOTCONN || rc == -EINPROGRESS || rc == -EALREADY; }
-
-static bool bulk_step(void *arg)
+int tu_bulk_run(struct tu_net *n, struct xfer *x, us_time_t limit)
 {
-    struct bulk_ctx *c = arg;
-    struct tu_bulk *b = c->b;
-    struct us_stack *A = c->n->a.st, *B = c->n->b.st;
-    us_time_t now = us_sim_now(c->n->sim);
-    if (b->error)
-        return false;
-    if (b->bfd < 0) {
-        struct us_sockaddr peer;
-        int fd = us_accept(B, b->lfd, &peer, now);
-        if (fd >= 0) {
-            b->bfd = fd;
-            b->t_connected = now;
-        } else if (fd != -EAGAIN) {
-            b->error = fd;
-            return false;
-        }
-    }
-    /* A sends what fits */
-    while (b->sent < b->total) {
-        uint8_t chunk[16384];
-        size_t n = b->total - b->sent < sizeof(chunk) ? (size_t)(b->total - b->sent) : sizeof(chunk);
-        for (size_t i = 0; i < n; i++)
-            chunk[i] = tu_pattern(b->pattern_seed, b->sent + i);
-        ssize_t w = us_send(A, b->afd, chunk, n, 0, now);
-        if (w > 0) {
-            b->sent += (uint64_t)w;
-            continue;
-        }
-        if (!soft_error(w)) {
-            b->error = (int)w;
-            return false;
-        }
-        break;
-    }
-    /* everything handed to TCP: half-close once */
-    if (b->sent == b->total && !b->a_shut) {
-        int rc = us_shutdown(A, b->afd, US_SHUT_WR, now);
-        if (rc == 0)
-            b->a_shut = true;
-        else if (!soft_error(rc)) {
-            b->error = rc;
-            return false;
-        }
-    }
-    /* B reads */
-    if (b->bfd >= 0) {
-        for (;;) {
-            ssize_t r = us_recv(B, b->bfd, c->buf, b->read_chunk, 0, now);
-            if (r > 0) {
-                for (ssize_t i = 0; i < r; i++)
-                    if (c->buf[i] != tu_pattern(b->pattern_seed, b->received + (uint64_t)i))
-                        b->data_ok = false;
-                b->received += (uint64_t)r;
-                continue;
-            }
-            if (r == 0) {
-                b->b_eof = true;
-                b->t_done = now;
-                return false;
-            }
-            if (!soft_error(r)) {
-                b->error = (int)r;
-                return false;
-            }
-            break;
-        }
-    }
-    return true;
-}
-
-int tu_bulk_run(struct tu_net *n, struct tu_bulk *b, us_time_t limit)
-{
-    struct us_stack *A = n->a.st, *B = n->b.st;
-    if (!b->port)
-        b->port = 5001;
-    if (!b->read_chunk)
-        b->read_chunk = 65536;
-    b->sent = b->received = 0;
-    b->data_ok = true;
-    b->b_eof = false;
-    b->a_shut = false;
-    b->error = 0;
-    b->bfd = -1;
-    b->lfd = us_socket(B, US_SOCK_STREAM);
-    assert_true(b->lfd >= 0);
-    struct us_sockaddr la = {0, b->port};
-    assert_int_equal(us_bind(B, b->lfd, &la), 0);
-    assert_int_equal(us_listen(B, b->lfd, 16), 0);
-    b->afd = us_socket(A, US_SOCK_STREAM);
-    assert_true(b->afd >= 0);
-    struct us_sockaddr to = {n->b.ip, b->port};
-    int rc = us_connect(A, b->afd, &to, us_sim_now(n->sim));
-    assert_true(rc == -EINPROGRESS || rc == 0);
-    struct bulk_ctx c = {n, b, malloc(b->read_chunk)};
-    rc = us_sim_run_while(n->sim, bulk_step, &c, limit);
-    free(c.buf);
-    return rc;
+    x->sim = n->sim;
+    x->ss = n->a.st;
+    x->ds = n->b.st;
+    x->close_after = true;
+    assert_int_equal(xfer_connect(x, n->b.ip, 5001), 0);
+    return xfer_run(x, limit);
 }

@@ -6,6 +6,7 @@
 #include <ustack/ustack.h>
 #include <ustack/sim.h>
 #include <ustack/driver.h>
+#include "xfer.h"
 
 #define TU_IP_A 0xC6120001u /* 198.18.0.1 */
 #define TU_IP_B 0xC6120002u /* 198.18.0.2 */
@@ -44,28 +45,11 @@ const char *tu_tmpdir(void);
 /* Counter value by name; fails the test (cmocka fail_msg) when no counter has
  * that name, so a renamed counter cannot pass as zero. */
 uint64_t tu_counter(const struct us_stack *st, const char *name);
-/* Deterministic pattern byte at offset i for stream `seed`. */
-static inline uint8_t tu_pattern(uint64_t seed, uint64_t i) { uint64_t x = (i + seed * 0x9E3779B97F4A7C15ull) * 0xff51afd7ed558ccdull; return (uint8_t)(x >> 56); }
+
+/* A -> B bulk transfer of x->total pattern bytes (tools/xfer.h) on a new
+ * connection to B:5001; A half-closes once everything is sent. Runs until B
+ * read EOF or the virtual-time limit; returns xfer_run's result (0, a socket
+ * error, -ETIMEDOUT, -EDEADLK). Sockets stay open (closed by tu_net_free). */
+int tu_bulk_run(struct tu_net *n, struct xfer *x, us_time_t limit);
 
 #endif
-
-/* ---- bulk transfer A -> B over the socket API ------------------------------ */
-struct tu_bulk {
-    /* parameters */
-    uint64_t total;          /* bytes A sends */
-    uint16_t port;           /* default 5001 */
-    uint64_t pattern_seed;
-    uint32_t read_chunk;     /* B reads at most this much per step (default 64 KiB) */
-    /* results */
-    uint64_t sent, received;
-    bool data_ok;            /* every byte B read matched the pattern */
-    bool b_eof;              /* B saw the end of the stream */
-    bool a_shut;             /* A half-closed after sending everything */
-    int error;               /* first unexpected socket error (negative errno) or 0 */
-    us_time_t t_connected, t_done;
-    int afd, lfd, bfd;
-};
-/* Runs until B has read everything and seen EOF, or the virtual-time limit.
- * Returns 0, -ETIMEDOUT or -EDEADLK (from the simulator). Sockets stay open
- * (closed by tu_net_free). */
-int tu_bulk_run(struct tu_net *n, struct tu_bulk *b, us_time_t limit);

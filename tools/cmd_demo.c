@@ -10,6 +10,7 @@
 #include <string.h>
 #include <ustack/sim.h>
 #include "cli.h"
+#include "xfer.h"
 
 struct host {
     const char *name;
@@ -93,113 +94,75 @@ static void ping_series(struct ping_run *p, uint32_t size, int count)
     }
 }
 
-/* ---- TCP transfer ---- */
-struct xfer {
-    struct us_sim *sim;
-    struct host *a, *b;
-    int afd, lfd, bfd;
-    uint64_t total, sent, received, next_report;
-    bool shut, eof, bad;
-    int err;
-    us_time_t t_start, t_est, t_done;
+/* ---- TCP transfer (tools/xfer.h), a line at each milestone ---- */
+struct demo_xfer {
+    struct xfer x;
+    us_time_t t_start;
+    uint64_t next_report;
+    bool said_accepted, said_fin;
 };
 
-static uint8_t pat(uint64_t i) { return (uint8_t)((i * 2654435761u) >> 13); }
-
-static void report(struct xfer *x, const char *what)
+static void report(const struct xfer *x, const char *what)
 {
     struct us_tcp_info ti;
     us_time_t now = us_sim_now(x->sim);
-    if (us_tcp_info(x->a->st, x->afd, &ti) < 0)
+    if (us_tcp_info(x->ss, x->sfd, &ti) < 0)
         return;
     printf("  [%8.3f ms] %-24s %s cwnd %6u ssthresh %10u srtt %6.1f ms rto %6.0f ms in flight %6u retx %llu\n",
            (double)now / 1e6, what, us_tcp_state_name(ti.state), ti.cwnd, ti.ssthresh, (double)ti.srtt / 1e6,
            (double)ti.rto / 1e6, ti.bytes_in_flight, (unsigned long long)ti.retransmits);
 }
 
-static bool xfer_step(void *arg)
+static bool demo_step(void *arg)
 {
-    struct xfer *x = arg;
-    us_time_t now = us_sim_now(x->sim);
-    struct us_sockaddr peer;
-    if (x->bfd < 0 && (x->bfd = us_accept(x->b->st, x->lfd, &peer, now)) >= 0) {
-        x->t_est = now;
+    struct demo_xfer *d = arg;
+    struct xfer *x = &d->x;
+    bool more = xfer_step(x);
+    if (x->dfd >= 0 && !d->said_accepted) {
+        d->said_accepted = true;
         report(x, "connection accepted");
     }
-    while (x->sent < x->total) {
-        uint8_t buf[8192];
-        size_t n = x->total - x->sent < sizeof(buf) ? (size_t)(x->total - x->sent) : sizeof(buf);
-        for (size_t i = 0; i < n; i++)
-            buf[i] = pat(x->sent + i);
-        ssize_t w = us_send(x->a->st, x->afd, buf, n, 0, now);
-        if (w <= 0) {
-            if (w != -EAGAIN && w != -ENOTCONN)
-                x->err = (int)w;
-            break;
-        }
-        x->sent += (uint64_t)w;
-    }
-    if (x->sent == x->total && !x->shut && us_shutdown(x->a->st, x->afd, US_SHUT_WR, now) == 0) {
-        x->shut = true;
+    if (x->closed && !d->said_fin) {
+        d->said_fin = true;
         report(x, "all data queued, FIN");
     }
-    while (x->bfd >= 0) {
-        uint8_t buf[16384];
-        ssize_t r = us_recv(x->b->st, x->bfd, buf, sizeof(buf), 0, now);
-        if (r == 0) {
-            x->eof = true;
-            x->t_done = now;
-            break;
-        }
-        if (r < 0) {
-            if (r != -EAGAIN)
-                x->err = (int)r;
-            break;
-        }
-        for (ssize_t i = 0; i < r; i++)
-            if (buf[i] != pat(x->received + (uint64_t)i))
-                x->bad = true;
-        x->received += (uint64_t)r;
-        if (x->received >= x->next_report) {
-            char what[48];
-            snprintf(what, sizeof(what), "B has read %3llu%%", (unsigned long long)(x->received * 100 / x->total));
-            report(x, what);
-            x->next_report += x->total / 5;
-        }
+    if (x->got >= d->next_report) {
+        char what[48];
+        snprintf(what, sizeof(what), "B has read %3llu%%", (unsigned long long)(x->got * 100 / x->total));
+        report(x, what);
+        while (d->next_report <= x->got)
+            d->next_report += x->total / 5;
     }
-    return !x->eof && !x->err;
+    return more;
 }
 
 static int tcp_demo(struct us_sim *sim, struct host *a, struct host *b, uint64_t total)
 {
-    struct xfer x = {.sim = sim, .a = a, .b = b, .total = total, .bfd = -1, .next_report = total / 5};
+    struct demo_xfer d = {.x = {.sim = sim, .ss = a->st, .ds = b->st, .total = total, .seed = 1, .close_after = true,
+                                .read_chunk = 16384},
+                          .t_start = us_sim_now(sim), .next_report = total / 5};
+    struct xfer *x = &d.x;
     printf("\n%s -> %s: TCP transfer of %llu bytes (newreno, initial window 10 segments)\n", a->name, b->name,
            (unsigned long long)total);
-    x.lfd = us_socket(b->st, US_SOCK_STREAM);
-    struct us_sockaddr la = {0, 5001}, to = {b->ip, 5001};
-    us_bind(b->st, x.lfd, &la);
-    us_listen(b->st, x.lfd, 8);
-    x.afd = us_socket(a->st, US_SOCK_STREAM);
-    x.t_start = us_sim_now(sim);
-    int rc = us_connect(a->st, x.afd, &to, x.t_start);
-    if (rc != -EINPROGRESS && rc != 0)
+    int rc = xfer_connect(x, b->ip, 5001);
+    if (rc < 0)
         return cli_error("demo: connect: %s", strerror(-rc));
-    rc = us_sim_run_while(sim, xfer_step, &x, x.t_start + US_SEC(600));
-    if (rc < 0 || x.err || x.bad || x.received != total) {
-        printf("  transfer FAILED: %s%s, %llu of %llu bytes\n", rc ? strerror(-rc) : "", x.err ? strerror(-x.err) : "",
-               (unsigned long long)x.received, (unsigned long long)total);
+    rc = us_sim_run_while(sim, demo_step, &d, d.t_start + US_SEC(600));
+    if (rc < 0 || x->err || x->bad || x->got != total) {
+        printf("  transfer FAILED: %s%s%s, %llu of %llu bytes\n", rc ? strerror(-rc) : "", x->err ? strerror(-x->err) : "",
+               x->bad ? "data corrupted" : "", (unsigned long long)x->got, (unsigned long long)total);
         return 1;
     }
-    report(&x, "B read everything + FIN");
-    us_time_t dur = x.t_done - x.t_start;
+    report(x, "B read everything + FIN");
+    us_time_t dur = x->t_eof - d.t_start;
     printf("  %llu bytes intact in %.3f s virtual: goodput %.2f Mbit/s, %llu retransmits (%llu fast, %llu timeouts)\n",
-           (unsigned long long)x.received, (double)dur / 1e9, (double)x.received * 8 / ((double)dur / 1e9) / 1e6,
+           (unsigned long long)x->got, (double)dur / 1e9, (double)x->got * 8 / ((double)dur / 1e9) / 1e6,
            (unsigned long long)cli_counter(a->st, "tcp.retransmits"),
            (unsigned long long)cli_counter(a->st, "tcp.fast_retransmits"),
            (unsigned long long)cli_counter(a->st, "tcp.rto_expirations"));
-    us_close(b->st, x.bfd, us_sim_now(sim));
-    us_close(b->st, x.lfd, us_sim_now(sim));
-    us_close(a->st, x.afd, us_sim_now(sim));
+    us_close(b->st, x->dfd, us_sim_now(sim));
+    us_close(b->st, x->lfd, us_sim_now(sim));
+    us_close(a->st, x->sfd, us_sim_now(sim));
     us_sim_run_until(sim, us_sim_now(sim) + US_SEC(1));
     printf("  closed; A's side waits in TIME_WAIT for 2*MSL before the 4-tuple can be reused\n");
     return 0;

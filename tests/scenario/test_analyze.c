@@ -42,9 +42,9 @@ static void clean_bulk_transfer_has_no_findings(void **s)
     int l = tt_listen(n.b.st, 5001, 4);
     int a, b;
     tt_pair(&n, l, 5001, &a, &b);
-    struct xfer x = {.n = &n, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 500000, .seed = 3,
+    struct xfer x = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 500000, .seed = 3,
                      .close_after = true};
-    assert_int_equal(tt_transfer(&x, tt_now(&n) + US_SEC(60)), 0);
+    assert_int_equal(xfer_run(&x, tt_now(&n) + US_SEC(60)), 0);
     tt_run(&n, US_MS(200));
     tt_free(&n, &tr);
     for (char h = 'a'; h <= 'b'; h++) {
@@ -76,10 +76,10 @@ static void stripped_window_scale_is_flagged_as_a_mismatch(void **s)
     int l = tt_listen(n.b.st, 80, 4);
     int a, b;
     tt_pair(&n, l, 80, &a, &b);
-    struct xfer x = {.n = &n, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 200000, .seed = 9};
-    assert_int_equal(tt_transfer(&x, tt_now(&n) + US_SEC(60)), 0);
-    struct xfer back = {.n = &n, .ss = n.b.st, .ds = n.a.st, .sfd = b, .dfd = a, .total = 300000, .seed = 10};
-    assert_int_equal(tt_transfer(&back, tt_now(&n) + US_SEC(600)), 0);
+    struct xfer x = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 200000, .seed = 9};
+    assert_int_equal(xfer_run(&x, tt_now(&n) + US_SEC(60)), 0);
+    struct xfer back = {.sim = n.sim, .ss = n.b.st, .ds = n.a.st, .sfd = b, .dfd = a, .total = 300000, .seed = 10};
+    assert_int_equal(xfer_run(&back, tt_now(&n) + US_SEC(600)), 0);
     tt_free(&n, &tr);
     /* A's capture: its SYN carried wscale, the SYN-ACK it received none */
     struct us_an *an = analyze_file("analyze-wscale", 'a');
@@ -110,68 +110,30 @@ static void no_timestamps(struct us_config *c, int host, void *arg)
     c->tcp_timestamps = false;
 }
 
-struct slow {
-    struct tu_net n;
-    int a, b;
-    uint64_t sent, got;
-    uint8_t buf[8192];
-};
-
-static void slow_push(struct slow *x)
-{
-    while (x->sent < 100000) {
-        uint32_t k = 100000 - x->sent < sizeof(x->buf) ? (uint32_t)(100000 - x->sent) : sizeof(x->buf);
-        ssize_t r = us_send(x->n.a.st, x->a, x->buf, k, 0, tt_now(&x->n));
-        if (r <= 0)
-            return;
-        x->sent += (uint64_t)r;
-    }
-}
-
-static uint32_t slow_read(struct slow *x, uint32_t max)
-{
-    uint32_t total = 0;
-    while (total < max) {
-        uint32_t want = max - total < sizeof(x->buf) ? max - total : sizeof(x->buf);
-        ssize_t r = us_recv(x->n.b.st, x->b, x->buf, want, 0, tt_now(&x->n));
-        if (r <= 0)
-            break;
-        total += (uint32_t)r;
-    }
-    x->got += total;
-    return total;
-}
-
-static bool slow_drain(void *arg)
-{
-    struct slow *x = arg;
-    slow_push(x);
-    slow_read(x, 1u << 30);
-    return x->got < 100000;
-}
-
 static void slow_reader_zero_window_probes_double_and_are_answered_without_stall(void **s)
 {
     (void)s;
-    static struct slow x;
+    struct tu_net n;
     struct trace tr;
-    memset(&x, 0, sizeof(x));
     struct tu_opts o = {.seed = 1, .mtu = 1040, .cfg_hook = no_timestamps, .pcap_prefix = "analyze-slow"};
     o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(10);
-    tt_net(&x.n, &tr, &o);
-    int l = us_socket(x.n.b.st, US_SOCK_STREAM);
-    tt_setint(x.n.b.st, l, US_SOL_SOCKET, US_SO_RCVBUF, 8081);
+    tt_net(&n, &tr, &o);
+    int l = us_socket(n.b.st, US_SOCK_STREAM);
+    tt_setint(n.b.st, l, US_SOL_SOCKET, US_SO_RCVBUF, 8081);
     struct us_sockaddr p = {0, 80};
-    assert_int_equal(us_bind(x.n.b.st, l, &p), 0);
-    assert_int_equal(us_listen(x.n.b.st, l, 4), 0);
-    tt_pair(&x.n, l, 80, &x.a, &x.b);
-    slow_push(&x);
-    tt_run(&x.n, US_SEC(8));                 /* B's application does not read */
-    assert_int_equal(slow_read(&x, 4000), 4000);
-    assert_int_equal(us_sim_run_while(x.n.sim, slow_drain, &x, tt_now(&x.n) + US_SEC(600)), 0);
-    assert_int_equal(us_shutdown(x.n.a.st, x.a, US_SHUT_WR, tt_now(&x.n)), 0);
-    tt_run(&x.n, US_MS(200));
-    tt_free(&x.n, &tr);
+    assert_int_equal(us_bind(n.b.st, l, &p), 0);
+    assert_int_equal(us_listen(n.b.st, l, 4), 0);
+    int a, b;
+    tt_pair(&n, l, 80, &a, &b);
+    struct xfer x = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 100000, .seed = 4};
+    xfer_send(&x, tt_now(&n));
+    tt_run(&n, US_SEC(8));                 /* B's application does not read */
+    assert_int_equal(xfer_recv(&x, 4000, tt_now(&n)), 4000);
+    assert_int_equal(xfer_run(&x, tt_now(&n) + US_SEC(600)), 0);
+    assert_false(x.bad);
+    assert_int_equal(us_shutdown(n.a.st, a, US_SHUT_WR, tt_now(&n)), 0);
+    tt_run(&n, US_MS(200));
+    tt_free(&n, &tr);
     for (char h = 'a'; h <= 'b'; h++) {
         struct us_an *an = analyze_file("analyze-slow", h);
         dump(an);

@@ -7,55 +7,20 @@
 
 #define MSS_TOL 3u
 
-/* ---- a bulk flow A -> B with a cheap pattern (byte k = pat[k % 64 KiB]) ------ */
+/* ---- an endless bulk flow A -> B (tools/xfer.h) ------------------------------ */
 
-static uint8_t pat[65536];
-
-struct flow {
-    struct tu_net *n;
-    int a, b;
-    uint64_t sent, got;
-    bool bad;
-};
-
-static void pat_init(void)
+static struct xfer flow_of(struct tu_net *n)
 {
-    for (size_t i = 0; i < sizeof(pat); i++)
-        pat[i] = tu_pattern(3, i);
-}
-
-static bool flow_step(void *arg)
-{
-    struct flow *f = arg;
-    us_time_t now = us_sim_now(f->n->sim);
-    for (;;) {
-        size_t off = (size_t)(f->sent % sizeof(pat));
-        ssize_t r = us_send(f->n->a.st, f->a, pat + off, sizeof(pat) - off, 0, now);
-        if (r <= 0)
-            break;
-        f->sent += (uint64_t)r;
-    }
-    static uint8_t buf[65536];
-    for (;;) {
-        size_t off = (size_t)(f->got % sizeof(pat));
-        ssize_t r = us_recv(f->n->b.st, f->b, buf, sizeof(pat) - off, 0, now);
-        if (r <= 0)
-            break;
-        if (memcmp(buf, pat + off, (size_t)r) != 0)
-            f->bad = true;
-        f->got += (uint64_t)r;
-    }
-    return true;
+    return (struct xfer){.sim = n->sim, .ss = n->a.st, .ds = n->b.st, .total = XFER_ENDLESS, .seed = 3};
 }
 
 /* Runs the flow for dt of virtual time. */
-static void flow_run(struct flow *f, us_time_t dt)
+static void flow_run(struct xfer *f, us_time_t dt)
 {
-    us_time_t end = tt_now(f->n) + dt;
-    int rc = us_sim_run_while(f->n->sim, flow_step, f, end);
-    assert_int_equal(rc, -ETIMEDOUT);
-    if (tt_now(f->n) < end)
-        us_sim_run_until(f->n->sim, end);
+    us_time_t end = us_sim_now(f->sim) + dt;
+    assert_int_equal(xfer_run(f, end), -ETIMEDOUT);
+    if (us_sim_now(f->sim) < end)
+        us_sim_run_until(f->sim, end);
 }
 
 struct cfg_arg { const char *cc; uint32_t buf; };
@@ -130,7 +95,6 @@ static double w_cubic_bytes(double t, double k, double w_max, double mss)
 static void cwnd_after_one_loss_drops_to_0_7_and_follows_the_cubic_curve(void **state)
 {
     (void)state;
-    pat_init();
     struct cfg_arg ca = {"cubic", 16u << 20};
     struct tu_opts o = {.seed = 1, .cfg_hook = cfg_hook, .cfg_arg = &ca};
     o.imp_a.tx.delay = US_MS(50);
@@ -140,19 +104,19 @@ static void cwnd_after_one_loss_drops_to_0_7_and_follows_the_cubic_curve(void **
     struct one_loss ol = {.n = &n, .afd = -1, .drop_at = 100};
     us_impair_set_filter(n.a.imp, one_loss_filter, &ol);
     int l = tt_listen(n.b.st, 80, 4);
-    struct flow f = {.n = &n};
-    tt_pair(&n, l, 80, &f.a, &f.b);
-    ol.afd = f.a;
+    struct xfer f = flow_of(&n);
+    tt_pair(&n, l, 80, &f.sfd, &f.dfd);
+    ol.afd = f.sfd;
 
     static uint32_t cwnd[NSAMPLES], ssth[NSAMPLES];
     us_time_t t_start = tt_now(&n);
     for (int i = 0; i < NSAMPLES; i++) {
         flow_run(&f, US_MS(SAMPLE_MS));
-        struct us_tcp_info ti = info_of(n.a.st, f.a);
+        struct us_tcp_info ti = info_of(n.a.st, f.sfd);
         cwnd[i] = ti.cwnd;
         ssth[i] = ti.ssthresh;
     }
-    struct us_tcp_info ti = info_of(n.a.st, f.a);
+    struct us_tcp_info ti = info_of(n.a.st, f.sfd);
     double mss = ti.mss_send;
     assert_true(ol.dropped && ol.have_loss);
 
@@ -220,7 +184,7 @@ static void cwnd_after_one_loss_drops_to_0_7_and_follows_the_cubic_curve(void **
 
 /* Runs the flow for LFN_SECS; with CUBIC_TRACE set in the environment,
  * prints the sender's state every 250 ms on stderr (for diagnosis). */
-static void lfn_run(struct flow *f, int fd)
+static void lfn_run(struct xfer *f, int fd)
 {
     if (!getenv("CUBIC_TRACE")) {
         flow_run(f, US_SEC(LFN_SECS));
@@ -228,7 +192,7 @@ static void lfn_run(struct flow *f, int fd)
     }
     for (int i = 1; i <= LFN_SECS * 4; i++) {
         flow_run(f, US_MS(250));
-        struct us_tcp_info t = info_of(f->n->a.st, fd);
+        struct us_tcp_info t = info_of(f->ss, fd);
         fprintf(stderr, "%5.2f s cwnd %9u ssthresh %10u flight %9u retransmits %5llu RTOs %llu received %llu\n",
                 i / 4.0, t.cwnd, t.ssthresh, t.bytes_in_flight, (unsigned long long)t.retransmits,
                 (unsigned long long)t.rto_expirations, (unsigned long long)f->got);
@@ -246,10 +210,10 @@ static uint64_t lfn_goodput_at(const char *cc, uint64_t rate, uint32_t queue, ui
     struct tu_net n;
     tu_net_init(&n, &o);
     int l = tt_listen(n.b.st, 80, 4);
-    struct flow f = {.n = &n};
-    tt_pair(&n, l, 80, &f.a, &f.b);
-    lfn_run(&f, f.a);
-    struct us_tcp_info ti = info_of(n.a.st, f.a);
+    struct xfer f = flow_of(&n);
+    tt_pair(&n, l, 80, &f.sfd, &f.dfd);
+    lfn_run(&f, f.sfd);
+    struct us_tcp_info ti = info_of(n.a.st, f.sfd);
     assert_string_equal(ti.cc, cc);
     assert_false(f.bad);
     uint64_t bps = f.got * 8 / LFN_SECS;
@@ -274,7 +238,6 @@ static uint64_t lfn_goodput(const char *cc, uint32_t queue, uint64_t seed)
 static void cubic_keeps_up_with_newreno_at_100_mbit_with_a_bdp_queue(void **state)
 {
     (void)state;
-    pat_init();
     uint64_t rate = 100000000ull;
     uint32_t bdp = (uint32_t)(rate / 8 * LFN_RTT_MS / 1000);
     uint64_t cubic = lfn_goodput_at("cubic", rate, bdp, 1);
@@ -285,7 +248,6 @@ static void cubic_keeps_up_with_newreno_at_100_mbit_with_a_bdp_queue(void **stat
 static void cubic_reaches_higher_goodput_than_newreno_on_a_long_fat_pipe(void **state)
 {
     (void)state;
-    pat_init();
     uint32_t bdp = (uint32_t)(LFN_RATE / 8 * LFN_RTT_MS / 1000);
     uint64_t cubic = lfn_goodput("cubic", bdp / 4, 1);
     uint64_t reno = lfn_goodput("newreno", bdp / 4, 1);
@@ -300,7 +262,6 @@ static void cubic_reaches_higher_goodput_than_newreno_on_a_long_fat_pipe(void **
 static void rto_sets_ssthresh_to_0_7_flight_and_cwnd_to_one_segment(void **state)
 {
     (void)state;
-    pat_init();
     struct cfg_arg ca = {"cubic", 0};
     struct tu_opts o = {.seed = 5, .cfg_hook = cfg_hook, .cfg_arg = &ca};
     o.imp_a.tx.delay = US_MS(10);
@@ -308,18 +269,18 @@ static void rto_sets_ssthresh_to_0_7_flight_and_cwnd_to_one_segment(void **state
     struct tu_net n;
     tu_net_init(&n, &o);
     int l = tt_listen(n.b.st, 80, 4);
-    struct flow f = {.n = &n};
-    tt_pair(&n, l, 80, &f.a, &f.b);
+    struct xfer f = flow_of(&n);
+    tt_pair(&n, l, 80, &f.sfd, &f.dfd);
     flow_run(&f, US_SEC(1));
     struct us_impair_config dead = o.imp_a;
     dead.tx.loss = 1.0;
     us_impair_set(n.a.imp, &dead);
     flow_run(&f, US_MS(40));                       /* the last ACKs come home */
-    struct us_tcp_info before = info_of(n.a.st, f.a);
+    struct us_tcp_info before = info_of(n.a.st, f.sfd);
     assert_int_equal(before.rto_expirations, 0);
     assert_true(before.bytes_in_flight > 20 * before.mss_send);
     flow_run(&f, US_SEC(1));
-    struct us_tcp_info ti = info_of(n.a.st, f.a);
+    struct us_tcp_info ti = info_of(n.a.st, f.sfd);
     assert_true(ti.rto_expirations >= 1);
     uint32_t want = before.bytes_in_flight * 7 / 10;
     want -= want % ti.mss_send;
@@ -328,7 +289,7 @@ static void rto_sets_ssthresh_to_0_7_flight_and_cwnd_to_one_segment(void **state
     us_impair_set(n.a.imp, &o.imp_a);
     uint64_t got = f.got;
     flow_run(&f, US_SEC(5));
-    ti = info_of(n.a.st, f.a);
+    ti = info_of(n.a.st, f.sfd);
     assert_true(f.got > got + 1000000);
     assert_true(ti.cwnd > ti.ssthresh);            /* back in congestion avoidance */
     assert_false(f.bad);
@@ -359,7 +320,6 @@ static bool drop_one_segment(struct trace *tr, const struct seg *s, uint8_t *f, 
 static void rto_with_two_holes_retransmits_only_the_lost_segments(void **state)
 {
     (void)state;
-    pat_init();
     struct cfg_arg ca = {"cubic", 0};
     struct tu_opts o = {.seed = 7, .cfg_hook = cfg_hook, .cfg_arg = &ca};
     o.imp_a.tx.delay = US_MS(10);
@@ -368,15 +328,15 @@ static void rto_with_two_holes_retransmits_only_the_lost_segments(void **state)
     struct trace tr;
     tt_net(&n, &tr, &o);
     int l = tt_listen(n.b.st, 80, 4);
-    struct flow f = {.n = &n};
-    tt_pair(&n, l, 80, &f.a, &f.b);
+    struct xfer f = flow_of(&n);
+    tt_pair(&n, l, 80, &f.sfd, &f.dfd);
     flow_run(&f, US_SEC(1));
     struct hole h = {.until = tt_now(&n) + US_MS(1500)};
     tr.rule = drop_one_segment;
     tr.arg = &h;
-    struct us_tcp_info before = info_of(n.a.st, f.a);
+    struct us_tcp_info before = info_of(n.a.st, f.sfd);
     flow_run(&f, US_SEC(3));
-    struct us_tcp_info ti = info_of(n.a.st, f.a);
+    struct us_tcp_info ti = info_of(n.a.st, f.sfd);
     uint32_t copies = 0;
     for (size_t i = 0; i < tr.n; i++)
         copies += tr.v[i].host == 0 && tr.v[i].len && (tr.v[i].seq == h.x || tr.v[i].seq == h.y);
@@ -447,13 +407,13 @@ static void run_lossy(uint64_t seed, double loss, uint64_t total)
     o.imp_b.tx = d;
     struct tu_net n;
     tu_net_init(&n, &o);
-    struct tu_bulk b = {.total = total, .pattern_seed = seed};
+    struct xfer b = {.total = total, .seed = seed};
     int rc = tu_bulk_run(&n, &b, US_SEC(3600));
-    struct us_tcp_info ti = info_of(n.a.st, b.afd);
-    if (rc != 0 || !b.data_ok || b.received != total || !b.b_eof || b.error)
+    struct us_tcp_info ti = info_of(n.a.st, b.sfd);
+    if (rc != 0 || b.bad || b.got != total || !b.eof || b.err)
         fail_msg("seed %llu loss %.2f: rc %d received %llu of %llu ok %d eof %d err %d",
-                 (unsigned long long)seed, loss, rc, (unsigned long long)b.received,
-                 (unsigned long long)total, b.data_ok, b.b_eof, b.error);
+                 (unsigned long long)seed, loss, rc, (unsigned long long)b.got,
+                 (unsigned long long)total, !b.bad, b.eof, b.err);
     assert_string_equal(ti.cc, "cubic");
     assert_true(ti.retransmits > 0);
     tu_net_free(&n);

@@ -36,13 +36,13 @@ static void one_transfer(const struct knobs *k, uint64_t seed, uint64_t bytes)
     o.imp_b.tx = d;
     struct tu_net n;
     tu_net_init(&n, &o);
-    struct tu_bulk b = {.total = bytes, .pattern_seed = seed};
+    struct xfer b = {.total = bytes, .seed = seed};
     int rc = tu_bulk_run(&n, &b, US_SEC(3600));
-    if (rc != 0 || !b.data_ok || b.received != bytes || b.error) {
+    if (rc != 0 || b.bad || b.got != bytes || b.err) {
         fail_msg("loss %.2f reorder %.2f dup %.2f corrupt %.2f rcvbuf %u seed %llu: rc %d error %d sent %llu "
                  "received %llu data_ok %d eof %d at %.3f s",
-                 k->loss, k->reorder, k->dup, k->corrupt, k->rcvbuf, (unsigned long long)seed, rc, b.error,
-                 (unsigned long long)b.sent, (unsigned long long)b.received, b.data_ok, b.b_eof,
+                 k->loss, k->reorder, k->dup, k->corrupt, k->rcvbuf, (unsigned long long)seed, rc, b.err,
+                 (unsigned long long)b.sent, (unsigned long long)b.got, !b.bad, b.eof,
                  (double)us_sim_now(n.sim) / 1e9);
     }
     tu_net_free(&n);

@@ -95,7 +95,7 @@ static void udp_datagrams_arrive_byte_exact_including_fragmented_ones(void **s)
     size_t sizes[] = {0, 1, 1472, 1473, 3000, 20000};
     for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
         for (size_t i = 0; i < sizes[k]; i++)
-            out[i] = tu_pattern(k, i);
+            out[i] = xfer_pattern(k, i);
         us_time_t now = us_sim_now(n.sim);
         assert_int_equal(us_sendto(n.a.st, a, out, sizes[k], 0, &to, now), (ssize_t)sizes[k]);
         us_sim_run_until(n.sim, now + US_MS(10));

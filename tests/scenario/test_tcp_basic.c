@@ -38,8 +38,8 @@ static void handshake_negotiates_options_and_data_arrives_intact(void **s)
     assert_int_equal(ti.mss_send, 1448);   /* 1460 less the timestamp option */
     assert_int_equal(ti.cwnd, 10 * 1448);  /* RFC 6928 */
 
-    struct xfer x = {.n = &n, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 300000, .seed = 5};
-    assert_int_equal(tt_transfer(&x, tt_now(&n) + US_SEC(60)), 0);
+    struct xfer x = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 300000, .seed = 5};
+    assert_int_equal(xfer_run(&x, tt_now(&n) + US_SEC(60)), 0);
     assert_false(x.bad);
     assert_int_equal(x.got, 300000);
     /* segments at most MSS, PSH on the last one */

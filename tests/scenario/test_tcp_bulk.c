@@ -20,9 +20,9 @@ static void run_bulk(uint64_t seed, struct imp im, uint64_t bytes)
     int l = tt_listen(n.b.st, 80, 8);
     int a, b;
     tt_pair(&n, l, 80, &a, &b);
-    struct xfer x = {.n = &n, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = bytes,
+    struct xfer x = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = bytes,
                      .seed = seed, .close_after = true};
-    int rc = tt_transfer(&x, tt_now(&n) + US_SEC(3600));
+    int rc = xfer_run(&x, tt_now(&n) + US_SEC(3600));
     if (rc != 0 || x.bad || x.got != bytes)
         fail_msg("seed %llu loss %.2f: rc %d got %llu of %llu bad %d", (unsigned long long)seed, im.loss, rc,
                  (unsigned long long)x.got, (unsigned long long)bytes, x.bad);

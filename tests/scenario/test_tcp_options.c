@@ -165,8 +165,8 @@ static void byte_counts_of_tcp_info_go_past_4_gib(void **s)
     const uint32_t shift = 0xffffffffu - 10000u + 1u;
     ta->iss -= shift;
     tb->irs -= shift;
-    struct xfer x = {.n = &n, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 20000, .seed = 3};
-    assert_int_equal(tt_transfer(&x, tt_now(&n) + US_SEC(10)), 0);
+    struct xfer x = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 20000, .seed = 3};
+    assert_int_equal(xfer_run(&x, tt_now(&n) + US_SEC(10)), 0);
     tt_run(&n, US_MS(200));
     struct us_tcp_info ia, ib;
     assert_int_equal(us_tcp_info(n.a.st, a, &ia), 0);

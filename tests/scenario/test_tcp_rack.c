@@ -35,9 +35,9 @@ static void conn_setup(struct conn *x, struct cfgarg *ca, const struct us_impair
     tt_net(&x->n, &x->tr, &o);
     int l = tt_listen(x->n.b.st, 80, 8);
     tt_pair(&x->n, l, 80, &x->a, &x->b);
-    struct xfer w = {.n = &x->n, .ss = x->n.a.st, .ds = x->n.b.st, .sfd = x->a, .dfd = x->b, .total = 200000,
+    struct xfer w = {.sim = x->n.sim, .ss = x->n.a.st, .ds = x->n.b.st, .sfd = x->a, .dfd = x->b, .total = 200000,
                      .seed = 1};
-    assert_int_equal(tt_transfer(&w, tt_now(&x->n) + US_SEC(20)), 0);
+    assert_int_equal(xfer_run(&w, tt_now(&x->n) + US_SEC(20)), 0);
     tt_run(&x->n, US_MS(300));
     struct us_tcp_info ti;
     us_tcp_info(x->n.a.st, x->a, &ti);
@@ -56,9 +56,9 @@ static void conn_setup(struct conn *x, struct cfgarg *ca, const struct us_impair
 
 static void send_pattern(struct conn *x, uint32_t bytes, uint64_t seed)
 {
-    struct xfer y = {.n = &x->n, .ss = x->n.a.st, .ds = x->n.b.st, .sfd = x->a, .dfd = x->b, .total = bytes,
+    struct xfer y = {.sim = x->n.sim, .ss = x->n.a.st, .ds = x->n.b.st, .sfd = x->a, .dfd = x->b, .total = bytes,
                      .seed = seed};
-    assert_int_equal(tt_transfer(&y, tt_now(&x->n) + US_SEC(30)), 0);
+    assert_int_equal(xfer_run(&y, tt_now(&x->n) + US_SEC(30)), 0);
     assert_false(y.bad);
     assert_int_equal(y.got, bytes);
 }
@@ -257,14 +257,14 @@ static struct run_result bulk_2_percent(bool rack, uint64_t seed, uint64_t bytes
     o.imp_b.tx = d;
     struct tu_net n;
     tu_net_init(&n, &o);
-    struct tu_bulk b = {.total = bytes, .pattern_seed = seed};
+    struct xfer b = {.total = bytes, .seed = seed};
     assert_int_equal(tu_bulk_run(&n, &b, US_SEC(3600)), 0);
-    assert_true(b.data_ok);
-    assert_int_equal(b.received, bytes);
+    assert_false(b.bad);
+    assert_int_equal(b.got, bytes);
     struct us_tcp_info ti;
-    assert_int_equal(us_tcp_info(n.a.st, b.afd, &ti), 0);
+    assert_int_equal(us_tcp_info(n.a.st, b.sfd, &ti), 0);
     assert_true(ti.sack_ok);
-    struct run_result r = {b.t_done - b.t_connected, ti.rto_expirations, ti.retransmits};
+    struct run_result r = {b.t_eof - b.t_accepted, ti.rto_expirations, ti.retransmits};
     tu_net_free(&n);
     return r;
 }

@@ -29,9 +29,9 @@ static void lossy_setup(struct lossy *x, bool sack, uint64_t seed)
     tt_net(&x->n, &x->tr, &o);
     int l = tt_listen(x->n.b.st, 80, 8);
     tt_pair(&x->n, l, 80, &x->a, &x->b);
-    struct xfer w = {.n = &x->n, .ss = x->n.a.st, .ds = x->n.b.st, .sfd = x->a, .dfd = x->b, .total = 200000,
+    struct xfer w = {.sim = x->n.sim, .ss = x->n.a.st, .ds = x->n.b.st, .sfd = x->a, .dfd = x->b, .total = 200000,
                      .seed = 1};
-    assert_int_equal(tt_transfer(&w, tt_now(&x->n) + US_SEC(10)), 0);
+    assert_int_equal(xfer_run(&w, tt_now(&x->n) + US_SEC(10)), 0);
     tt_run(&x->n, US_MS(100));
     struct us_tcp_info ti;
     us_tcp_info(x->n.a.st, x->a, &ti);
@@ -48,9 +48,9 @@ static void lossy_setup(struct lossy *x, bool sack, uint64_t seed)
 
 static void send_pattern(struct lossy *x, uint32_t bytes, uint64_t seed)
 {
-    struct xfer y = {.n = &x->n, .ss = x->n.a.st, .ds = x->n.b.st, .sfd = x->a, .dfd = x->b, .total = bytes,
+    struct xfer y = {.sim = x->n.sim, .ss = x->n.a.st, .ds = x->n.b.st, .sfd = x->a, .dfd = x->b, .total = bytes,
                      .seed = seed};
-    assert_int_equal(tt_transfer(&y, tt_now(&x->n) + US_SEC(20)), 0);
+    assert_int_equal(xfer_run(&y, tt_now(&x->n) + US_SEC(20)), 0);
     assert_false(y.bad);
     assert_int_equal(y.got, bytes);
 }
@@ -145,15 +145,15 @@ static struct run_result bulk_5_percent(bool sack, uint64_t seed, uint64_t bytes
     o.imp_b.tx = d;
     struct tu_net n;
     tu_net_init(&n, &o);
-    struct tu_bulk b = {.total = bytes, .pattern_seed = seed};
+    struct xfer b = {.total = bytes, .seed = seed};
     int rc = tu_bulk_run(&n, &b, US_SEC(3600));
     assert_int_equal(rc, 0);
-    assert_true(b.data_ok);
-    assert_int_equal(b.received, bytes);
+    assert_false(b.bad);
+    assert_int_equal(b.got, bytes);
     struct us_tcp_info ti;
-    assert_int_equal(us_tcp_info(n.a.st, b.afd, &ti), 0);
+    assert_int_equal(us_tcp_info(n.a.st, b.sfd, &ti), 0);
     assert_int_equal(ti.sack_ok, sack);
-    struct run_result r = {b.t_done - b.t_connected, ti.rto_expirations, ti.retransmits};
+    struct run_result r = {b.t_eof - b.t_accepted, ti.rto_expirations, ti.retransmits};
     tu_net_free(&n);
     return r;
 }
@@ -323,9 +323,9 @@ static void fin_run(bool sack)
     struct us_tcp_info ti;
     us_tcp_info(x.n.a.st, x.a, &ti);
     uint64_t rto0 = ti.rto_expirations;
-    struct xfer y = {.n = &x.n, .ss = x.n.a.st, .ds = x.n.b.st, .sfd = x.a, .dfd = x.b, .total = 30 * x.mss,
+    struct xfer y = {.sim = x.n.sim, .ss = x.n.a.st, .ds = x.n.b.st, .sfd = x.a, .dfd = x.b, .total = 30 * x.mss,
                      .seed = 6, .close_after = true};
-    assert_int_equal(tt_transfer(&y, tt_now(&x.n) + US_SEC(20)), 0);
+    assert_int_equal(xfer_run(&y, tt_now(&x.n) + US_SEC(20)), 0);
     assert_true(y.eof);
     assert_false(y.bad);
     us_tcp_info(x.n.a.st, x.a, &ti);

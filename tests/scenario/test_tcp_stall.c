@@ -17,8 +17,7 @@ struct stall {
     struct tu_net n;
     struct trace tr;
     int a, b;
-    uint64_t sent, got;
-    uint8_t buf[8192];
+    struct xfer xf;          /* A -> B, TOTAL pattern bytes (tools/xfer.h) */
 };
 
 static void stall_setup(struct stall *x, uint64_t seed, struct us_impair_dir *atx)
@@ -36,51 +35,31 @@ static void stall_setup(struct stall *x, uint64_t seed, struct us_impair_dir *at
     tt_pair(&x->n, l, 80, &x->a, &x->b);
     tt_run(&x->n, US_MS(100));
     tt_clear(&x->tr);
-    x->sent = x->got = 0;
+    x->xf = (struct xfer){.sim = x->n.sim, .ss = x->n.a.st, .ds = x->n.b.st, .sfd = x->a, .dfd = x->b,
+                          .total = TOTAL, .seed = 7};
 }
 
+/* A's application offers what the stack accepts. */
 static void push(struct stall *x)
 {
-    while (x->sent < TOTAL) {
-        uint32_t k = TOTAL - x->sent < sizeof(x->buf) ? (uint32_t)(TOTAL - x->sent) : sizeof(x->buf);
-        for (uint32_t i = 0; i < k; i++)
-            x->buf[i] = tu_pattern(7, x->sent + i);
-        ssize_t r = us_send(x->n.a.st, x->a, x->buf, k, 0, tt_now(&x->n));
-        if (r <= 0)
-            return;
-        x->sent += (uint64_t)r;
-    }
+    xfer_send(&x->xf, tt_now(&x->n));
+    assert_int_equal(x->xf.err, 0);
 }
 
 /* B's application reads up to max bytes now. */
 static uint32_t b_read(struct stall *x, uint32_t max)
 {
-    uint32_t total = 0;
-    while (total < max) {
-        uint32_t want = max - total < sizeof(x->buf) ? max - total : sizeof(x->buf);
-        ssize_t r = us_recv(x->n.b.st, x->b, x->buf, want, 0, tt_now(&x->n));
-        if (r <= 0)
-            break;
-        for (ssize_t i = 0; i < r; i++)
-            assert_int_equal(x->buf[i], tu_pattern(7, x->got + (uint64_t)i));
-        x->got += (uint64_t)r;
-        total += (uint32_t)r;
-    }
-    return total;
-}
-
-static bool drain_pred(void *arg)
-{
-    struct stall *x = arg;
-    push(x);
-    b_read(x, 1u << 30);
-    return x->got < TOTAL;
+    uint32_t got = (uint32_t)xfer_recv(&x->xf, max, tt_now(&x->n));
+    assert_false(x->xf.bad);
+    assert_int_equal(x->xf.err, 0);
+    return got;
 }
 
 static void finish(struct stall *x)
 {
-    assert_int_equal(us_sim_run_while(x->n.sim, drain_pred, x, tt_now(&x->n) + US_SEC(600)), 0);
-    assert_int_equal(x->got, TOTAL);
+    assert_int_equal(xfer_run(&x->xf, tt_now(&x->n) + US_SEC(600)), 0);
+    assert_int_equal(x->xf.got, TOTAL);
+    assert_false(x->xf.bad);
 }
 
 /* Trace checks shared by every run: B's right edge never moves left (R1), every
@@ -336,11 +315,11 @@ static void window_scale_stripped_from_syn_ack_still_completes(void **s)
     assert_int_equal(ia.snd_wscale, 0);      /* S8: A saw no scale in the SYN-ACK */
     assert_int_equal(ia.rcv_wscale, 0);
     assert_true(ib.snd_wscale > 0);          /* B believes both sides scale: the mismatch */
-    struct xfer xf = {.n = &n, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 1000000, .seed = 9};
-    assert_int_equal(tt_transfer(&xf, tt_now(&n) + US_SEC(60)), 0);
+    struct xfer xf = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 1000000, .seed = 9};
+    assert_int_equal(xfer_run(&xf, tt_now(&n) + US_SEC(60)), 0);
     assert_false(xf.bad);
-    struct xfer back = {.n = &n, .ss = n.b.st, .ds = n.a.st, .sfd = b, .dfd = a, .total = 300000, .seed = 10};
-    assert_int_equal(tt_transfer(&back, tt_now(&n) + US_SEC(600)), 0);
+    struct xfer back = {.sim = n.sim, .ss = n.b.st, .ds = n.a.st, .sfd = b, .dfd = a, .total = 300000, .seed = 10};
+    assert_int_equal(xfer_run(&back, tt_now(&n) + US_SEC(600)), 0);
     assert_false(back.bad);
     tt_free(&n, &tr);
 }

@@ -238,8 +238,8 @@ static void fast_retransmit_after_three_dupacks_and_newreno_recovers_three_losse
     int a, b;
     tt_pair(&n, l, 80, &a, &b);
     /* warm up so cwnd is well above the losses */
-    struct xfer x = {.n = &n, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 200000, .seed = 1};
-    assert_int_equal(tt_transfer(&x, tt_now(&n) + US_SEC(10)), 0);
+    struct xfer x = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 200000, .seed = 1};
+    assert_int_equal(xfer_run(&x, tt_now(&n) + US_SEC(10)), 0);
     tt_run(&n, US_MS(100));
     struct us_tcp_info ti;
     us_tcp_info(n.a.st, a, &ti);
@@ -255,8 +255,8 @@ static void fast_retransmit_after_three_dupacks_and_newreno_recovers_three_losse
     tr.rule = drop_listed;
     tr.arg = &d;
     uint64_t rto0 = ti.rto_expirations;
-    struct xfer y = {.n = &n, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 60 * mss, .seed = 2};
-    assert_int_equal(tt_transfer(&y, tt_now(&n) + US_SEC(10)), 0);
+    struct xfer y = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 60 * mss, .seed = 2};
+    assert_int_equal(xfer_run(&y, tt_now(&n) + US_SEC(10)), 0);
     assert_false(y.bad);
     us_tcp_info(n.a.st, a, &ti);
     assert_int_equal(ti.fast_retransmits, 3);   /* 1 on 3 dup ACKs + 2 on partial ACKs */
