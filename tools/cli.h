@@ -139,8 +139,8 @@ bool cli_stopping(void);
 const char *cli_stop_signal(void);
 /* What a kernel does for the sockets of a process that ends: abort every TCP
  * connection with RST (counted in tcp.rst_on_exit) and wait, for a bounded
- * time, until the devices have written the RSTs. Returns how many were reset;
- * prints a line when a signal stopped the command. Call before the summary. */
+ * time, until the devices have written the RSTs. Returns how many were reset
+ * and prints a line when there were any. Call before the summary. */
 int cli_abort_connections(struct cli *c);
 /* Aborts what is left (cli_abort_connections) and frees the stack and devices. */
 void cli_teardown(struct cli *c);

@@ -159,7 +159,7 @@ int cli_abort_connections(struct cli *c)
         if (c->rt_drv->step(c->rt_drv, end) < 0)
             break;
     us_rt_set_stop(c->rt, stop_requested, NULL);
-    if (cli_stop_signal())
+    if (n > 0 && cli_stop_signal())
         printf("%s: stopped by %s: %d connection%s aborted with RST\n", c->cmd->name, cli_stop_signal(), n,
                n == 1 ? "" : "s");
     else if (n > 0)

@@ -10,6 +10,8 @@
 #   2. `ustack sink` with a Linux sender: the same for an accepted connection,
 #      the sender's send fails with ECONNRESET/EPIPE, and sink reports the
 #      connection it aborted.
+#   3. The same behind ustack's --delay 300: the RST is held by the impairment
+#      and ustack waits until it is written.
 source "$(dirname "$0")/lib.sh"
 PORT=5202
 
@@ -119,7 +121,7 @@ check_abort() {
 if not any(x >= t for x in r): sys.exit(f"RSTs at {r}, all before the SIGTERM at {t}")
 print(f"RST from ustack {min(x for x in r if x >= t) - t:.3f} s after SIGTERM")' "$t_kill" $rst \
         || fail "$name: no RST after the signal"
-    grep -q "^$name: stopped by SIGTERM: 1 connection aborted with RST" "$TMP/$name.log" \
+    grep -Eq "^(source|sink): stopped by SIGTERM: 1 connection aborted with RST" "$TMP/$name.log" \
         || { cat "$TMP/$name.log"; fail "$name: ustack did not report the abort"; }
     [ "$(counter "$TMP/$name.log" tcp.rst_on_exit)" -eq 1 ] || fail "$name: tcp.rst_on_exit is not 1"
 }
@@ -154,26 +156,34 @@ check_abort source "$(tsh -r "$TMP/source.pcap" -Y "ip.src == $US_IP && tcp.flag
 grep -q "^source: $LINUX_IP:$PORT bytes [0-9]* .* (interrupted)$" "$TMP/source.log" \
     || { cat "$TMP/source.log"; fail "source: no summary after the signal"; }
 
-# ---- 2. sink ----
-start_capture sink
-start_ustack sink -v sink --port 5001
-rm -f "$TMP/send.out" "$TMP/send.out.progress"
-nsenter --net="/run/netns/$NS" python3 "$TMP/peer.py" send "$US_IP" 5001 "$TMP/send.out" 30 &
-PY_PID=$!
-PIDS+=("$PY_PID")
-wait_file "$TMP/send.out.progress" 20 "the transfer to sink did not start"
-sleep 1
-t_kill=$(date +%s.%N)
-kill -TERM "$USTACK_PID"
-wait_gone "$USTACK_PID" 5 "ustack sink"
-stop_ustack "$USTACK_PID" || fail "sink: exit status $? after SIGTERM"
-wait_gone "$PY_PID" 5 "the Linux sender"
-wait "$PY_PID" || fail "the Linux sender failed"
-read -r result n <"$TMP/send.out"
-echo "Linux sender: $result after $n bytes"
-[ "$result" = reset ] || fail "the Linux sender ended with '$result', not ECONNRESET/EPIPE"
-stop_capture
-check_abort sink 5001 "$t_kill"
-grep -q "^sink: $LINUX_IP:[0-9]* bytes [1-9][0-9]* .* sha256 [0-9a-f]* (aborted)$" "$TMP/sink.log" \
-    || { cat "$TMP/sink.log"; fail "sink: no report of the aborted connection"; }
+# ---- 2. sink, 3. sink behind a 300 ms delay ----
+# run_sink NAME GLOBAL_OPTIONS...: with the delay the RST waits in the
+# impairment's queue; ustack must stay until it is written, or Linux never
+# hears of the abort.
+run_sink() {
+    local name=$1; shift
+    start_capture "$name"
+    start_ustack "$name" -v "$@" sink --port 5001
+    rm -f "$TMP/send.out" "$TMP/send.out.progress"
+    nsenter --net="/run/netns/$NS" python3 "$TMP/peer.py" send "$US_IP" 5001 "$TMP/send.out" 30 &
+    PY_PID=$!
+    PIDS+=("$PY_PID")
+    wait_file "$TMP/send.out.progress" 20 "$name: the transfer to sink did not start"
+    sleep 1
+    t_kill=$(date +%s.%N)
+    kill -TERM "$USTACK_PID"
+    wait_gone "$USTACK_PID" 5 "ustack sink"
+    stop_ustack "$USTACK_PID" || fail "$name: exit status $? after SIGTERM"
+    wait_gone "$PY_PID" 5 "the Linux sender"
+    wait "$PY_PID" || fail "$name: the Linux sender failed"
+    read -r result n <"$TMP/send.out"
+    echo "$name: Linux sender: $result after $n bytes"
+    [ "$result" = reset ] || fail "$name: the Linux sender ended with '$result', not ECONNRESET/EPIPE"
+    stop_capture
+    check_abort "$name" 5001 "$t_kill"
+    grep -q "^sink: $LINUX_IP:[0-9]* bytes [1-9][0-9]* .* sha256 [0-9a-f]* (aborted)$" "$TMP/$name.log" \
+        || { cat "$TMP/$name.log"; fail "$name: no report of the aborted connection"; }
+}
+run_sink sink
+run_sink delayed --delay 300
 echo PASS
