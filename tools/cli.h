@@ -5,6 +5,7 @@
  *   host.c       the stack a command runs on a TAP device: set-up, signals, the loop's
  *                step, aborting connections on exit, netstat, teardown
  *   cmd_*.c      the commands (cmd_tcp.c: echo, sink, source)
+ *   xfer.c       the pattern transfer of the demo (and the scenario tests)
  */
 #ifndef US_TOOLS_CLI_H
 #define US_TOOLS_CLI_H
