@@ -42,9 +42,17 @@ static void handshake_negotiates_options_and_data_arrives_intact(void **s)
     assert_int_equal(xfer_run(&x, tt_now(&n) + US_SEC(60)), 0);
     assert_false(x.bad);
     assert_int_equal(x.got, 300000);
-    /* segments at most MSS, PSH on the last one */
-    for (size_t i = 0; i < tr.n; i++)
+    /* segments at most MSS, PSH on the last one (every copy of it) */
+    uint32_t end = tr.v[0].seq + 1 + 300000;
+    int last = 0;
+    for (size_t i = 0; i < tr.n; i++) {
         assert_true(tr.v[i].len <= 1448);
+        if (tr.v[i].host == 0 && tr.v[i].len && tr.v[i].seq + tr.v[i].len == end) {
+            assert_true(tr.v[i].flags & F_PSH);
+            last++;
+        }
+    }
+    assert_true(last >= 1);
     tt_free(&n, &tr);
 }
 

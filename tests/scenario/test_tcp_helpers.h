@@ -213,6 +213,15 @@ static inline int tt_state(struct us_stack *st, int fd)
     return ti.state;
 }
 
+/* One connection, for us_sim_run_while: runs until its state leaves
+ * ESTABLISHED, so the simulator stops at the exact event that changed it. */
+struct tt_conn { struct us_stack *st; int fd; };
+static inline bool tt_established(void *arg)
+{
+    struct tt_conn *c = arg;
+    return tt_state(c->st, c->fd) == US_TCP_ESTABLISHED;
+}
+
 /* Count of control blocks in a stack (netstat). */
 static inline void tt_count_cb(void *arg, const struct us_conn_info *c) { (void)c; (*(int *)arg)++; }
 static inline int tt_conns(struct us_stack *st)

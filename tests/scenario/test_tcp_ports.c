@@ -135,10 +135,20 @@ static void rfc5961_challenge_acks_and_malformed_options_are_counted(void **s)
     /* SYN on an established connection: challenge ACK */
     inject(&n, me.port, 80, rcv_nxt + 5, 0, F_SYN, NULL, 0, 0);
     assert_int_equal(tr.n, 2);
+    assert_int_equal(tr.v[1].host, 1);
+    assert_int_equal(tr.v[1].flags, F_ACK);
+    assert_int_equal(tr.v[1].ack, rcv_nxt);
     assert_int_equal(tu_counter(n.b.st, "tcp.challenge_ack_sent"), 2);
-    /* data with an ACK for something never sent: dropped, answered with an ACK */
+    /* data with an ACK for something never sent: dropped (the ACK still asks
+     * for rcv_nxt: the 10 bytes were not taken), answered with an ACK */
     inject(&n, me.port, 80, rcv_nxt, snd_nxt + 100000, F_ACK, NULL, 0, 10);
     assert_int_equal(tu_counter(n.b.st, "tcp.drop_unacceptable_ack"), 1);
+    assert_int_equal(tr.n, 3);
+    assert_int_equal(tr.v[2].host, 1);
+    assert_int_equal(tr.v[2].flags, F_ACK);
+    assert_int_equal(tr.v[2].len, 0);
+    assert_int_equal(tr.v[2].seq, snd_nxt);
+    assert_int_equal(tr.v[2].ack, rcv_nxt);
     char buf[16];
     assert_int_equal(us_recv(n.b.st, b, buf, sizeof(buf), 0, tt_now(&n)), -EAGAIN);
     /* malformed options: length 0, length 1, running past the header */
