@@ -117,7 +117,24 @@ check_pcap_corrupting() {
     rm -f "$f.intact"
 }
 
-# counter LOG NAME: value of a counter printed by ustack at exit (0 if absent).
+# counter LOG NAME: value of a counter in the last counter list ustack printed
+# to LOG. ustack lists only counters that are not zero, so a name it does not
+# list reads 0 -- but only a name the stack defines (src/*/*_counters.def): a
+# renamed or mistyped counter, or a log without a counter list, fails the
+# test. counter runs in $(...) subshells, where `fail` would only end the
+# subshell: it signals the test's shell instead, which then fails.
+COUNTER_NAMES=$(sed -n 's/^X([A-Z0-9_]*, *"\([^"]*\)").*/\1/p' \
+    "$(dirname "${BASH_SOURCE[0]}")"/../../src/*/*_counters.def)
+[ -n "$COUNTER_NAMES" ] || fail "no counter names found in src/*/*_counters.def"
+trap 'exit 1' USR2
 counter() {
-    awk -v n="$2" '$1 == n { print $2; found=1 } END { if (!found) print 0 }' "$1"
+    local why=
+    grep -qxF -- "$2" <<<"$COUNTER_NAMES" || why="no counter named '$2' (src/*/*_counters.def)"
+    [ -n "$why" ] || grep -q '^counters:' "$1" || why="$1 has no counter list (looking for $2)"
+    if [ -n "$why" ]; then
+        echo "FAIL: $why" >&2
+        kill -USR2 $$
+        exit 1
+    fi
+    awk -v n="$2" '/^counters:/ { v = 0 } $1 == n { v = $2 } END { print v + 0 }' "$1"
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # TCP echo: 50 Linux clients at once each send 300 KB to `ustack echo` while
 # reading the echo, and get every byte back in order; then one 20 MB echo.
-# Afterwards ustack's connection table is empty of established connections and
-# the capture passes tshark.
+# Afterwards ustack's connection table holds only the listener and the capture
+# passes tshark.
 source "$(dirname "$0")/lib.sh"
 PORT=7
 
@@ -60,7 +60,17 @@ timeout 400 nsenter --net="/run/netns/$NS" python3 "$TMP/echo.py" "$US_IP" $PORT
 timeout 400 nsenter --net="/run/netns/$NS" python3 "$TMP/echo.py" "$US_IP" $PORT 1 20000000 300 \
     || fail "20 MB echo failed"
 sleep 0.5
+# Every connection is gone from ustack's table: a netstat (SIGUSR1) while it
+# still runs lists the listener and nothing else, and stopping it aborts none.
+kill -USR1 "$USTACK_PID"
+for _ in $(seq 1 100); do grep -q '^counters:' "$TMP/echo.log" && break; sleep 0.05; done
+awk '/^fd +state / { t = 1; next } /^counters:/ { exit } t' "$TMP/echo.log" >"$TMP/table.txt"
+[ "$(awk '$2 == "LISTEN"' "$TMP/table.txt" | wc -l)" -eq 1 ] || fail "no netstat with the listener after SIGUSR1"
+[ "$(awk '$2 != "LISTEN"' "$TMP/table.txt" | wc -l)" -eq 0 ] \
+    || { cat "$TMP/table.txt"; fail "connections left in ustack's table after every client finished"; }
 stop_ustack "$USTACK_PID" || fail "ustack echo exit status $?"
+! grep -q 'aborted with RST' "$TMP/echo.log" || fail "stopping ustack aborted connections: $(grep 'aborted with RST' "$TMP/echo.log")"
+[ "$(counter "$TMP/echo.log" tcp.rst_on_exit)" -eq 0 ] || fail "tcp.rst_on_exit is not 0"
 grep '^echo: ' "$TMP/echo.log"
 served=$(sed -n 's/^echo: \([0-9]*\) connections served, \([0-9]*\) bytes echoed.*/\1/p' "$TMP/echo.log")
 echoed=$(sed -n 's/^echo: \([0-9]*\) connections served, \([0-9]*\) bytes echoed.*/\2/p' "$TMP/echo.log")
