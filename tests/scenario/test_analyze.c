@@ -48,10 +48,8 @@ static void clean_bulk_transfer_has_no_findings(void **s)
     struct trace tr;
     struct tu_opts o = {.seed = 11, .pcap_prefix = "analyze-clean"};
     o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(10);
-    tt_net(&n, &tr, &o);
-    int l = tt_listen(n.b.st, 5001, 4);
     int a, b;
-    tt_pair(&n, l, 5001, &a, &b);
+    tt_setup(&n, &tr, &o, 5001, &a, &b);
     struct xfer x = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 500000, .seed = 3,
                      .close_after = true};
     assert_int_equal(xfer_run(&x, tt_now(&n) + US_SEC(60)), 0);

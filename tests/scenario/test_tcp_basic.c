@@ -68,10 +68,8 @@ static void client_close_first_then_data_to_the_closed_client_draws_rst(void **s
     struct trace tr;
     struct tu_opts o = {.seed = 2};
     o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(5);
-    tt_net(&n, &tr, &o);
-    int l = tt_listen(n.b.st, 80, 8);
     int a, b;
-    tt_pair(&n, l, 80, &a, &b);
+    tt_setup(&n, &tr, &o, 80, &a, &b);
     assert_int_equal(us_send(n.a.st, a, "hello", 5, 0, tt_now(&n)), 5);
     tt_run(&n, US_MS(100));
     char buf[16];
@@ -111,10 +109,8 @@ static void server_close_first_then_client_and_time_wait_lasts_2msl(void **s)
     struct trace tr;
     struct tu_opts o = {.seed = 3};
     o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(5);
-    tt_net(&n, &tr, &o);
-    int l = tt_listen(n.b.st, 80, 8);
     int a, b;
-    tt_pair(&n, l, 80, &a, &b);
+    tt_setup(&n, &tr, &o, 80, &a, &b);
     tt_clear(&tr);
     assert_int_equal(us_shutdown(n.b.st, b, US_SHUT_WR, tt_now(&n)), 0);
     tt_run(&n, US_MS(50));
@@ -153,10 +149,8 @@ static void simultaneous_close_passes_closing_to_time_wait_on_both_sides(void **
     struct trace tr;
     struct tu_opts o = {.seed = 4};
     o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(10);
-    tt_net(&n, &tr, &o);
-    int l = tt_listen(n.b.st, 80, 8);
     int a, b;
-    tt_pair(&n, l, 80, &a, &b);
+    tt_setup(&n, &tr, &o, 80, &a, &b);
     tt_run(&n, US_MS(100));
     us_time_t t = tt_now(&n);
     us_shutdown(n.a.st, a, US_SHUT_WR, t);
@@ -237,10 +231,8 @@ static void linger_zero_close_sends_rst_and_peer_sees_econnreset(void **s)
     (void)s;
     struct tu_net n;
     struct trace tr;
-    tt_net(&n, &tr, NULL);
-    int l = tt_listen(n.b.st, 80, 8);
     int a, b;
-    tt_pair(&n, l, 80, &a, &b);
+    tt_setup(&n, &tr, NULL, 80, &a, &b);
     struct us_linger lg = {1, 0};
     assert_int_equal(us_setsockopt(n.a.st, a, US_SOL_SOCKET, US_SO_LINGER, &lg, sizeof(lg)), 0);
     tt_clear(&tr);
@@ -260,10 +252,8 @@ static void reuseaddr_allows_bind_while_time_wait_holds_the_port(void **s)
     (void)s;
     struct tu_net n;
     struct trace tr;
-    tt_net(&n, &tr, NULL);
-    int l = tt_listen(n.b.st, 80, 8);
     int a, b;
-    tt_pair(&n, l, 80, &a, &b);
+    int l = tt_setup(&n, &tr, NULL, 80, &a, &b);
     us_close(n.b.st, b, tt_now(&n));  /* server closes first: TIME_WAIT on B:80 */
     tt_run(&n, US_MS(10));
     us_close(n.a.st, a, tt_now(&n));

@@ -206,6 +206,18 @@ static inline void tt_pair(struct tu_net *n, int lfd, uint16_t port, int *afd, i
     *bfd = b;
 }
 
+/* The usual fixture: two hosts with taps (tt_net, options o or NULL), B
+ * listening on port, A's connection to it accepted: *afd and *bfd. Returns
+ * the listening socket. */
+static inline int tt_setup(struct tu_net *n, struct trace *tr, const struct tu_opts *o, uint16_t port, int *afd,
+                           int *bfd)
+{
+    tt_net(n, tr, o);
+    int l = tt_listen(n->b.st, port, 8);
+    tt_pair(n, l, port, afd, bfd);
+    return l;
+}
+
 static inline int tt_state(struct us_stack *st, int fd)
 {
     struct us_tcp_info ti;

@@ -152,10 +152,8 @@ static void byte_counts_of_tcp_info_go_past_4_gib(void **s)
     (void)s;
     struct tu_net n;
     struct trace tr;
-    tt_net(&n, &tr, NULL);
-    int l = tt_listen(n.b.st, 80, 8);
     int a, b;
-    tt_pair(&n, l, 80, &a, &b);
+    tt_setup(&n, &tr, NULL, 80, &a, &b);
     struct us_sockaddr la;
     assert_int_equal(us_getsockname(n.a.st, a, &la), 0);
     struct us_tcb *ta = tcp_lookup(n.a.st, TU_IP_A, la.port, TU_IP_B, 80);

@@ -106,10 +106,8 @@ static void rfc5961_challenge_acks_and_malformed_options_are_counted(void **s)
     (void)s;
     struct tu_net n;
     struct trace tr;
-    tt_net(&n, &tr, NULL);
-    int l = tt_listen(n.b.st, 80, 4);
     int a, b;
-    tt_pair(&n, l, 80, &a, &b);
+    tt_setup(&n, &tr, NULL, 80, &a, &b);
     tt_run(&n, US_MS(10));
     struct us_sockaddr me;
     us_getsockname(n.a.st, a, &me);

@@ -26,10 +26,8 @@ static void rto_doubles_when_the_link_goes_silent_then_etimedout(void **s)
     struct trace tr;
     struct tu_opts o = {.seed = 1, .cfg_hook = few_retries};
     o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(10);
-    tt_net(&n, &tr, &o);
-    int l = tt_listen(n.b.st, 80, 8);
     int a, b;
-    tt_pair(&n, l, 80, &a, &b);
+    tt_setup(&n, &tr, &o, 80, &a, &b);
     tt_run(&n, US_MS(100));
     silence(&n.a);
     tt_clear(&tr);
@@ -87,10 +85,8 @@ static void keepalive_finds_a_dead_peer_after_idle_plus_count_intervals(void **s
     (void)s;
     struct tu_net n;
     struct trace tr;
-    tt_net(&n, &tr, NULL);
-    int l = tt_listen(n.b.st, 80, 8);
     int a, b;
-    tt_pair(&n, l, 80, &a, &b);
+    tt_setup(&n, &tr, NULL, 80, &a, &b);
     tt_setint(n.a.st, a, US_IPPROTO_TCP, US_TCP_KEEPIDLE, 10);
     tt_setint(n.a.st, a, US_IPPROTO_TCP, US_TCP_KEEPINTVL, 2);
     tt_setint(n.a.st, a, US_IPPROTO_TCP, US_TCP_KEEPCNT, 3);
@@ -137,10 +133,8 @@ static us_time_t write_write_read(bool nodelay, us_time_t *second_sent)
     struct trace tr;
     struct tu_opts o = {.seed = 3};
     o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(1);
-    tt_net(&n, &tr, &o);
-    int l = tt_listen(n.b.st, 80, 8);
     int a, b;
-    tt_pair(&n, l, 80, &a, &b);
+    tt_setup(&n, &tr, &o, 80, &a, &b);
     if (nodelay)
         tt_setint(n.a.st, a, US_IPPROTO_TCP, US_TCP_NODELAY, 1);
     tt_run(&n, US_MS(100));
@@ -188,10 +182,8 @@ static void delack_ms_option_sets_the_stall(void **s)
     (void)s;
     struct tu_net n;
     struct trace tr;
-    tt_net(&n, &tr, NULL);
-    int l = tt_listen(n.b.st, 80, 8);
     int a, b;
-    tt_pair(&n, l, 80, &a, &b);
+    tt_setup(&n, &tr, NULL, 80, &a, &b);
     tt_setint(n.b.st, b, US_IPPROTO_TCP, US_TCP_DELACK_MS, 100);
     tt_run(&n, US_MS(200));
     tt_clear(&tr);
@@ -237,10 +229,8 @@ static void fast_retransmit_after_three_dupacks_and_newreno_recovers_three_losse
     struct trace tr;
     struct tu_opts o = {.seed = 4, .cfg_hook = no_sack};
     o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(10);
-    tt_net(&n, &tr, &o);
-    int l = tt_listen(n.b.st, 80, 8);
     int a, b;
-    tt_pair(&n, l, 80, &a, &b);
+    tt_setup(&n, &tr, &o, 80, &a, &b);
     /* warm up so cwnd is well above the losses */
     struct xfer x = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 200000, .seed = 1};
     assert_int_equal(xfer_run(&x, tt_now(&n) + US_SEC(10)), 0);
@@ -290,10 +280,8 @@ static void slow_start_doubles_from_ten_segments_per_rtt(void **s)
     struct trace tr;
     struct tu_opts o = {.seed = 5};
     o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(50);
-    tt_net(&n, &tr, &o);
-    int l = tt_listen(n.b.st, 80, 8);
     int a, b;
-    tt_pair(&n, l, 80, &a, &b);
+    tt_setup(&n, &tr, &o, 80, &a, &b);
     tt_run(&n, US_MS(200));
     tt_clear(&tr);
     static uint8_t big[400000];
