@@ -72,26 +72,18 @@ static void batch_reader_is_not_paced_by_delayed_acks(void **s)
     tr.on = false;
     int lfd = tt_listen(n.b.st, 80, 4), a, b;
     tt_pair(&n, lfd, 80, &a, &b);
-    static uint8_t out[1 << 16], in[1 << 17];
-    memset(out, 3, sizeof(out));
-    uint64_t total = 4 << 20, sent = 0, got = 0;
+    struct xfer x = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 4 << 20, .seed = 5};
     us_time_t t0 = tt_now(&n);
-    while (got < total && tt_now(&n) < t0 + US_SEC(30)) {
-        while (sent < total) {
-            size_t k = total - sent < sizeof(out) ? (size_t)(total - sent) : sizeof(out);
-            ssize_t w = us_send(n.a.st, a, out, k, 0, tt_now(&n));
-            if (w <= 0)
-                break;
-            sent += (uint64_t)w;
-        }
+    while (x.got < x.total && tt_now(&n) < t0 + US_SEC(30)) {
+        xfer_send(&x, tt_now(&n));
         tt_run(&n, US_MS(10));
-        ssize_t r;
-        while ((r = us_recv(n.b.st, b, in, sizeof(in), 0, tt_now(&n))) > 0)
-            got += (uint64_t)r;
+        xfer_recv(&x, UINT64_MAX, tt_now(&n));   /* B drains what arrived */
     }
     us_time_t took = tt_now(&n) - t0;
     printf("4 MB, B drains its 64 KiB buffer every 10 ms: %.0f ms virtual\n", (double)took / 1e6);
-    assert_int_equal(got, total);
+    assert_int_equal(x.got, x.total);
+    assert_false(x.bad);
+    assert_int_equal(x.err, 0);
     assert_true(took <= US_MS(64 * 10 + 100));
     tt_free(&n, &tr);
 }
