@@ -52,6 +52,8 @@ struct us_config {
     bool tcp_timestamps, tcp_sack, tcp_wscale; /* options offered (default on) */
     bool tcp_rack;            /* RACK-TLP loss detection and tail loss probes (RFC 8985) on
                                  connections that negotiated SACK (default on) */
+    uint8_t tcp_syncookies;   /* SYN cookies (RFC 4987 3.6): 0 off, 1 when a listener's SYN queue
+                                 is full (default), 2 for every SYN */
 };
 void us_config_default(struct us_config *cfg);
 

@@ -99,6 +99,7 @@ void us_config_default(struct us_config *c)
     snprintf(c->tcp_cc, sizeof(c->tcp_cc), "newreno");
     c->tcp_timestamps = c->tcp_sack = c->tcp_wscale = true;
     c->tcp_rack = true;
+    c->tcp_syncookies = 1;
 }
 
 static int check_config(const struct us_config *c, char *err, size_t errlen)
@@ -121,6 +122,11 @@ static int check_config(const struct us_config *c, char *err, size_t errlen)
     }
     if (c->tcp_rto_min == 0 || c->tcp_rto_min > c->tcp_rto_max) {
         snprintf(err, errlen, "RTO bounds invalid (min must be > 0 and <= max)");
+        return -EINVAL;
+    }
+    if (c->tcp_syncookies > 2) {
+        snprintf(err, errlen, "SYN cookie mode %u out of range (0 off, 1 when the SYN queue is full, 2 always)",
+                 c->tcp_syncookies);
         return -EINVAL;
     }
     return 0;

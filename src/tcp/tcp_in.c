@@ -103,16 +103,95 @@ static void copy_listener_opts(struct us_tcb *c, const struct us_tcb *l)
         c->flags |= TF_LINGER0;
 }
 
+/* A child of listener l for the SYN syn (real, or as a cookie gave it back),
+ * in SYN_RECEIVED on the listener's SYN queue with ISS iss. */
+static struct us_tcb *new_child(struct us_stack *st, struct us_tcb *l, const struct us_ip_info *ip,
+                                const struct us_tcp_repr *s, uint32_t iss, us_time_t now)
+{
+    struct tcp_ext *le = l->ext;
+    int err;
+    struct us_tcb *c = tcp_tcb_new(st, &err);
+    if (!c) {
+        US_COUNT(st, TCP_DROP_NOMEM);
+        return NULL;
+    }
+    c->lip = ip->dst;
+    c->lport = s->dport;
+    c->rip = ip->src;
+    c->rport = s->sport;
+    copy_listener_opts(c, l);
+    note_syn_opts(st, c, s, now);
+    c->rcv_wscale = st->cfg.tcp_wscale && s->wscale >= 0 ? tcp_wscale_for(c->rcvbuf) : 0;
+    settle_opts(st, c, s);
+    c->irs = s->seq;
+    c->rcv_nxt = s->seq + 1;
+    c->rcv_adv = c->rcv_nxt;
+    c->iss = iss;
+    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+    c->snd_wnd = s->wnd;
+    c->rtt_start = t_us(now);
+    c->flags |= TF_BOUND;
+    tcp_set_state(st, c, US_TCP_SYN_RECEIVED, now);
+    tcp_hash_insert(st, c);
+    c->parent = l;
+    c->qnext = le->synq;
+    le->synq = c;
+    le->synq_len++;
+    US_COUNT(st, TCP_PASSIVE_OPENS);
+    return c;
+}
+
+static void sync_input(struct us_stack *st, struct us_tcb *tcb, const struct us_ip_info *ip,
+                       const struct us_tcp_repr *s, us_time_t now);
+
+/* Cookies are checked on ACKs to a listener that sends them always, or that
+ * sent one within the cookies' lifetime (Linux: tcp_synq_no_recent_overflow). */
+static bool cookie_ack_expected(const struct us_stack *st, const struct us_tcb *l, us_time_t now)
+{
+    if (st->cfg.tcp_syncookies == 2)
+        return true;
+    uint32_t last = l->ext->cookie_last;
+    return last && tcp_cookie_count(now) - (last - 1) < TCP_COOKIE_MAX_AGE;
+}
+
+/* The ACK of a cookie SYN-ACK: the connection is made now, straight into the
+ * accept queue, and the segment (data, FIN) is then processed on it. Returns
+ * false when the ACK carries no valid cookie. */
+static bool cookie_ack(struct us_stack *st, struct us_tcb *l, const struct us_ip_info *ip,
+                       const struct us_tcp_repr *s, us_time_t now)
+{
+    struct us_tcp_repr syn;
+    if (!tcp_cookie_check(st, l, ip, s, &syn, now))
+        return false;
+    if (l->ext->acc_len >= l->ext->backlog) {
+        US_COUNT(st, TCP_DROP_ACCEPTQ_FULL);        /* no state; the peer retransmits */
+        return true;
+    }
+    struct us_tcb *c = new_child(st, l, ip, &syn, s->ack - 1, now);
+    if (!c)
+        return true;
+    US_COUNT(st, TCP_COOKIE_CONNS);
+    c->snd_nxt = c->snd_max = c->iss + 1;
+    /* the window the cookie SYN-ACK advertised (R1) */
+    c->rcv_adv = c->rcv_nxt + (c->rcvbuf > 65535 ? 65535 : c->rcvbuf);
+    c->backoff = 1;                                 /* no handshake RTT sample: the SYN-ACK time is unknown */
+    sync_input(st, c, ip, s, now);
+    return true;
+}
+
 static void listen_input(struct us_stack *st, struct us_tcb *l, const struct us_ip_info *ip,
                          const struct us_tcp_repr *s, us_time_t now)
 {
-    /* RFC 9293 3.10.7.2: a RST is ignored, an ACK answered with RST, and
-     * anything but a SYN dropped. */
+    /* RFC 9293 3.10.7.2: a RST is ignored, an ACK answered with RST (unless
+     * it returns a SYN cookie), and anything but a SYN dropped. */
     if (s->flags & US_TH_RST) {
         US_COUNT(st, TCP_DROP_LISTEN_RST);
         return;
     }
     if (s->flags & US_TH_ACK) {
+        if (!(s->flags & US_TH_SYN) && !ip->broadcast && cookie_ack_expected(st, l, now) &&
+            cookie_ack(st, l, ip, s, now))
+            return;
         US_COUNT(st, TCP_DROP_LISTEN_ACK);
         tcp_send_rst_for(st, ip, s, now);
         return;
@@ -130,39 +209,17 @@ static void listen_input(struct us_stack *st, struct us_tcb *l, const struct us_
         US_COUNT(st, TCP_DROP_ACCEPTQ_FULL);        /* the application does not accept */
         return;
     }
+    if (st->cfg.tcp_syncookies == 2 || (st->cfg.tcp_syncookies && le->synq_len >= le->backlog)) {
+        tcp_cookie_send(st, l, ip, s, now);         /* RFC 4987 3.6: no state for this SYN */
+        return;
+    }
     if (le->synq_len >= le->backlog) {
         US_COUNT(st, TCP_DROP_SYNQ_FULL);           /* handshakes that do not complete */
         return;
     }
-    int err;
-    struct us_tcb *c = tcp_tcb_new(st, &err);
-    if (!c) {
-        US_COUNT(st, TCP_DROP_NOMEM);
+    struct us_tcb *c = new_child(st, l, ip, s, tcp_isn(st, ip->dst, s->dport, ip->src, s->sport, now), now);
+    if (!c)
         return;
-    }
-    c->lip = ip->dst;
-    c->lport = s->dport;
-    c->rip = ip->src;
-    c->rport = s->sport;
-    copy_listener_opts(c, l);
-    note_syn_opts(st, c, s, now);
-    c->rcv_wscale = st->cfg.tcp_wscale && s->wscale >= 0 ? tcp_wscale_for(c->rcvbuf) : 0;
-    settle_opts(st, c, s);
-    c->irs = s->seq;
-    c->rcv_nxt = s->seq + 1;
-    c->rcv_adv = c->rcv_nxt;
-    c->iss = tcp_isn(st, c->lip, c->lport, c->rip, c->rport, now);
-    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
-    c->snd_wnd = s->wnd;
-    c->rtt_start = t_us(now);
-    c->flags |= TF_BOUND;
-    tcp_set_state(st, c, US_TCP_SYN_RECEIVED, now);
-    tcp_hash_insert(st, c);
-    c->parent = l;
-    c->qnext = le->synq;
-    le->synq = c;
-    le->synq_len++;
-    US_COUNT(st, TCP_PASSIVE_OPENS);
     tcp_send_syn(st, c, now);
     tcp_timers_update(st, c, now);
 }

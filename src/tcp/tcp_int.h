@@ -235,6 +235,7 @@ struct tcp_ext {
     /* listener */
     struct us_tcb *synq, *acc_head, *acc_tail;
     uint32_t backlog, synq_len, acc_len;
+    uint32_t cookie_last;                /* 1 + cookie counter when the last cookie was sent, 0 = never */
     /* statistics for us_tcp_info */
     uint64_t retransmits, fast_retransmits, rto_expirations, probes_sent;
     /* non-default options */
@@ -301,6 +302,11 @@ struct us_tcp_state {
     uint32_t port_next;          /* RFC 6056 algorithm 3 counter */
     /* RFC 5961 7: challenge ACK rate limit, per second */
     uint32_t chal_sec, chal_count;
+    /* SYN cookie keys (tcp_cookie.c): current and previous, rotated every
+     * TCP_COOKIE_ROTATE counter periods */
+    uint8_t cookie_key[2][16];
+    uint32_t cookie_epoch;               /* counter value when key[0] was drawn */
+    bool cookie_keyed;
     /* fault injection for scenario tests: drop this many in-window segments "for memory" */
     uint32_t fault_rx_nomem;
 };
@@ -334,6 +340,21 @@ void tcp_drop(struct us_stack *st, struct us_tcb *tcb, int err, us_time_t now);
 void tcp_tcb_init_conn(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 uint32_t tcp_delack_us(struct us_stack *st, const struct us_tcb *tcb);
 void tcp_listener_unlink(struct us_stack *st, struct us_tcb *child);
+
+/* tcp_cookie.c (RFC 4987 3.6): a listener answers a SYN without keeping
+ * state; the ACK that completes the handshake carries everything back. */
+#define TCP_COOKIE_PERIOD US_SEC(64)    /* counter unit */
+#define TCP_COOKIE_MAX_AGE 2u           /* a cookie is valid for counters c and c + 1 */
+#define TCP_COOKIE_ROTATE 4u            /* keys rotate every 4 periods (> MAX_AGE: prev covers the window) */
+uint32_t tcp_cookie_count(us_time_t now);
+/* Answer the SYN s with a cookie SYN-ACK from listener l (counted). */
+void tcp_cookie_send(struct us_stack *st, struct us_tcb *l, const struct us_ip_info *ip,
+                     const struct us_tcp_repr *s, us_time_t now);
+/* The ACK s for listener l: true when it returns a valid cookie; then *syn
+ * holds the peer's SYN as far as the cookie kept it (seq, mss, wscale,
+ * sack_perm, ts). Counts valid or invalid. */
+bool tcp_cookie_check(struct us_stack *st, const struct us_tcb *l, const struct us_ip_info *ip,
+                      const struct us_tcp_repr *s, struct us_tcp_repr *syn, us_time_t now);
 
 /* tcp_out.c */
 enum tcp_send_reason {

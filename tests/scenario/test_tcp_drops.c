@@ -119,14 +119,21 @@ static void expect_queue_drop(struct tu_net *n, struct trace *tr, const char *wh
     tt_free(n, tr);
 }
 
-/* Backlog 1. A handshake that never completes fills the SYN queue: the next
- * SYN is a SYN-queue drop. */
+static void no_cookies(struct us_config *c, int host, void *arg)
+{
+    (void)host, (void)arg;
+    c->tcp_syncookies = 0;
+}
+
+/* Backlog 1, SYN cookies off. A handshake that never completes fills the SYN
+ * queue: the next SYN is a SYN-queue drop (with cookies it draws a cookie:
+ * test_tcp_syncookies.c). */
 static void test_syn_queue_full_counted(void **state)
 {
     (void)state;
     struct tu_net n;
     struct trace tr;
-    tt_net(&n, &tr, NULL);
+    tt_net(&n, &tr, &(struct tu_opts){.cfg_hook = no_cookies});
     tt_listen(n.b.st, 80, 1);
     tr.rule = drop_synack;               /* A never sees it, never answers RST */
     inject(&n, TU_IP_B, (struct us_tcp_repr){.sport = 40000, .dport = 80, .seq = 100, .flags = US_TH_SYN}, 0);
