@@ -52,6 +52,9 @@ struct us_config {
     bool tcp_timestamps, tcp_sack, tcp_wscale; /* options offered (default on) */
     bool tcp_rack;            /* RACK-TLP loss detection and tail loss probes (RFC 8985) on
                                  connections that negotiated SACK (default on) */
+    uint32_t tcp_synq_max;    /* SYN queue bound per listener: handshakes in progress (default
+                                 1024; US_TCP_SYNQ_MAX per socket). The accept queue is bounded
+                                 by listen's backlog alone */
     uint8_t tcp_syncookies;   /* SYN cookies (RFC 4987 3.6): 0 off, 1 when a listener's SYN queue
                                  is full (default), 2 for every SYN */
 };
@@ -137,6 +140,7 @@ enum {
     US_TCP_CONGESTION,  /* value: char name[16] */
     US_TCP_DELACK_MS,   /* value: int milliseconds (1..500) */
     US_TCP_MAXSEG,
+    US_TCP_SYNQ_MAX,    /* value: int 1..65535, a listener's SYN queue bound (default us_config.tcp_synq_max) */
 };
 struct us_linger { int onoff; int seconds; };
 int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *val, size_t len);

@@ -66,6 +66,8 @@ int us_ip_route(struct us_stack *st, us_ip4_t dst, us_ip4_t *nexthop);
 /* Largest transport payload in one unfragmented datagram. */
 uint32_t us_ip_mtu(struct us_stack *st, us_ip4_t dst);
 bool us_ip_is_local(struct us_stack *st, us_ip4_t a);
+/* The next hop towards dst is resolved (ARP) now. */
+bool us_ip_neigh_resolved(struct us_stack *st, us_ip4_t dst);
 
 /* Send an ICMP error quoting the offending datagram (rate limited, RFC 1122 3.2.2
  * rules: never about ICMP errors, broadcasts or non-first fragments). */

@@ -100,6 +100,13 @@ int us_ip_route(struct us_stack *st, us_ip4_t dst, us_ip4_t *nexthop)
     return 0;
 }
 
+bool us_ip_neigh_resolved(struct us_stack *st, us_ip4_t dst)
+{
+    us_ip4_t nh;
+    uint8_t mac[6];
+    return us_ip_route(st, dst, &nh) == 0 && us_arp_lookup(st, nh, mac) == 1;
+}
+
 uint32_t us_ip_mtu(struct us_stack *st, us_ip4_t dst)
 {
     (void)dst; /* one interface, no path MTU cache yet */

@@ -100,6 +100,7 @@ void us_config_default(struct us_config *c)
     c->tcp_timestamps = c->tcp_sack = c->tcp_wscale = true;
     c->tcp_rack = true;
     c->tcp_syncookies = 1;
+    c->tcp_synq_max = 1024;
 }
 
 static int check_config(const struct us_config *c, char *err, size_t errlen)
@@ -122,6 +123,10 @@ static int check_config(const struct us_config *c, char *err, size_t errlen)
     }
     if (c->tcp_rto_min == 0 || c->tcp_rto_min > c->tcp_rto_max) {
         snprintf(err, errlen, "RTO bounds invalid (min must be > 0 and <= max)");
+        return -EINVAL;
+    }
+    if (c->tcp_synq_max == 0 || c->tcp_synq_max > 65535) {
+        snprintf(err, errlen, "SYN queue bound %u out of range (1..65535)", c->tcp_synq_max);
         return -EINVAL;
     }
     if (c->tcp_syncookies > 2) {

@@ -209,13 +209,19 @@ static void listen_input(struct us_stack *st, struct us_tcb *l, const struct us_
         US_COUNT(st, TCP_DROP_ACCEPTQ_FULL);        /* the application does not accept */
         return;
     }
-    if (st->cfg.tcp_syncookies == 2 || (st->cfg.tcp_syncookies && le->synq_len >= le->backlog)) {
+    bool full = le->synq_len >= tcp_synq_max(st, l);
+    if (st->cfg.tcp_syncookies == 2 || (st->cfg.tcp_syncookies && full)) {
         tcp_cookie_send(st, l, ip, s, now);         /* RFC 4987 3.6: no state for this SYN */
         return;
     }
-    if (le->synq_len >= le->backlog) {
-        US_COUNT(st, TCP_DROP_SYNQ_FULL);           /* handshakes that do not complete */
-        return;
+    if (full) {
+        struct us_tcb *old = tcp_synq_victim(l);
+        if (!old) {
+            US_COUNT(st, TCP_DROP_SYNQ_FULL);       /* handshakes that do not complete */
+            return;
+        }
+        US_COUNT(st, TCP_SYNQ_EVICTED);             /* the oldest half-open entry gives way */
+        tcp_drop(st, old, 0, now);
     }
     struct us_tcb *c = new_child(st, l, ip, s, tcp_isn(st, ip->dst, s->dport, ip->src, s->sport, now), now);
     if (!c)

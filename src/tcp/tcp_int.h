@@ -235,6 +235,7 @@ struct tcp_ext {
     /* listener */
     struct us_tcb *synq, *acc_head, *acc_tail;
     uint32_t backlog, synq_len, acc_len;
+    uint32_t synq_max;                   /* US_TCP_SYNQ_MAX, 0 = us_config.tcp_synq_max */
     uint32_t cookie_last;                /* 1 + cookie counter when the last cookie was sent, 0 = never */
     /* statistics for us_tcp_info */
     uint64_t retransmits, fast_retransmits, rto_expirations, probes_sent;
@@ -340,6 +341,15 @@ void tcp_drop(struct us_stack *st, struct us_tcb *tcb, int err, us_time_t now);
 void tcp_tcb_init_conn(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 uint32_t tcp_delack_us(struct us_stack *st, const struct us_tcb *tcb);
 void tcp_listener_unlink(struct us_stack *st, struct us_tcb *child);
+/* A listener's SYN queue bound (US_TCP_SYNQ_MAX, else us_config.tcp_synq_max). */
+uint32_t tcp_synq_max(const struct us_stack *st, const struct us_tcb *l);
+/* The half-open child that gives way to a new SYN when the SYN queue is full
+ * (cookies off): the oldest, once its SYN-ACK went unanswered for a whole
+ * retransmission timeout; NULL if none may. */
+struct us_tcb *tcp_synq_victim(const struct us_tcb *l);
+/* On a SYN-ACK retransmission timeout: give up now on a passive handshake
+ * whose peer's address still does not resolve (spoofed source); counted. */
+bool tcp_synack_give_up(struct us_stack *st, const struct us_tcb *tcb);
 
 /* tcp_cookie.c (RFC 4987 3.6): a listener answers a SYN without keeping
  * state; the ACK that completes the handshake carries everything back. */

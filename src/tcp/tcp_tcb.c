@@ -317,6 +317,27 @@ void tcp_listener_unlink(struct us_stack *st, struct us_tcb *child)
     child->flags &= ~TF_ACCEPTQ;
 }
 
+uint32_t tcp_synq_max(const struct us_stack *st, const struct us_tcb *l)
+{
+    return l->ext && l->ext->synq_max ? l->ext->synq_max : st->cfg.tcp_synq_max;
+}
+
+struct us_tcb *tcp_synq_victim(const struct us_tcb *l)
+{
+    struct us_tcb *c = l->ext ? l->ext->synq : NULL;
+    while (c && c->qnext)
+        c = c->qnext;                 /* new children join at the head: the tail is the oldest */
+    return c && c->backoff >= 1 ? c : NULL;
+}
+
+bool tcp_synack_give_up(struct us_stack *st, const struct us_tcb *tcb)
+{
+    if (tcb->state != US_TCP_SYN_RECEIVED || !tcb->parent || tcb->backoff < 1 || us_ip_neigh_resolved(st, tcb->rip))
+        return false;
+    US_COUNT(st, TCP_SYNACK_UNRESOLVED);
+    return true;
+}
+
 /* The connection is over. Held by the application, the control block stays in
  * CLOSED for it to read the error; one nobody holds (closed: TF_ORPHAN, or never
  * accepted: still in a listener's queue) is freed now. */

@@ -154,7 +154,7 @@ static bool on_rexmt(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
     bool syn = tcb->state == US_TCP_SYN_SENT || tcb->state == US_TCP_SYN_RECEIVED;
     uint32_t limit = syn ? st->cfg.tcp_syn_retries : st->cfg.tcp_retries;
-    if (tcb->backoff >= limit) {
+    if (tcb->backoff >= limit || tcp_synack_give_up(st, tcb)) {
         time_out(st, tcb, now);
         return false;
     }

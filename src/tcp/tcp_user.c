@@ -429,6 +429,13 @@ static int set_tcp_opt(struct us_stack *st, struct us_tcb *tcb, int name, const 
             return -ENOMEM;
         tcb->ext->maxseg = (uint16_t)v;
         return 0;
+    case US_TCP_SYNQ_MAX:
+        if (v < 1 || v > 65535)
+            return -EINVAL;
+        if (!tcp_ext(tcb))
+            return -ENOMEM;
+        tcb->ext->synq_max = (uint32_t)v;
+        return 0;
     case US_TCP_DELACK_MS:
         if (v < 1 || v > 500)                        /* RFC 1122 4.2.3.2: at most 0.5 s */
             return -EINVAL;
@@ -539,6 +546,7 @@ int us_tcp_getsockopt(struct us_stack *st, struct us_tcb *tcb, int level, int na
     case US_TCP_KEEPINTVL: return put_int(val, len, (int)(e && e->keepintvl ? e->keepintvl : TCP_KEEPINTVL_DEF));
     case US_TCP_KEEPCNT: return put_int(val, len, (int)(e && e->keepcnt ? e->keepcnt : TCP_KEEPCNT_DEF));
     case US_TCP_DELACK_MS: return put_int(val, len, (int)(tcp_delack_us(st, tcb) / 1000u));
+    case US_TCP_SYNQ_MAX: return put_int(val, len, (int)tcp_synq_max(st, tcb));
     case US_TCP_MAXSEG: return put_int(val, len, tcb->mss_send ? tcb->mss_send : (int)tcp_mss_ours(st, tcb));
     case US_TCP_CONGESTION: {
         const char *n = tcp_cc_get(tcb->cc_idx)->name;

@@ -125,7 +125,7 @@ static void no_cookies(struct us_config *c, int host, void *arg)
     c->tcp_syncookies = 0;
 }
 
-/* Backlog 1, SYN cookies off. A handshake that never completes fills the SYN
+/* SYN queue bound 1, SYN cookies off. A handshake that never completes fills the SYN
  * queue: the next SYN is a SYN-queue drop (with cookies it draws a cookie:
  * test_tcp_syncookies.c). */
 static void test_syn_queue_full_counted(void **state)
@@ -134,7 +134,7 @@ static void test_syn_queue_full_counted(void **state)
     struct tu_net n;
     struct trace tr;
     tt_net(&n, &tr, &(struct tu_opts){.cfg_hook = no_cookies});
-    tt_listen(n.b.st, 80, 1);
+    tt_setint(n.b.st, tt_listen(n.b.st, 80, 1), US_IPPROTO_TCP, US_TCP_SYNQ_MAX, 1);
     tr.rule = drop_synack;               /* A never sees it, never answers RST */
     inject(&n, TU_IP_B, (struct us_tcp_repr){.sport = 40000, .dport = 80, .seq = 100, .flags = US_TH_SYN}, 0);
     tt_run(&n, US_MS(10));

@@ -1,5 +1,5 @@
-/* SYN cookies (RFC 4987 3.6, src/tcp/tcp_cookie.c). B listens with backlog
- * 1; a handshake that never completes (its SYN-ACK is lost on the way to A)
+/* SYN cookies (RFC 4987 3.6, src/tcp/tcp_cookie.c). B listens with a SYN
+ * queue bound of 1 (US_TCP_SYNQ_MAX); a handshake that never completes (its SYN-ACK is lost on the way to A)
  * fills the SYN queue, so the next SYN draws a cookie SYN-ACK. The tests check
  * what crossed the wire, the options the cookie connection ends up with, that
  * forged and stale ACKs create nothing and are counted, and that a cookie
@@ -9,8 +9,8 @@
 #define PORT 80
 #define FILL_SEQ 100u                    /* the SYN that fills B's SYN queue */
 
-/* A segment "from A" (198.18.0.1, port sport) straight into B's stack. */
-static void inject(struct tu_net *n, struct us_tcp_repr r)
+/* A segment from src (port r.sport) straight into B's stack. */
+static void inject_from(struct tu_net *n, us_ip4_t src, struct us_tcp_repr r)
 {
     uint8_t f[US_ETH_HLEN + US_IP_HLEN + 100];
     struct us_eth_repr e = {.type = US_ETHERTYPE_IPV4};
@@ -22,14 +22,16 @@ static void inject(struct tu_net *n, struct us_tcp_repr r)
     if (!(r.flags & US_TH_SYN))
         r.wscale = -1;
     uint32_t hlen = us_tcp_emit(t, &r);
-    us_tcp_csum_fill(t, hlen, TU_IP_A, TU_IP_B);
+    us_tcp_csum_fill(t, hlen, src, TU_IP_B);
     struct us_ip_hdr ip = {.total_len = (uint16_t)(US_IP_HLEN + hlen), .df = true, .ttl = 64,
-                           .proto = US_IP_PROTO_TCP, .src = TU_IP_A, .dst = TU_IP_B};
+                           .proto = US_IP_PROTO_TCP, .src = src, .dst = TU_IP_B};
     us_ip_hdr_write(f + US_ETH_HLEN, &ip);
     struct us_pkt *p = us_pkt_from(n->b.pool, f, US_ETH_HLEN + US_IP_HLEN + hlen);
     assert_non_null(p);
     us_stack_input(n->b.st, p, tt_now(n));
 }
+
+static void inject(struct tu_net *n, struct us_tcp_repr r) { inject_from(n, TU_IP_A, r); }
 
 struct rules { int drop_hs_ack, drop_data; size_t first_len; };
 
@@ -39,8 +41,8 @@ static bool rule(struct trace *tr, const struct seg *s, uint8_t *f, uint32_t len
 {
     (void)f, (void)len;
     struct rules *r = tr->arg;
-    if (s->host == 1 && s->flags == (F_SYN | F_ACK) && s->ack == FILL_SEQ + 1)
-        return true;
+    if (s->host == 1 && s->flags == (F_SYN | F_ACK) && s->ack > FILL_SEQ && s->ack <= FILL_SEQ + 100)
+        return true;                         /* hand-made SYNs with SEQ 100..199 */
     if (r && s->host == 0 && s->flags == F_ACK && s->len == 0 && r->drop_hs_ack) {
         r->drop_hs_ack = 0;
         return true;
@@ -72,6 +74,7 @@ static int setup_full(struct tu_net *n, struct trace *tr, const struct tu_opts *
     tr->rule = rule;
     tr->arg = r;
     int l = tt_listen(n->b.st, PORT, 1);
+    tt_setint(n->b.st, l, US_IPPROTO_TCP, US_TCP_SYNQ_MAX, 1);
     inject(n, (struct us_tcp_repr){.sport = 40000, .seq = FILL_SEQ, .flags = US_TH_SYN, .mss = 1460, .wscale = -1});
     tt_run(n, US_MS(10));
     assert_int_equal(tu_counter(n->b.st, "tcp.passive_opens"), 1);
@@ -335,6 +338,150 @@ static void test_cookie_valid_across_key_rotation(void **state)
     tt_free(&n, &tr);
 }
 
+/* ---- queues a flood cannot hold shut ---------------------------------------- */
+
+static void cfg_no_cookies(struct us_config *c, int host, void *arg)
+{
+    (void)host, (void)arg;
+    c->tcp_syncookies = 0;
+}
+
+struct find { uint16_t port; int n; };
+static void find_cb(void *arg, const struct us_conn_info *c)
+{
+    struct find *f = arg;
+    if (c->info.state == US_TCP_SYN_RECEIVED && c->remote.port == f->port)
+        f->n++;
+}
+static int half_open(struct us_stack *st, uint16_t port)
+{
+    struct find f = {port, 0};
+    us_tcp_foreach(st, find_cb, &f);
+    return f.n;
+}
+
+/* Cookies off, SYN queue bound 2. A third SYN while both entries are fresh is
+ * dropped (counted); once the oldest has gone a retransmission timeout
+ * unanswered, a new SYN takes its place, oldest first, and completes. */
+static void test_oldest_half_open_gives_way(void **state)
+{
+    (void)state;
+    struct tu_net n;
+    struct trace tr;
+    tt_net(&n, &tr, &(struct tu_opts){.cfg_hook = cfg_no_cookies});
+    tr.rule = rule;
+    int l = tt_listen(n.b.st, PORT, 8);
+    tt_setint(n.b.st, l, US_IPPROTO_TCP, US_TCP_SYNQ_MAX, 2);
+    inject(&n, (struct us_tcp_repr){.sport = 40000, .seq = FILL_SEQ, .flags = US_TH_SYN, .wscale = -1});
+    tt_run(&n, US_MS(100));
+    inject(&n, (struct us_tcp_repr){.sport = 40001, .seq = FILL_SEQ + 1, .flags = US_TH_SYN, .wscale = -1});
+    tt_run(&n, US_MS(10));
+    inject(&n, (struct us_tcp_repr){.sport = 40002, .seq = FILL_SEQ + 2, .flags = US_TH_SYN, .wscale = -1});
+    tt_run(&n, US_MS(10));
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_syn_queue_full"), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.syn_queue_evicted"), 0);
+    assert_int_equal(half_open(n.b.st, 40002), 0);
+    tt_run(&n, US_MS(1000));                 /* 40000's first SYN-ACK retransmission is past, not 40001's */
+    int a = us_socket(n.a.st, US_SOCK_STREAM);
+    struct us_sockaddr to = {TU_IP_B, PORT};
+    assert_int_equal(us_connect(n.a.st, a, &to, tt_now(&n)), -EINPROGRESS);
+    tt_run(&n, US_MS(10));
+    assert_int_equal(tu_counter(n.b.st, "tcp.syn_queue_evicted"), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_syn_queue_full"), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.syncookies_sent"), 0);
+    assert_int_equal(half_open(n.b.st, 40000), 0);   /* the oldest went */
+    assert_int_equal(half_open(n.b.st, 40001), 1);
+    assert_int_equal(tt_state(n.a.st, a), US_TCP_ESTABLISHED);
+    int b = accept_one(&n, l);
+    carry(&n, n.a.st, a, n.b.st, b, 5000);
+    tt_free(&n, &tr);
+}
+
+/* A SYN from an address that never answers ARP (a spoofed source inside the
+ * subnet): the SYN-ACK retries stop at the second timeout (1 s + 2 s), not
+ * after tcp_syn_retries (127 s); a peer that resolves keeps its retries. */
+static void test_synack_to_unresolved_peer_stops_early(void **state)
+{
+    (void)state;
+    struct tu_net n;
+    struct trace tr;
+    tt_net(&n, &tr, &(struct tu_opts){.cfg_hook = cfg_no_cookies});
+    tr.rule = rule;
+    tt_listen(n.b.st, PORT, 8);
+    us_time_t t0 = tt_now(&n);
+    inject_from(&n, 0xC612004Du /* 198.18.0.77 */, (struct us_tcp_repr){.sport = 40077, .seq = 5000,
+                                                                      .flags = US_TH_SYN, .wscale = -1});
+    inject(&n, (struct us_tcp_repr){.sport = 40000, .seq = FILL_SEQ, .flags = US_TH_SYN, .wscale = -1});
+    us_sim_run_until(n.sim, t0 + US_MS(2990));
+    assert_int_equal(half_open(n.b.st, 40077), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.synack_peer_unresolved"), 0);
+    us_sim_run_until(n.sim, t0 + US_MS(3010));
+    assert_int_equal(half_open(n.b.st, 40077), 0);
+    assert_int_equal(tu_counter(n.b.st, "tcp.synack_peer_unresolved"), 1);
+    us_sim_run_until(n.sim, t0 + US_SEC(60));
+    assert_int_equal(half_open(n.b.st, 40000), 1);   /* resolved peer: still retrying */
+    assert_int_equal(tu_counter(n.b.st, "tcp.synack_peer_unresolved"), 1);
+    tt_free(&n, &tr);
+}
+
+/* The accept queue full (backlog 1, nobody accepts): a SYN is dropped without
+ * state and without a cookie, counted as such; the SYN queue is not involved. */
+static void test_accept_queue_full_drops_syn_without_state(void **state)
+{
+    (void)state;
+    struct tu_net n;
+    struct trace tr;
+    tt_net(&n, &tr, NULL);
+    int l = tt_listen(n.b.st, PORT, 1);
+    int a1 = us_socket(n.a.st, US_SOCK_STREAM);
+    struct us_sockaddr to = {TU_IP_B, PORT};
+    assert_int_equal(us_connect(n.a.st, a1, &to, tt_now(&n)), -EINPROGRESS);
+    tt_run(&n, US_MS(10));
+    int conns = tt_conns(n.b.st);
+    tt_clear(&tr);
+    inject(&n, (struct us_tcp_repr){.sport = 40005, .seq = FILL_SEQ, .flags = US_TH_SYN, .wscale = -1});
+    tt_run(&n, US_MS(10));
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_accept_queue_full"), 1);
+    assert_int_equal(tu_counter(n.b.st, "tcp.drop_syn_queue_full"), 0);
+    assert_int_equal(tu_counter(n.b.st, "tcp.syncookies_sent"), 0);
+    assert_int_equal(tt_conns(n.b.st), conns);
+    assert_int_equal(tr.n, 0);               /* not answered */
+    assert_true(us_accept(n.b.st, l, NULL, tt_now(&n)) >= 0);
+    tt_free(&n, &tr);
+}
+
+/* Backlog and SYN queue bound are separate: backlog 1 holds 5 handshakes in
+ * progress under the default SYN queue bound (us_config.tcp_synq_max 1024). */
+static void test_backlog_and_synq_bound_separate(void **state)
+{
+    (void)state;
+    struct tu_net n;
+    struct trace tr;
+    tt_net(&n, &tr, NULL);
+    tr.rule = rule;
+    int l = tt_listen(n.b.st, PORT, 1);
+    assert_int_equal(us_stack_config(n.b.st)->tcp_synq_max, 1024);
+    int v = 0;
+    size_t len = sizeof(v);
+    assert_int_equal(us_getsockopt(n.b.st, l, US_IPPROTO_TCP, US_TCP_SYNQ_MAX, &v, &len), 0);
+    assert_int_equal(v, 1024);
+    for (uint16_t i = 0; i < 5; i++)
+        inject(&n, (struct us_tcp_repr){.sport = (uint16_t)(41000 + i), .seq = FILL_SEQ + i, .flags = US_TH_SYN,
+                                        .wscale = -1});
+    tt_run(&n, US_MS(10));
+    assert_int_equal(tu_counter(n.b.st, "tcp.passive_opens"), 5);
+    assert_int_equal(tu_counter(n.b.st, "tcp.syncookies_sent"), 0);
+    tt_setint(n.b.st, l, US_IPPROTO_TCP, US_TCP_SYNQ_MAX, 5);
+    assert_int_equal(us_getsockopt(n.b.st, l, US_IPPROTO_TCP, US_TCP_SYNQ_MAX, &v, &len), 0);
+    assert_int_equal(v, 5);
+    inject(&n, (struct us_tcp_repr){.sport = 41005, .seq = FILL_SEQ + 5, .flags = US_TH_SYN, .wscale = -1});
+    tt_run(&n, US_MS(10));
+    assert_int_equal(tu_counter(n.b.st, "tcp.syncookies_sent"), 1);   /* the 6th: queue full, a cookie */
+    assert_int_equal(tu_counter(n.b.st, "tcp.passive_opens"), 5);
+    assert_int_equal(us_setsockopt(n.b.st, l, US_IPPROTO_TCP, US_TCP_SYNQ_MAX, &(int){0}, sizeof(int)), -EINVAL);
+    tt_free(&n, &tr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +493,10 @@ int main(void)
         cmocka_unit_test(test_forged_acks_create_nothing),
         cmocka_unit_test(test_old_cookie_refused),
         cmocka_unit_test(test_cookie_valid_across_key_rotation),
+        cmocka_unit_test(test_oldest_half_open_gives_way),
+        cmocka_unit_test(test_synack_to_unresolved_peer_stops_early),
+        cmocka_unit_test(test_accept_queue_full_drops_syn_without_state),
+        cmocka_unit_test(test_backlog_and_synq_bound_separate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
