@@ -117,6 +117,10 @@ struct cli {
     bool seed_set;
     const char *cc;
     int verbose;
+    uint8_t syncookies;         /* us_config.tcp_syncookies (set when syncookies_set) */
+    bool syncookies_set;
+    uint32_t synq;              /* us_config.tcp_synq_max, 0 = default */
+    uint32_t backlog;           /* listen backlog of echo and sink, 0 = 128 */
 
     /* built by cli_setup */
     struct us_pktpool *pool;

@@ -80,7 +80,7 @@ static int listen_on(struct cli *c, uint16_t port)
     struct us_sockaddr a = {0, port};
     int rc = us_bind(c->st, fd, &a);
     if (rc == 0)
-        rc = us_listen(c->st, fd, 128);
+        rc = us_listen(c->st, fd, c->backlog ? (int)c->backlog : 128);
     if (rc < 0) {
         cli_error("cannot listen on port %u: %s", port, strerror(-rc));
         return -1;

@@ -123,6 +123,10 @@ int cli_setup(struct cli *c)
     }
     if (c->cc)
         snprintf(cfg.tcp_cc, sizeof(cfg.tcp_cc), "%s", c->cc);
+    if (c->syncookies_set)
+        cfg.tcp_syncookies = c->syncookies;
+    if (c->synq)
+        cfg.tcp_synq_max = c->synq;
     c->st = us_stack_new(&cfg, c->dev, us_rt_clock(), err, sizeof(err));
     if (!c->st)
         return cli_error("%s", err);

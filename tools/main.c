@@ -38,6 +38,10 @@ static const struct cli_opt global_opts[] = {
     {.name = "--seed", .metavar = "N", .help = "seed for impairments and (with demo) the stacks", .parse = cli_opt_uint,
      .out = &g.seed, .width = sizeof(g.seed), .uhi = UINT64_MAX, .seen = &g.seed_set},
     CLI_CC("--cc", "congestion control, default newreno", &g.cc),
+    {.name = "--syncookies", .metavar = "MODE", .help = "SYN cookies: 0 off, 1 when a SYN queue is full (default), 2 always",
+     .parse = cli_opt_uint, .out = &g.syncookies, .width = sizeof(g.syncookies), .uhi = 2, .seen = &g.syncookies_set},
+    CLI_UINT("--synq", "N", "SYN queue bound per listener, handshakes in progress (default 1024)", &g.synq, 1, 65535),
+    CLI_UINT("--backlog", "N", "accept queue bound (listen backlog) of echo and sink (default 128)", &g.backlog, 1, 65535),
     {.name = "-v", .help = "verbose (repeat for more)", .parse = cli_opt_count, .out = &g.verbose, .ulo = 1},
     {.name = "-vv", .parse = cli_opt_count, .out = &g.verbose, .ulo = 2},
     CLI_FLAG("--version", "print the version", &show_version),
@@ -63,7 +67,16 @@ static void usage(FILE *out)
     }
     fputs("\nSIGINT or SIGTERM stops a command: its TCP connections are aborted with RST\n"
           "(as the kernel does for a process that exits), then it prints its summary.\n"
-          "SIGUSR1 prints the connection table (netstat) and counters; -v prints it at exit.\n",
+          "SIGUSR1 prints the connection table (netstat) and counters; -v prints it at exit.\n"
+          "\n"
+          "Under a SYN flood a listener keeps serving: a SYN that finds its SYN queue\n"
+          "(--synq) full is answered with a SYN cookie and costs no memory until the\n"
+          "handshake completes (--syncookies 0: the oldest half-open entry gives way\n"
+          "instead, once its SYN-ACK went unanswered for a timeout). SYN-ACK retries stop\n"
+          "after 3 s towards an address that never answers ARP. A full accept queue\n"
+          "(--backlog) drops SYNs without state; the client retries. The counters\n"
+          "tcp.syncookies_*, tcp.syncookie_connections, tcp.syn_queue_*,\n"
+          "tcp.synack_peer_unresolved and tcp.drop_accept_queue_full show what happened.\n",
           out);
 }
 
