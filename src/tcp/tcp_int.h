@@ -221,6 +221,7 @@ struct tcp_prr {
     uint32_t last;                       /* DeliveredData of the latest ACK */
     bool safe;                           /* latest ACK advanced SND.UNA and found no new loss */
     bool reduced;                        /* pipe has come down to ssthresh: the bounds apply */
+    bool sent;                           /* something left since recovery began (the fast retransmit) */
 };
 
 /* Rarely used state, allocated on demand and freed with the control block. */

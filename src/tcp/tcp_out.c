@@ -163,8 +163,10 @@ static int tcp_emit(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, uint8
     }
     if ((len || (flags & US_TH_FIN)) && !(flags & US_TH_SYN)) {
         tcp_rack_sent(tcb, seq, seq + len + ((flags & US_TH_FIN) ? 1u : 0u), now);   /* RFC 8985 6.1 */
-        if ((tcb->flags & TF_SACK_RCV) && tcb->ext)
+        if ((tcb->flags & TF_SACK_RCV) && tcb->ext) {
             tcb->ext->prr.out += len + ((flags & US_TH_FIN) ? 1u : 0u);            /* RFC 6937 prr_out */
+            tcb->ext->prr.sent = true;
+        }
     }
     US_COUNT(st, TCP_TX);
     struct us_ip_out io = { .src = tcb->lip, .dst = tcb->rip, .proto = US_IPPROTO_TCP, .df = true };

@@ -196,6 +196,8 @@ void tcp_rack_tlp_ack(struct us_stack *st, struct us_tcb *tcb, const struct us_t
 static void rack_update(struct tcp_rack *r, const struct tcp_rseg *g, uint32_t t)
 {
     uint32_t rtt = t - g->xmit_us;
+    if (!r->have)
+        r->fack = g->end;                         /* RACK.fack starts at the first delivery, not at 0 */
     if (g->fl & RS_RETRANS) {
         /* ambiguous: an RTT below the minimum belongs to the original */
         if (r->min_rtt_us && rtt < r->min_rtt_us)
