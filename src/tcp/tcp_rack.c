@@ -33,6 +33,12 @@
 
 #define TLP_WCDELACK_US 200000u     /* RFC 8985 7.2: worst-case delayed-ACK time */
 #define TLP_NO_SRTT_US 1000000u     /* RFC 8985 7.2: PTO without an RTT sample */
+/* The PTO floor, as Linux 3.10–4.12 had it (max(2·SRTT, 10 ms); Linux since
+ * adds 2 jiffies to 2·SRTT instead): at a LAN round trip of ~100 µs 2·SRTT is
+ * shorter than the time a burst takes to be ACKed by a receiver that
+ * coalesces (GRO) and delays ACKs, and the probe goes out spuriously — the
+ * capture in issue 8 showed one 54 µs after the original. */
+#define TLP_MIN_US 10000u
 #define REO_PERSIST 16u             /* RFC 8985 6.2 step 4: recoveries a grown window persists */
 
 static struct tcp_rack *rk(const struct us_tcb *tcb)
@@ -378,13 +384,15 @@ static bool tlp_allowed(const struct us_tcb *tcb, const struct tcp_rack *r)
            !(r && r->tlp_active) && tcb->snd_wnd > 0 && tcb->snd_nxt == tcb->snd_max;
 }
 
-/* 7.2: PTO = 2·SRTT, plus WCDelAckT when one segment is in flight (its ACK may
- * be delayed). */
+/* 7.2: PTO = 2·SRTT, never below TLP_MIN_US, plus WCDelAckT when one segment
+ * is in flight (its ACK may be delayed). */
 static uint32_t pto_us(const struct us_tcb *tcb)
 {
     if (!tcb->srtt)
         return TLP_NO_SRTT_US;
     uint32_t p = 2 * tcb->srtt;
+    if (p < TLP_MIN_US)
+        p = TLP_MIN_US;
     if (tcp_flight(tcb) <= tcb->mss_send)
         p += TLP_WCDELACK_US;
     return p;

@@ -150,10 +150,67 @@ static void burst_loss_with_coalesced_dup_acks_is_fast_retransmitted_not_timed_o
         burst_once(seed);
 }
 
+/* Drop the first copy of each listed data segment. */
+struct drops { uint32_t seq[2]; bool done[2]; };
+
+static bool drop_tail(struct trace *tr, const struct seg *s, uint8_t *f, uint32_t len)
+{
+    (void)f;
+    (void)len;
+    struct drops *d = tr->arg;
+    if (s->host != 0 || !s->len)
+        return false;
+    for (int i = 0; i < 2; i++)
+        if (s->seq == d->seq[i] && !d->done[i]) {
+            d->done[i] = true;
+            return true;
+        }
+    return false;
+}
+
+/* RFC 8985 7.2 with a floor: at RTT 1 ms, 2·SRTT is ~2 ms; the probe for a
+ * lost tail waits at least 10 ms after the last ACK (and still comes long
+ * before the 200 ms RTO). */
+static void tail_loss_probe_is_never_sent_earlier_than_the_pto_floor(void **s)
+{
+    (void)s;
+    struct conn x;
+    conn_setup(&x, 31);
+    struct drops d = {.seq = {x.base + 8 * x.mss, x.base + 9 * x.mss}};
+    x.tr.rule = drop_tail;
+    x.tr.arg = &d;
+    struct us_tcp_info ti;
+    us_tcp_info(x.n.a.st, x.a, &ti);
+    uint64_t rto0 = ti.rto_expirations, tlp0 = tu_counter(x.n.a.st, "tcp.tlp_probes");
+    struct xfer y = {.sim = x.n.sim, .ss = x.n.a.st, .ds = x.n.b.st, .sfd = x.a, .dfd = x.b, .total = 10 * x.mss,
+                     .seed = 8};
+    assert_int_equal(xfer_run(&y, tt_now(&x.n) + US_SEC(30)), 0);
+    assert_false(y.bad);
+    dump(&x);
+    us_time_t probe = copy_time(&x.tr, d.seq[1], 1);
+    assert_true(probe > 0);
+    us_time_t ack = 0;                            /* arrival of B's last ACK before the probe */
+    for (size_t i = 0; i < x.tr.n; i++)
+        if (x.tr.v[i].host == 1 && x.tr.v[i].t + RTT / 2 <= probe)
+            ack = x.tr.v[i].t + RTT / 2;
+    us_tcp_info(x.n.a.st, x.a, &ti);
+    us_time_t srtt = ti.srtt;
+    printf("# SRTT %.3f ms: probe %.3f ms after the last ACK, %llu TLPs, %llu RTOs\n", (double)srtt / 1e6,
+           (double)(probe - ack) / 1e6, (unsigned long long)(tu_counter(x.n.a.st, "tcp.tlp_probes") - tlp0),
+           (unsigned long long)(ti.rto_expirations - rto0));
+    assert_true(2 * srtt < US_MS(10)); /* the floor, not 2·SRTT, decided */
+    assert_true(probe - ack >= US_MS(10));
+    assert_true(probe - ack <= US_MS(12));
+    assert_int_equal(tu_counter(x.n.a.st, "tcp.tlp_probes") - tlp0, 1);
+    assert_int_equal(ti.rto_expirations - rto0, 0);
+    tt_free(&x.n, &x.tr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(burst_loss_with_coalesced_dup_acks_is_fast_retransmitted_not_timed_out),
+        cmocka_unit_test(tail_loss_probe_is_never_sent_earlier_than_the_pto_floor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
