@@ -101,13 +101,13 @@ static void tick(struct pair *p)
         us_sim_run_until(p->sim, now_of(p) + US_MS(1));
 }
 
-static int listen_on(struct us_stack *st, uint16_t port, int backlog)
+static int listen_on(struct us_stack *st, uint16_t port, int backlog, us_time_t now)
 {
     int fd = us_socket(st, US_SOCK_STREAM);
     struct us_sockaddr a = {0, port};
-    int rc = us_bind(st, fd, &a);
+    int rc = us_bind(st, fd, &a, now);
     if (rc == 0)
-        rc = us_listen(st, fd, backlog);
+        rc = us_listen(st, fd, backlog, now);
     if (rc < 0)
         die("listen", rc);
     return fd;
@@ -136,7 +136,7 @@ static void bench_bulk(uint64_t mb)
 {
     struct pair p;
     pair_new(&p, 0);
-    int lfd = listen_on(p.B, 5001, 8);
+    int lfd = listen_on(p.B, 5001, 8, now_of(&p));
     int cfd, sfd;
     connect_pair(&p, lfd, 5001, &cfd, &sfd);
     /* stream byte k is (k * 13 + 7) mod 256; the receiver checks one byte per read */
@@ -193,7 +193,7 @@ static void bench_conns(long n)
     /* MSL 1 s (TIME_WAIT 2 s): the client closes first and each iteration
      * advances virtual time 1 ms, so at most ~2000 ports sit in TIME_WAIT. */
     pair_new(&p, US_SEC(1));
-    int lfd = listen_on(p.B, 80, 128);
+    int lfd = listen_on(p.B, 80, 128, now_of(&p));
     double t0 = secs();
     long done = 0;
     for (long i = 0; i < n; i++) {
@@ -229,7 +229,7 @@ static void bench_idle(long n)
     enum { NPORTS = 8 }; /* 8 listening ports x 16384 ephemeral ports > 100,000 4-tuples */
     int lfd[NPORTS];
     for (int i = 0; i < NPORTS; i++)
-        lfd[i] = listen_on(p.B, (uint16_t)(5001 + i), 4096);
+        lfd[i] = listen_on(p.B, (uint16_t)(5001 + i), 4096, now_of(&p));
     long rss0 = maxrss_kb();
     size_t heap0 = mallinfo2().uordblks;
     long made = 0, accepted = 0;

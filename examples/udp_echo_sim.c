@@ -32,7 +32,7 @@ int main(void)
     us_sim_add(sim, B);
     int fb = us_socket(B, US_SOCK_DGRAM), fa = us_socket(A, US_SOCK_DGRAM);
     struct us_sockaddr pb = {0, 7000}, to = {0xC6120002u, 7000}, from;
-    us_bind(B, fb, &pb);
+    us_bind(B, fb, &pb, 0);
     us_sendto(A, fa, "hello", 5, 0, &to, 0);
     us_sim_run_until(sim, 1000000000ull);
     char buf[16] = {0};

@@ -76,11 +76,11 @@ static int listen_on(struct cli *c, uint16_t port)
 {
     int fd = us_socket(c->st, US_SOCK_STREAM);
     int one = 1;
-    us_setsockopt(c->st, fd, US_SOL_SOCKET, US_SO_REUSEADDR, &one, sizeof(one));
+    us_setsockopt(c->st, fd, US_SOL_SOCKET, US_SO_REUSEADDR, &one, sizeof(one), us_rt_clock());
     struct us_sockaddr a = {0, port};
-    int rc = us_bind(c->st, fd, &a);
+    int rc = us_bind(c->st, fd, &a, us_rt_clock());
     if (rc == 0)
-        rc = us_listen(c->st, fd, c->backlog ? (int)c->backlog : 128);
+        rc = us_listen(c->st, fd, c->backlog ? (int)c->backlog : 128, us_rt_clock());
     if (rc < 0) {
         cli_error("cannot listen on port %u: %s", port, strerror(-rc));
         return -1;
@@ -322,12 +322,12 @@ static int source_run(struct cli *c)
     int fd = us_socket(c->st, US_SOCK_STREAM);
     if (src_nodelay) {
         int one = 1;
-        us_setsockopt(c->st, fd, US_IPPROTO_TCP, US_TCP_NODELAY, &one, sizeof(one));
+        us_setsockopt(c->st, fd, US_IPPROTO_TCP, US_TCP_NODELAY, &one, sizeof(one), us_rt_clock());
     }
     if (cc) {
         char name[16] = {0};
         snprintf(name, sizeof(name), "%s", cc);
-        int e = us_setsockopt(c->st, fd, US_IPPROTO_TCP, US_TCP_CONGESTION, name, sizeof(name));
+        int e = us_setsockopt(c->st, fd, US_IPPROTO_TCP, US_TCP_CONGESTION, name, sizeof(name), us_rt_clock());
         if (e < 0)
             return cli_error("--cc %s: %s", cc, strerror(-e));
     }
@@ -359,7 +359,7 @@ static int source_run(struct cli *c)
         }
         if (n == 0)
             break;
-        ssize_t w = us_blk_send(c->drv, c->st, fd, buf, n, US_TIME_NEVER);
+        ssize_t w = us_blk_send(c->drv, c->st, fd, buf, n, 0, US_TIME_NEVER);
         if (w < 0) {
             if (!cli_stopping())
                 status = cli_error("source: send: %s", strerror((int)-w));

@@ -31,7 +31,7 @@ static int run(struct cli *c)
         return rc;
     int ufd = us_socket(c->st, US_SOCK_DGRAM);
     struct us_sockaddr any = {.addr = 0, .port = 7};
-    if (ufd < 0 || us_bind(c->st, ufd, &any) < 0) {
+    if (ufd < 0 || us_bind(c->st, ufd, &any, us_rt_clock()) < 0) {
         cli_teardown(c);
         return cli_error("up: cannot bind UDP port 7");
     }

@@ -58,9 +58,9 @@ int xfer_connect(struct xfer *x, us_ip4_t dst, uint16_t port)
         return x->err;
     }
     struct us_sockaddr any = {0, port}, to = {dst, port};
-    int rc = us_bind(x->ds, x->lfd, &any);
+    int rc = us_bind(x->ds, x->lfd, &any, now);
     if (rc == 0)
-        rc = us_listen(x->ds, x->lfd, 16);
+        rc = us_listen(x->ds, x->lfd, 16, now);
     if (rc == 0) {
         rc = us_connect(x->ss, x->sfd, &to, now);
         if (rc == -EINPROGRESS)

@@ -43,14 +43,17 @@ int us_rt_run(struct us_rt *rt, us_time_t until);
 
 /* ---- blocking wrappers ------------------------------------------------------
  * Each returns like its non-blocking call, or -ETIMEDOUT after `timeout` ns of
- * driver time (US_TIME_NEVER = no limit), -EINTR when the driver stops. */
+ * driver time (US_TIME_NEVER = no limit), -EINTR when the driver stops. `flags`
+ * are those of us_send/us_recv; with US_MSG_DONTWAIT the call is tried once. */
 int us_blk_connect(struct us_driver *d, struct us_stack *st, int fd, const struct us_sockaddr *a, us_time_t timeout);
 int us_blk_accept(struct us_driver *d, struct us_stack *st, int fd, struct us_sockaddr *peer, us_time_t timeout);
 /* Sends all len bytes (or fails). */
-ssize_t us_blk_send(struct us_driver *d, struct us_stack *st, int fd, const void *buf, size_t len, us_time_t timeout);
+ssize_t us_blk_send(struct us_driver *d, struct us_stack *st, int fd, const void *buf, size_t len, int flags,
+                    us_time_t timeout);
 /* Returns when at least one byte (or EOF = 0) is available. */
-ssize_t us_blk_recv(struct us_driver *d, struct us_stack *st, int fd, void *buf, size_t len, us_time_t timeout);
-ssize_t us_blk_recvfrom(struct us_driver *d, struct us_stack *st, int fd, void *buf, size_t len,
+ssize_t us_blk_recv(struct us_driver *d, struct us_stack *st, int fd, void *buf, size_t len, int flags,
+                    us_time_t timeout);
+ssize_t us_blk_recvfrom(struct us_driver *d, struct us_stack *st, int fd, void *buf, size_t len, int flags,
                         struct us_sockaddr *from, us_time_t timeout);
 /* Waits until the connection is fully closed by both sides or timeout. */
 int us_blk_close(struct us_driver *d, struct us_stack *st, int fd, us_time_t timeout);

@@ -1,7 +1,8 @@
 /* ustack — a TCP/IP stack in user space.
  *
  * The application sees a stack handle and BSD-like, non-blocking socket calls on
- * integer descriptors. Every call takes `now` (nanoseconds) and never blocks;
+ * integer descriptors. Every call that can transmit or must know the time takes
+ * `now` (nanoseconds, the caller's clock); none blocks;
  * us_stack_poll() processes received frames and expired timers and returns the
  * time of the next deadline. See ustack/driver.h for loops that drive a stack in
  * real time and ustack/sim.h for virtual time. */
@@ -116,10 +117,17 @@ struct us_sockaddr { us_ip4_t addr; uint16_t port; };
 
 /* Every call returns >= 0 on success or a negative errno (-EAGAIN, -EINPROGRESS …). */
 int us_socket(struct us_stack *st, int type);
-int us_bind(struct us_stack *st, int fd, const struct us_sockaddr *addr);
-int us_listen(struct us_stack *st, int fd, int backlog);
+int us_bind(struct us_stack *st, int fd, const struct us_sockaddr *addr, us_time_t now);
+int us_listen(struct us_stack *st, int fd, int backlog, us_time_t now);
 int us_accept(struct us_stack *st, int fd, struct us_sockaddr *peer, us_time_t now);
 int us_connect(struct us_stack *st, int fd, const struct us_sockaddr *addr, us_time_t now);
+/* Flags of send/recv/sendto/recvfrom; any other bit is -EINVAL.
+ *   US_MSG_DONTWAIT  every call is non-blocking already: accepted as a no-op
+ *                    here; the blocking wrappers (driver.h) try once and return.
+ *   US_MSG_PEEK      (recv, recvfrom) copy without consuming: the data stays
+ *                    queued and the receive window does not move. */
+#define US_MSG_PEEK     0x02
+#define US_MSG_DONTWAIT 0x40
 ssize_t us_send(struct us_stack *st, int fd, const void *buf, size_t len, int flags, us_time_t now);
 ssize_t us_recv(struct us_stack *st, int fd, void *buf, size_t len, int flags, us_time_t now);
 ssize_t us_sendto(struct us_stack *st, int fd, const void *buf, size_t len, int flags,
@@ -143,7 +151,8 @@ enum {
     US_TCP_SYNQ_MAX,    /* value: int 1..65535, a listener's SYN queue bound (default us_config.tcp_synq_max) */
 };
 struct us_linger { int onoff; int seconds; };
-int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *val, size_t len);
+/* Takes `now`: some options make TCP send at once (TCP_NODELAY, TCP_CORK off). */
+int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *val, size_t len, us_time_t now);
 int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, size_t *len);
 
 /* readiness */
@@ -153,7 +162,7 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
 #define US_POLLHUP  0x010
 struct us_pollfd { int fd; short events; short revents; };
 /* Non-blocking: fills revents, returns how many descriptors are ready. */
-int us_poll(struct us_stack *st, struct us_pollfd *fds, int n);
+int us_poll(struct us_stack *st, struct us_pollfd *fds, int n, us_time_t now);
 
 /* TCP_INFO-like snapshot */
 struct us_tcp_info {

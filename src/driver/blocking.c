@@ -1,5 +1,6 @@
 /* Blocking wrappers: retry a non-blocking call, stepping the driver between
- * tries, until it completes, fails, or the timeout (in driver time) passes. */
+ * tries, until it completes, fails, or the timeout (in driver time) passes.
+ * US_MSG_DONTWAIT makes send/recv try once and return what the call returned. */
 #include <errno.h>
 #include <ustack/driver.h>
 
@@ -27,7 +28,7 @@ int us_blk_connect(struct us_driver *d, struct us_stack *st, int fd, const struc
         return rc;
     for (;;) {
         struct us_pollfd p = {.fd = fd, .events = US_POLLOUT};
-        if (us_poll(st, &p, 1) > 0) {
+        if (us_poll(st, &p, 1, d->now(d)) > 0) {
             int err = 0;
             size_t len = sizeof(err);
             int g = us_getsockopt(st, fd, US_SOL_SOCKET, US_SO_ERROR, &err, &len);
@@ -55,12 +56,15 @@ int us_blk_accept(struct us_driver *d, struct us_stack *st, int fd, struct us_so
     }
 }
 
-ssize_t us_blk_send(struct us_driver *d, struct us_stack *st, int fd, const void *buf, size_t len, us_time_t timeout)
+ssize_t us_blk_send(struct us_driver *d, struct us_stack *st, int fd, const void *buf, size_t len, int flags,
+                    us_time_t timeout)
 {
+    if (flags & US_MSG_DONTWAIT)
+        return us_send(st, fd, buf, len, flags, d->now(d));
     us_time_t dl = deadline_of(d, timeout);
     size_t done = 0;
     while (done < len) {
-        ssize_t n = us_send(st, fd, (const uint8_t *)buf + done, len - done, 0, d->now(d));
+        ssize_t n = us_send(st, fd, (const uint8_t *)buf + done, len - done, flags, d->now(d));
         if (n > 0) {
             done += (size_t)n;
             continue;
@@ -74,26 +78,19 @@ ssize_t us_blk_send(struct us_driver *d, struct us_stack *st, int fd, const void
     return (ssize_t)done;
 }
 
-ssize_t us_blk_recv(struct us_driver *d, struct us_stack *st, int fd, void *buf, size_t len, us_time_t timeout)
+ssize_t us_blk_recv(struct us_driver *d, struct us_stack *st, int fd, void *buf, size_t len, int flags,
+                    us_time_t timeout)
 {
-    us_time_t dl = deadline_of(d, timeout);
-    for (;;) {
-        ssize_t n = us_recv(st, fd, buf, len, 0, d->now(d));
-        if (!would_block(n))
-            return n;
-        int rc = wait_step(d, dl);
-        if (rc < 0)
-            return rc;
-    }
+    return us_blk_recvfrom(d, st, fd, buf, len, flags, NULL, timeout);
 }
 
-ssize_t us_blk_recvfrom(struct us_driver *d, struct us_stack *st, int fd, void *buf, size_t len,
+ssize_t us_blk_recvfrom(struct us_driver *d, struct us_stack *st, int fd, void *buf, size_t len, int flags,
                         struct us_sockaddr *from, us_time_t timeout)
 {
     us_time_t dl = deadline_of(d, timeout);
     for (;;) {
-        ssize_t n = us_recvfrom(st, fd, buf, len, 0, from, d->now(d));
-        if (!would_block(n))
+        ssize_t n = us_recvfrom(st, fd, buf, len, flags, from, d->now(d));
+        if (!would_block(n) || (flags & US_MSG_DONTWAIT))
             return n;
         int rc = wait_step(d, dl);
         if (rc < 0)

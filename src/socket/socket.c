@@ -131,16 +131,18 @@ int us_socket(struct us_stack *st, int type)
     if (!s)                                                                                        \
         return -EBADF;
 
-int us_bind(struct us_stack *st, int fd, const struct us_sockaddr *a)
+int us_bind(struct us_stack *st, int fd, const struct us_sockaddr *a, us_time_t now)
 {
+    st->now = now;
     GET_OR_EBADF(s, st, fd);
     if (!a)
         return -EINVAL;
     return s->type == US_SOCK_STREAM ? us_tcp_bind(st, s->u.tcb, a) : us_udp_bind(st, s->u.udp, a);
 }
 
-int us_listen(struct us_stack *st, int fd, int backlog)
+int us_listen(struct us_stack *st, int fd, int backlog, us_time_t now)
 {
+    st->now = now;
     GET_OR_EBADF(s, st, fd);
     if (s->type != US_SOCK_STREAM)
         return -EOPNOTSUPP;
@@ -178,22 +180,18 @@ int us_connect(struct us_stack *st, int fd, const struct us_sockaddr *a, us_time
     return s->type == US_SOCK_STREAM ? us_tcp_connect(st, s->u.tcb, a, now) : us_udp_connect(st, s->u.udp, a);
 }
 
+/* The flags each direction knows (ustack.h); every other bit is -EINVAL. */
+#define SEND_FLAGS US_MSG_DONTWAIT
+#define RECV_FLAGS (US_MSG_DONTWAIT | US_MSG_PEEK)
+
 ssize_t us_send(struct us_stack *st, int fd, const void *buf, size_t len, int flags, us_time_t now)
 {
-    st->now = now;
-    GET_OR_EBADF(s, st, fd);
-    if (s->type == US_SOCK_STREAM)
-        return us_tcp_send(st, s->u.tcb, buf, len, flags, now);
-    return us_udp_sendto(st, s->u.udp, buf, len, NULL, now);
+    return us_sendto(st, fd, buf, len, flags, NULL, now);
 }
 
 ssize_t us_recv(struct us_stack *st, int fd, void *buf, size_t len, int flags, us_time_t now)
 {
-    st->now = now;
-    GET_OR_EBADF(s, st, fd);
-    if (s->type == US_SOCK_STREAM)
-        return us_tcp_recv(st, s->u.tcb, buf, len, flags, now);
-    return us_udp_recvfrom(st, s->u.udp, buf, len, NULL);
+    return us_recvfrom(st, fd, buf, len, flags, NULL, now);
 }
 
 ssize_t us_sendto(struct us_stack *st, int fd, const void *buf, size_t len, int flags,
@@ -201,8 +199,10 @@ ssize_t us_sendto(struct us_stack *st, int fd, const void *buf, size_t len, int 
 {
     st->now = now;
     GET_OR_EBADF(s, st, fd);
+    if (flags & ~SEND_FLAGS)
+        return -EINVAL;
     if (s->type == US_SOCK_STREAM)
-        return us_tcp_send(st, s->u.tcb, buf, len, flags, now); /* address ignored, as in BSD */
+        return us_tcp_send(st, s->u.tcb, buf, len, now); /* address ignored, as in BSD */
     return us_udp_sendto(st, s->u.udp, buf, len, to, now);
 }
 
@@ -211,13 +211,16 @@ ssize_t us_recvfrom(struct us_stack *st, int fd, void *buf, size_t len, int flag
 {
     st->now = now;
     GET_OR_EBADF(s, st, fd);
+    if (flags & ~RECV_FLAGS)
+        return -EINVAL;
+    bool peek = (flags & US_MSG_PEEK) != 0;
     if (s->type == US_SOCK_STREAM) {
-        ssize_t n = us_tcp_recv(st, s->u.tcb, buf, len, flags, now);
+        ssize_t n = us_tcp_recv(st, s->u.tcb, buf, len, peek, now);
         if (n >= 0 && from)
             us_tcp_getname(st, s->u.tcb, NULL, from);
         return n;
     }
-    return us_udp_recvfrom(st, s->u.udp, buf, len, from);
+    return us_udp_recvfrom(st, s->u.udp, buf, len, from, peek);
 }
 
 int us_shutdown(struct us_stack *st, int fd, int how, us_time_t now)
@@ -257,13 +260,14 @@ int us_getpeername(struct us_stack *st, int fd, struct us_sockaddr *a)
     return s->type == US_SOCK_STREAM ? us_tcp_getname(st, s->u.tcb, NULL, a) : us_udp_getname(st, s->u.udp, NULL, a);
 }
 
-int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *val, size_t len)
+int us_setsockopt(struct us_stack *st, int fd, int level, int name, const void *val, size_t len, us_time_t now)
 {
+    st->now = now;
     GET_OR_EBADF(s, st, fd);
     if (!val)
         return -EFAULT;
     if (s->type == US_SOCK_STREAM)
-        return us_tcp_setsockopt(st, s->u.tcb, level, name, val, len, st->now);
+        return us_tcp_setsockopt(st, s->u.tcb, level, name, val, len, now);
     return us_udp_setsockopt(st, s->u.udp, level, name, val, len);
 }
 
@@ -277,8 +281,9 @@ int us_getsockopt(struct us_stack *st, int fd, int level, int name, void *val, s
     return us_udp_getsockopt(st, s->u.udp, level, name, val, len);
 }
 
-int us_poll(struct us_stack *st, struct us_pollfd *fds, int n)
+int us_poll(struct us_stack *st, struct us_pollfd *fds, int n, us_time_t now)
 {
+    st->now = now;
     int ready = 0;
     for (int i = 0; i < n; i++) {
         struct sock *s = get(st, fds[i].fd);

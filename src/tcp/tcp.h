@@ -27,9 +27,10 @@ int us_tcp_listen(struct us_stack *st, struct us_tcb *tcb, int backlog);
 int us_tcp_accept(struct us_stack *st, struct us_tcb *tcb, struct us_tcb **child, struct us_sockaddr *peer, us_time_t now);
 /* -EINPROGRESS when the SYN went out; later calls: -EALREADY, -EISCONN, or the error. */
 int us_tcp_connect(struct us_stack *st, struct us_tcb *tcb, const struct us_sockaddr *addr, us_time_t now);
-ssize_t us_tcp_send(struct us_stack *st, struct us_tcb *tcb, const void *buf, size_t len, int flags, us_time_t now);
-/* 0 = end of stream (FIN received and all data read). */
-ssize_t us_tcp_recv(struct us_stack *st, struct us_tcb *tcb, void *buf, size_t len, int flags, us_time_t now);
+ssize_t us_tcp_send(struct us_stack *st, struct us_tcb *tcb, const void *buf, size_t len, us_time_t now);
+/* 0 = end of stream (FIN received and all data read). peek: copy without
+ * consuming (the receive window does not move). */
+ssize_t us_tcp_recv(struct us_stack *st, struct us_tcb *tcb, void *buf, size_t len, bool peek, us_time_t now);
 int us_tcp_shutdown(struct us_stack *st, struct us_tcb *tcb, int how, us_time_t now);
 /* Releases the descriptor's hold; the control block is freed by TCP when done. */
 int us_tcp_close(struct us_stack *st, struct us_tcb *tcb, us_time_t now);

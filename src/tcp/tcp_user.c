@@ -175,9 +175,8 @@ static int closed_error(struct us_tcb *tcb, int otherwise)
     return otherwise;
 }
 
-ssize_t us_tcp_send(struct us_stack *st, struct us_tcb *tcb, const void *buf, size_t len, int flags, us_time_t now)
+ssize_t us_tcp_send(struct us_stack *st, struct us_tcb *tcb, const void *buf, size_t len, us_time_t now)
 {
-    (void)flags;
     switch (tcb->state) {
     case US_TCP_ESTABLISHED:
     case US_TCP_CLOSE_WAIT:
@@ -230,14 +229,15 @@ static void after_read(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     }
 }
 
-ssize_t us_tcp_recv(struct us_stack *st, struct us_tcb *tcb, void *buf, size_t len, int flags, us_time_t now)
+ssize_t us_tcp_recv(struct us_stack *st, struct us_tcb *tcb, void *buf, size_t len, bool peek, us_time_t now)
 {
-    (void)flags;
     if (tcb->flags & TF_RD_SHUT)
         return 0;
     if (tcb->rcvq.len) {
         uint32_t n = tcb->rcvq.len < len ? tcb->rcvq.len : (uint32_t)len;
         tcp_buf_copy(&tcb->rcvq, 0, buf, n);
+        if (peek)
+            return n;                /* still queued: the window stays where it is */
         tcp_buf_consume(&tcb->rcvq, n);
         after_read(st, tcb, now);
         return n;

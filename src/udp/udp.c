@@ -288,7 +288,8 @@ void us_udp_input(struct us_stack *st, const struct us_ip_info *ip, const uint8_
     pcb->queued_bytes += plen;
 }
 
-ssize_t us_udp_recvfrom(struct us_stack *st, struct us_udp_pcb *pcb, void *buf, size_t len, struct us_sockaddr *from)
+ssize_t us_udp_recvfrom(struct us_stack *st, struct us_udp_pcb *pcb, void *buf, size_t len, struct us_sockaddr *from,
+                        bool peek)
 {
     (void)st;
     if (pcb->pending_err && pcb->rx_count == 0) {
@@ -303,6 +304,8 @@ ssize_t us_udp_recvfrom(struct us_stack *st, struct us_udp_pcb *pcb, void *buf, 
     memcpy(buf, dg->pkt->data, n);
     if (from)
         *from = dg->from;
+    if (peek)
+        return (ssize_t)n;
     pcb->queued_bytes -= dg->pkt->len;
     us_pkt_free(dg->pkt);
     dg->pkt = NULL;

@@ -22,9 +22,10 @@ int us_udp_connect(struct us_stack *st, struct us_udp_pcb *pcb, const struct us_
 ssize_t us_udp_sendto(struct us_stack *st, struct us_udp_pcb *pcb, const void *buf, size_t len,
                       const struct us_sockaddr *to, us_time_t now);
 /* -EAGAIN when nothing is queued; -ECONNREFUSED once after a port unreachable
- * for a connected socket. Excess bytes of a datagram are discarded. */
+ * for a connected socket. Excess bytes of a datagram are discarded, unless
+ * peek: then the whole datagram stays queued. */
 ssize_t us_udp_recvfrom(struct us_stack *st, struct us_udp_pcb *pcb, void *buf, size_t len,
-                        struct us_sockaddr *from);
+                        struct us_sockaddr *from, bool peek);
 void us_udp_close(struct us_stack *st, struct us_udp_pcb *pcb);
 short us_udp_poll(struct us_stack *st, struct us_udp_pcb *pcb);
 int us_udp_getname(struct us_stack *st, struct us_udp_pcb *pcb, struct us_sockaddr *local, struct us_sockaddr *remote);

@@ -28,11 +28,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     int u = us_socket(st, US_SOCK_DGRAM);
     struct us_sockaddr ua = {0, 7};
-    us_bind(st, u, &ua);
+    us_bind(st, u, &ua, 0);
     int l = us_socket(st, US_SOCK_STREAM);
     struct us_sockaddr la = {0, 80};
-    us_bind(st, l, &la);
-    us_listen(st, l, 8);
+    us_bind(st, l, &la, 0);
+    us_listen(st, l, 8, 0);
 
     us_time_t now = US_MS(1);
     size_t off = 0;

@@ -382,10 +382,10 @@ static void op_app(struct h *h, struct conn *c, struct rd *r, int kind)
         int level = name >= 100 ? US_IPPROTO_TCP : US_SOL_SOCKET;
         if (name == US_SO_LINGER) {
             struct us_linger l = {v, 0};
-            us_setsockopt(h->st, c->fd, level, name, &l, sizeof(l));
+            us_setsockopt(h->st, c->fd, level, name, &l, sizeof(l), h->now);
         } else {
             int val = name == US_SO_RCVBUF || name == US_SO_SNDBUF ? (int)(n >> 4) * 16 : (int)(n >> 8);
-            us_setsockopt(h->st, c->fd, level, name, &val, sizeof(val));
+            us_setsockopt(h->st, c->fd, level, name, &val, sizeof(val), h->now);
         }
         struct us_tcp_info ti;
         us_tcp_info(h->st, c->fd, &ti);
@@ -488,8 +488,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     step(h, US_MS(1));
     h->lfd = us_socket(h->st, US_SOCK_STREAM);
     struct us_sockaddr la = {0, LPORT};
-    us_bind(h->st, h->lfd, &la);
-    us_listen(h->st, h->lfd, 4);
+    us_bind(h->st, h->lfd, &la, h->now);
+    us_listen(h->st, h->lfd, 4, h->now);
 
     uint8_t sel = get8(&r);
     passive_open(h, 40000, get32(&r), sel);

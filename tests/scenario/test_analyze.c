@@ -80,7 +80,7 @@ static void stripped_window_scale_is_flagged_as_a_mismatch(void **s)
     o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(10);
     tt_net(&n, &tr, &o);
     us_impair_set_mangle(n.b.imp, tt_strip_wscale, NULL);
-    int l = tt_listen(n.b.st, 80, 4);
+    int l = tt_listen(n.b.st, 80, 4, us_sim_now(n.sim));
     int a, b;
     tt_pair(&n, l, 80, &a, &b);
     struct xfer x = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 200000, .seed = 9};
@@ -127,10 +127,10 @@ static void slow_reader_zero_window_probes_double_and_are_answered_without_stall
     o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(10);
     tt_net(&n, &tr, &o);
     int l = us_socket(n.b.st, US_SOCK_STREAM);
-    tt_setint(n.b.st, l, US_SOL_SOCKET, US_SO_RCVBUF, 8081);
+    tt_setint(n.b.st, l, US_SOL_SOCKET, US_SO_RCVBUF, 8081, us_sim_now(n.sim));
     struct us_sockaddr p = {0, 80};
-    assert_int_equal(us_bind(n.b.st, l, &p), 0);
-    assert_int_equal(us_listen(n.b.st, l, 4), 0);
+    assert_int_equal(us_bind(n.b.st, l, &p, us_sim_now(n.sim)), 0);
+    assert_int_equal(us_listen(n.b.st, l, 4, us_sim_now(n.sim)), 0);
     int a, b;
     tt_pair(&n, l, 80, &a, &b);
     struct xfer x = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 100000, .seed = 4};

@@ -103,7 +103,7 @@ static void cwnd_after_one_loss_drops_to_0_7_and_follows_the_cubic_curve(void **
     tu_net_init(&n, &o);
     struct one_loss ol = {.n = &n, .afd = -1, .drop_at = 100};
     us_impair_set_filter(n.a.imp, one_loss_filter, &ol);
-    int l = tt_listen(n.b.st, 80, 4);
+    int l = tt_listen(n.b.st, 80, 4, us_sim_now(n.sim));
     struct xfer f = flow_of(&n);
     tt_pair(&n, l, 80, &f.sfd, &f.dfd);
     ol.afd = f.sfd;
@@ -209,7 +209,7 @@ static uint64_t lfn_goodput_at(const char *cc, uint64_t rate, uint32_t queue, ui
     o.imp_b.tx.delay = US_MS(LFN_RTT_MS / 2);
     struct tu_net n;
     tu_net_init(&n, &o);
-    int l = tt_listen(n.b.st, 80, 4);
+    int l = tt_listen(n.b.st, 80, 4, us_sim_now(n.sim));
     struct xfer f = flow_of(&n);
     tt_pair(&n, l, 80, &f.sfd, &f.dfd);
     lfn_run(&f, f.sfd);
@@ -268,7 +268,7 @@ static void rto_sets_ssthresh_to_0_7_flight_and_cwnd_to_one_segment(void **state
     o.imp_b.tx.delay = US_MS(10);
     struct tu_net n;
     tu_net_init(&n, &o);
-    int l = tt_listen(n.b.st, 80, 4);
+    int l = tt_listen(n.b.st, 80, 4, us_sim_now(n.sim));
     struct xfer f = flow_of(&n);
     tt_pair(&n, l, 80, &f.sfd, &f.dfd);
     flow_run(&f, US_SEC(1));
@@ -327,7 +327,7 @@ static void rto_with_two_holes_retransmits_only_the_lost_segments(void **state)
     struct tu_net n;
     struct trace tr;
     tt_net(&n, &tr, &o);
-    int l = tt_listen(n.b.st, 80, 4);
+    int l = tt_listen(n.b.st, 80, 4, us_sim_now(n.sim));
     struct xfer f = flow_of(&n);
     tt_pair(&n, l, 80, &f.sfd, &f.dfd);
     flow_run(&f, US_SEC(1));
@@ -361,17 +361,17 @@ static void setsockopt_selects_cubic_and_unknown_names_are_enoent(void **state)
     struct tu_opts o = {.seed = 3};
     struct tu_net n;
     tu_net_init(&n, &o);
-    int l = tt_listen(n.b.st, 80, 4);
+    int l = tt_listen(n.b.st, 80, 4, us_sim_now(n.sim));
     int a = us_socket(n.a.st, US_SOCK_STREAM);
     assert_true(a >= 0);
     char name[16] = "cubic";
-    assert_int_equal(us_setsockopt(n.a.st, a, US_IPPROTO_TCP, US_TCP_CONGESTION, name, 16), 0);
+    assert_int_equal(us_setsockopt(n.a.st, a, US_IPPROTO_TCP, US_TCP_CONGESTION, name, 16, us_sim_now(n.sim)), 0);
     char got[16] = {0};
     size_t len = sizeof(got);
     assert_int_equal(us_getsockopt(n.a.st, a, US_IPPROTO_TCP, US_TCP_CONGESTION, got, &len), 0);
     assert_string_equal(got, "cubic");
     char bad[16] = "bogus";
-    assert_int_equal(us_setsockopt(n.a.st, a, US_IPPROTO_TCP, US_TCP_CONGESTION, bad, 16), -ENOENT);
+    assert_int_equal(us_setsockopt(n.a.st, a, US_IPPROTO_TCP, US_TCP_CONGESTION, bad, 16, us_sim_now(n.sim)), -ENOENT);
     len = sizeof(got);
     assert_int_equal(us_getsockopt(n.a.st, a, US_IPPROTO_TCP, US_TCP_CONGESTION, got, &len), 0);
     assert_string_equal(got, "cubic");                    /* a failed set changes nothing */

@@ -74,12 +74,12 @@ static void simulator_reports_deadlock_when_nothing_is_pending(void **s)
     tu_net_free(&n);
 }
 
-static int bound_udp(struct us_stack *st, uint16_t port)
+static int bound_udp(struct us_stack *st, uint16_t port, us_time_t now)
 {
     int fd = us_socket(st, US_SOCK_DGRAM);
     assert_true(fd >= 0);
     struct us_sockaddr a = {0, port};
-    assert_int_equal(us_bind(st, fd, &a), 0);
+    assert_int_equal(us_bind(st, fd, &a, now), 0);
     return fd;
 }
 
@@ -88,7 +88,7 @@ static void udp_datagrams_arrive_byte_exact_including_fragmented_ones(void **s)
     (void)s;
     struct tu_net n;
     tu_net_init(&n, NULL);
-    int b = bound_udp(n.b.st, 7000);
+    int b = bound_udp(n.b.st, 7000, us_sim_now(n.sim));
     int a = us_socket(n.a.st, US_SOCK_DGRAM);
     struct us_sockaddr to = {TU_IP_B, 7000};
     static uint8_t out[20000], in[20000];
@@ -100,7 +100,7 @@ static void udp_datagrams_arrive_byte_exact_including_fragmented_ones(void **s)
         assert_int_equal(us_sendto(n.a.st, a, out, sizes[k], 0, &to, now), (ssize_t)sizes[k]);
         us_sim_run_until(n.sim, now + US_MS(10));
         struct us_pollfd p = {.fd = b, .events = US_POLLIN};
-        assert_int_equal(us_poll(n.b.st, &p, 1), 1);
+        assert_int_equal(us_poll(n.b.st, &p, 1, us_sim_now(n.sim)), 1);
         struct us_sockaddr from;
         ssize_t got = us_recvfrom(n.b.st, b, in, sizeof(in), 0, &from, us_sim_now(n.sim));
         assert_int_equal(got, (ssize_t)sizes[k]);
@@ -127,7 +127,7 @@ static void udp_to_closed_port_draws_port_unreachable_and_econnrefused(void **s)
     us_sim_run_until(n.sim, US_MS(10));
     assert_int_equal(tu_counter(n.b.st, "udp.drop_no_port"), 1);
     struct us_pollfd p = {.fd = a, .events = US_POLLIN};
-    us_poll(n.a.st, &p, 1);
+    us_poll(n.a.st, &p, 1, us_sim_now(n.sim));
     assert_true(p.revents & US_POLLERR);
     char buf[4];
     assert_int_equal(us_recv(n.a.st, a, buf, sizeof(buf), 0, us_sim_now(n.sim)), -ECONNREFUSED);
@@ -145,12 +145,12 @@ static void udp_bind_conflicts_and_bad_descriptors_are_errors(void **s)
     (void)s;
     struct tu_net n;
     tu_net_init(&n, NULL);
-    bound_udp(n.a.st, 5000);
+    bound_udp(n.a.st, 5000, us_sim_now(n.sim));
     int x = us_socket(n.a.st, US_SOCK_DGRAM);
     struct us_sockaddr a = {0, 5000};
-    assert_int_equal(us_bind(n.a.st, x, &a), -EADDRINUSE);
+    assert_int_equal(us_bind(n.a.st, x, &a, us_sim_now(n.sim)), -EADDRINUSE);
     struct us_sockaddr foreign = {0x0a000001u, 5001};
-    assert_int_equal(us_bind(n.a.st, x, &foreign), -EADDRNOTAVAIL);
+    assert_int_equal(us_bind(n.a.st, x, &foreign, us_sim_now(n.sim)), -EADDRNOTAVAIL);
     assert_int_equal(us_send(n.a.st, 999, "x", 1, 0, 0), -EBADF);
     assert_int_equal(us_close(n.a.st, x, 0), 0);
     assert_int_equal(us_close(n.a.st, x, 0), -EBADF);
@@ -165,7 +165,7 @@ static void corrupted_udp_datagrams_are_counted_and_never_delivered(void **s)
     o.imp_a.tx.corrupt = 1.0;
     struct tu_net n;
     tu_net_init(&n, &o);
-    int b = bound_udp(n.b.st, 7000);
+    int b = bound_udp(n.b.st, 7000, us_sim_now(n.sim));
     int a = us_socket(n.a.st, US_SOCK_DGRAM);
     struct us_sockaddr to = {TU_IP_B, 7000};
     uint8_t msg[200];

@@ -33,7 +33,7 @@ static void rows_carry_the_descriptor_or_minus_one_when_none_holds_the_connectio
     struct trace tr;
     struct tu_opts o = {0};
     tt_net(&n, &tr, &o);
-    int lfd = tt_listen(n.b.st, 5001, 4), a, b, st;
+    int lfd = tt_listen(n.b.st, 5001, 4, us_sim_now(n.sim)), a, b, st;
     tt_pair(&n, lfd, 5001, &a, &b);
     struct us_sockaddr al;
     assert_int_equal(us_getsockname(n.a.st, a, &al), 0);

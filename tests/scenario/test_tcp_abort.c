@@ -24,7 +24,7 @@ static void abort_all_resets_synchronized_connections_orphans_included_and_frees
     struct trace tr;
     struct tu_opts o = {.seed = 3};
     tt_net(&n, &tr, &o);
-    int l = tt_listen(n.b.st, 80, 8);
+    int l = tt_listen(n.b.st, 80, 8, us_sim_now(n.sim));
     int a1, b1, a2, b2, a3, b3;
     tt_pair(&n, l, 80, &a1, &b1);   /* stays ESTABLISHED */
     tt_pair(&n, l, 80, &a2, &b2);   /* A closes: an orphan in FIN_WAIT_2 */
@@ -80,7 +80,7 @@ static void abort_all_keeps_listeners_and_ends_syn_sent_silently(void **state)
     struct trace tr;
     struct tu_opts o = {.seed = 4};
     tt_net(&n, &tr, &o);
-    int l = tt_listen(n.a.st, 80, 8);
+    int l = tt_listen(n.a.st, 80, 8, us_sim_now(n.sim));
     int x = us_socket(n.a.st, US_SOCK_STREAM);
     struct us_sockaddr nowhere = {0xC6120063u, 80};   /* 198.18.0.99: no such host, SYN_SENT stays */
     assert_int_equal(us_connect(n.a.st, x, &nowhere, tt_now(&n)), -EINPROGRESS);

@@ -10,7 +10,7 @@ static void handshake_negotiates_options_and_data_arrives_intact(void **s)
     struct tu_opts o = {.seed = 1};
     o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(10);
     tt_net(&n, &tr, &o);
-    int l = tt_listen(n.b.st, 80, 8);
+    int l = tt_listen(n.b.st, 80, 8, us_sim_now(n.sim));
     us_time_t t0 = tt_now(&n);
     int a, b;
     tt_pair(&n, l, 80, &a, &b);
@@ -178,8 +178,8 @@ static void simultaneous_open_connects_both_ends(void **s)
     tt_net(&n, &tr, &o);
     int a = us_socket(n.a.st, US_SOCK_STREAM), b = us_socket(n.b.st, US_SOCK_STREAM);
     struct us_sockaddr pa = {0, 5000}, pb = {0, 6000};
-    assert_int_equal(us_bind(n.a.st, a, &pa), 0);
-    assert_int_equal(us_bind(n.b.st, b, &pb), 0);
+    assert_int_equal(us_bind(n.a.st, a, &pa, us_sim_now(n.sim)), 0);
+    assert_int_equal(us_bind(n.b.st, b, &pb, us_sim_now(n.sim)), 0);
     struct us_sockaddr ta = {TU_IP_B, 6000}, tb = {TU_IP_A, 5000};
     us_time_t t = tt_now(&n);
     assert_int_equal(us_connect(n.a.st, a, &ta, t), -EINPROGRESS);
@@ -220,7 +220,7 @@ static void syn_to_closed_port_draws_rst_and_econnrefused(void **s)
     assert_int_equal(tu_counter(n.b.st, "tcp.drop_no_listener"), 1);
     assert_int_equal(tu_counter(n.b.st, "tcp.rst_sent"), 1);
     struct us_pollfd p = {.fd = a, .events = US_POLLOUT};
-    us_poll(n.a.st, &p, 1);
+    us_poll(n.a.st, &p, 1, us_sim_now(n.sim));
     assert_true(p.revents & US_POLLERR);
     assert_int_equal(us_connect(n.a.st, a, &to, tt_now(&n)), -ECONNREFUSED);
     tt_free(&n, &tr);
@@ -234,7 +234,7 @@ static void linger_zero_close_sends_rst_and_peer_sees_econnreset(void **s)
     int a, b;
     tt_setup(&n, &tr, NULL, 80, &a, &b);
     struct us_linger lg = {1, 0};
-    assert_int_equal(us_setsockopt(n.a.st, a, US_SOL_SOCKET, US_SO_LINGER, &lg, sizeof(lg)), 0);
+    assert_int_equal(us_setsockopt(n.a.st, a, US_SOL_SOCKET, US_SO_LINGER, &lg, sizeof(lg), us_sim_now(n.sim)), 0);
     tt_clear(&tr);
     assert_int_equal(us_close(n.a.st, a, tt_now(&n)), 0);
     tt_run(&n, US_MS(10));
@@ -261,13 +261,13 @@ static void reuseaddr_allows_bind_while_time_wait_holds_the_port(void **s)
     us_close(n.b.st, l, tt_now(&n));
     int x = us_socket(n.b.st, US_SOCK_STREAM);
     struct us_sockaddr p = {0, 80};
-    assert_int_equal(us_bind(n.b.st, x, &p), -EADDRINUSE);
-    tt_setint(n.b.st, x, US_SOL_SOCKET, US_SO_REUSEADDR, 1);
-    assert_int_equal(us_bind(n.b.st, x, &p), 0);
-    assert_int_equal(us_listen(n.b.st, x, 4), 0);
+    assert_int_equal(us_bind(n.b.st, x, &p, us_sim_now(n.sim)), -EADDRINUSE);
+    tt_setint(n.b.st, x, US_SOL_SOCKET, US_SO_REUSEADDR, 1, us_sim_now(n.sim));
+    assert_int_equal(us_bind(n.b.st, x, &p, us_sim_now(n.sim)), 0);
+    assert_int_equal(us_listen(n.b.st, x, 4, us_sim_now(n.sim)), 0);
     int y = us_socket(n.b.st, US_SOCK_STREAM);
-    tt_setint(n.b.st, y, US_SOL_SOCKET, US_SO_REUSEADDR, 1);
-    assert_int_equal(us_bind(n.b.st, y, &p), -EADDRINUSE);  /* a listener holds it */
+    tt_setint(n.b.st, y, US_SOL_SOCKET, US_SO_REUSEADDR, 1, us_sim_now(n.sim));
+    assert_int_equal(us_bind(n.b.st, y, &p, us_sim_now(n.sim)), -EADDRINUSE);  /* a listener holds it */
     tt_free(&n, &tr);
 }
 

@@ -17,7 +17,7 @@ static void run_bulk(uint64_t seed, struct imp im, uint64_t bytes)
     o.imp_b.tx = d;
     tt_net(&n, &tr, &o);
     tr.on = false;
-    int l = tt_listen(n.b.st, 80, 8);
+    int l = tt_listen(n.b.st, 80, 8, us_sim_now(n.sim));
     int a, b;
     tt_pair(&n, l, 80, &a, &b);
     struct xfer x = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = bytes,

@@ -47,7 +47,7 @@ static void test_listener_drops_counted_per_reason(void **state)
     struct tu_net n;
     struct trace tr;
     tt_net(&n, &tr, NULL);
-    tt_listen(n.b.st, 80, 4);
+    tt_listen(n.b.st, 80, 4, us_sim_now(n.sim));
 
     inject(&n, TU_IP_B, (struct us_tcp_repr){.sport = 40000, .dport = 80, .seq = 1, .flags = US_TH_RST}, 0);
     tt_run(&n, US_MS(10));
@@ -134,7 +134,7 @@ static void test_syn_queue_full_counted(void **state)
     struct tu_net n;
     struct trace tr;
     tt_net(&n, &tr, &(struct tu_opts){.cfg_hook = no_cookies});
-    tt_setint(n.b.st, tt_listen(n.b.st, 80, 1), US_IPPROTO_TCP, US_TCP_SYNQ_MAX, 1);
+    tt_setint(n.b.st, tt_listen(n.b.st, 80, 1, us_sim_now(n.sim)), US_IPPROTO_TCP, US_TCP_SYNQ_MAX, 1, us_sim_now(n.sim));
     tr.rule = drop_synack;               /* A never sees it, never answers RST */
     inject(&n, TU_IP_B, (struct us_tcp_repr){.sport = 40000, .dport = 80, .seq = 100, .flags = US_TH_SYN}, 0);
     tt_run(&n, US_MS(10));
@@ -152,7 +152,7 @@ static void test_accept_queue_full_counted(void **state)
     struct tu_net n;
     struct trace tr;
     tt_net(&n, &tr, NULL);
-    tt_listen(n.b.st, 80, 1);
+    tt_listen(n.b.st, 80, 1, us_sim_now(n.sim));
     struct us_sockaddr to = {TU_IP_B, 80};
     int a1 = us_socket(n.a.st, US_SOCK_STREAM);
     assert_int_equal(us_connect(n.a.st, a1, &to, tt_now(&n)), -EINPROGRESS);
@@ -172,7 +172,7 @@ static void test_data_to_orphan_counted_and_reset(void **state)
     struct tu_net n;
     struct trace tr;
     tt_net(&n, &tr, NULL);
-    int l = tt_listen(n.b.st, 80, 4), a, b;
+    int l = tt_listen(n.b.st, 80, 4, us_sim_now(n.sim)), a, b;
     tt_pair(&n, l, 80, &a, &b);
     assert_int_equal(us_close(n.b.st, b, tt_now(&n)), 0);
     tt_run(&n, US_MS(10));
@@ -195,8 +195,8 @@ static void test_bytes_beyond_window_counted(void **state)
     struct tu_net n;
     struct trace tr;
     tt_net(&n, &tr, NULL);
-    int l = tt_listen(n.b.st, 80, 4), a, b;
-    tt_setint(n.b.st, l, US_SOL_SOCKET, US_SO_RCVBUF, 1000);
+    int l = tt_listen(n.b.st, 80, 4, us_sim_now(n.sim)), a, b;
+    tt_setint(n.b.st, l, US_SOL_SOCKET, US_SO_RCVBUF, 1000, us_sim_now(n.sim));
     tt_pair(&n, l, 80, &a, &b);
     const struct seg *syn = &tr.v[0], *synack = &tr.v[1];
     assert_int_equal(synack->flags, F_SYN | F_ACK);
@@ -227,7 +227,7 @@ static void test_segment_too_big_counted_apart_from_no_buffer(void **state)
     struct tu_net n;
     struct trace tr;
     tt_net(&n, &tr, NULL);
-    int l = tt_listen(n.b.st, 80, 4), a, b;
+    int l = tt_listen(n.b.st, 80, 4, us_sim_now(n.sim)), a, b;
     tt_pair(&n, l, 80, &a, &b);
     struct us_sockaddr la;
     assert_int_equal(us_getsockname(n.a.st, a, &la), 0);

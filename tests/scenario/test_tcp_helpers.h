@@ -167,19 +167,19 @@ static inline void tt_free(struct tu_net *n, struct trace *tr)
 static inline us_time_t tt_now(struct tu_net *n) { return us_sim_now(n->sim); }
 static inline void tt_run(struct tu_net *n, us_time_t dt) { us_sim_run_until(n->sim, us_sim_now(n->sim) + dt); }
 
-static inline int tt_listen(struct us_stack *st, uint16_t port, int backlog)
+static inline int tt_listen(struct us_stack *st, uint16_t port, int backlog, us_time_t now)
 {
     int fd = us_socket(st, US_SOCK_STREAM);
     assert_true(fd >= 0);
     struct us_sockaddr a = {0, port};
-    assert_int_equal(us_bind(st, fd, &a), 0);
-    assert_int_equal(us_listen(st, fd, backlog), 0);
+    assert_int_equal(us_bind(st, fd, &a, now), 0);
+    assert_int_equal(us_listen(st, fd, backlog, now), 0);
     return fd;
 }
 
-static inline void tt_setint(struct us_stack *st, int fd, int level, int name, int v)
+static inline void tt_setint(struct us_stack *st, int fd, int level, int name, int v, us_time_t now)
 {
-    assert_int_equal(us_setsockopt(st, fd, level, name, &v, sizeof(v)), 0);
+    assert_int_equal(us_setsockopt(st, fd, level, name, &v, sizeof(v), now), 0);
 }
 
 /* Connect A's new socket to B:port and accept on B; returns both descriptors. */
@@ -213,7 +213,7 @@ static inline int tt_setup(struct tu_net *n, struct trace *tr, const struct tu_o
                            int *bfd)
 {
     tt_net(n, tr, o);
-    int l = tt_listen(n->b.st, port, 8);
+    int l = tt_listen(n->b.st, port, 8, us_sim_now(n->sim));
     tt_pair(n, l, port, afd, bfd);
     return l;
 }

@@ -98,7 +98,7 @@ static void frag_needed_lowers_the_mss_to_the_next_hop_mtu(void **state)
     struct tu_net n;
     struct trace tr;
     setup_net(&n, &tr);
-    int lfd = tt_listen(n.b.st, 5001, 4), a, b;
+    int lfd = tt_listen(n.b.st, 5001, 4, us_sim_now(n.sim)), a, b;
     tt_pair(&n, lfd, 5001, &a, &b);
     static uint8_t buf[20000];
     assert_int_equal(us_send(n.a.st, a, buf, 1000, 0, tt_now(&n)), 1000);
@@ -139,7 +139,7 @@ static void soft_errors_do_not_abort_an_established_connection(void **state)
     struct tu_net n;
     struct trace tr;
     setup_net(&n, &tr);
-    int lfd = tt_listen(n.b.st, 5001, 4), a, b;
+    int lfd = tt_listen(n.b.st, 5001, 4, us_sim_now(n.sim)), a, b;
     tt_pair(&n, lfd, 5001, &a, &b);
     uint8_t x[100] = {0};
     assert_int_equal(us_send(n.a.st, a, x, sizeof(x), 0, tt_now(&n)), (ssize_t)sizeof(x));

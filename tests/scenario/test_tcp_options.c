@@ -10,11 +10,11 @@ static void maxseg_before_connect_clamps_the_announced_and_used_mss(void **s)
     struct tu_net n;
     struct trace tr;
     tt_net(&n, &tr, NULL);
-    int l = tt_listen(n.b.st, 80, 8);
+    int l = tt_listen(n.b.st, 80, 8, us_sim_now(n.sim));
     int a = us_socket(n.a.st, US_SOCK_STREAM);
     int v = 50;
-    assert_int_equal(us_setsockopt(n.a.st, a, US_IPPROTO_TCP, US_TCP_MAXSEG, &v, sizeof(v)), -EINVAL);
-    tt_setint(n.a.st, a, US_IPPROTO_TCP, US_TCP_MAXSEG, 536);
+    assert_int_equal(us_setsockopt(n.a.st, a, US_IPPROTO_TCP, US_TCP_MAXSEG, &v, sizeof(v), us_sim_now(n.sim)), -EINVAL);
+    tt_setint(n.a.st, a, US_IPPROTO_TCP, US_TCP_MAXSEG, 536, us_sim_now(n.sim));
     struct us_sockaddr to = {TU_IP_B, 80};
     assert_int_equal(us_connect(n.a.st, a, &to, tt_now(&n)), -EINPROGRESS);
     tt_run(&n, US_MS(10));
@@ -23,7 +23,7 @@ static void maxseg_before_connect_clamps_the_announced_and_used_mss(void **s)
     assert_int_equal(us_connect(n.a.st, a, &to, tt_now(&n)), 0);
     /* only before the handshake */
     v = 1000;
-    assert_int_equal(us_setsockopt(n.a.st, a, US_IPPROTO_TCP, US_TCP_MAXSEG, &v, sizeof(v)), -EISCONN);
+    assert_int_equal(us_setsockopt(n.a.st, a, US_IPPROTO_TCP, US_TCP_MAXSEG, &v, sizeof(v), us_sim_now(n.sim)), -EISCONN);
     assert_int_equal(tr.v[0].flags, F_SYN);
     assert_int_equal(tr.v[0].mss, 536);
     assert_int_equal(tr.v[1].mss, 1460);            /* B announces its own */
@@ -64,14 +64,14 @@ static void linger_setup(struct tu_net *n, struct trace *tr, int *a, int *b, us_
     struct tu_opts o = {.seed = 11, .cfg_hook = small_rcvbuf};
     o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(10);
     tt_net(n, tr, &o);
-    int l = tt_listen(n->b.st, 80, 8);
+    int l = tt_listen(n->b.st, 80, 8, us_sim_now(n->sim));
     tt_pair(n, l, 80, a, b);
     static uint8_t buf[50000];
     memset(buf, 'x', sizeof(buf));
     assert_int_equal(us_send(n->a.st, *a, buf, sizeof(buf), 0, tt_now(n)), (ssize_t)sizeof(buf));
     tt_run(n, US_MS(300));
     struct us_linger lg = {1, 2};
-    assert_int_equal(us_setsockopt(n->a.st, *a, US_SOL_SOCKET, US_SO_LINGER, &lg, sizeof(lg)), 0);
+    assert_int_equal(us_setsockopt(n->a.st, *a, US_SOL_SOCKET, US_SO_LINGER, &lg, sizeof(lg), us_sim_now(n->sim)), 0);
     tt_clear(tr);
     *t0 = tt_now(n);
     /* never blocks: the descriptor is released at once */

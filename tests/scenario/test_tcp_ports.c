@@ -19,7 +19,7 @@ static void port_exhaustion_fails_with_eaddrnotavail_and_recovers_after_2msl(voi
     struct trace tr;
     struct tu_opts o = {.seed = 1, .cfg_hook = small_port_range};
     tt_net(&n, &tr, &o);
-    int l = tt_listen(n.b.st, 80, 16);
+    int l = tt_listen(n.b.st, 80, 16, us_sim_now(n.sim));
     int a[10], b[10];
     for (int i = 0; i < 10; i++) {
         tt_pair(&n, l, 80, &a[i], &b[i]);

@@ -33,7 +33,7 @@ static void conn_setup(struct conn *x, struct cfgarg *ca, const struct us_impair
         o.imp_a.tx = *a_tx;
     o.imp_a.tx.delay = o.imp_b.tx.delay = RTT / 2;
     tt_net(&x->n, &x->tr, &o);
-    int l = tt_listen(x->n.b.st, 80, 8);
+    int l = tt_listen(x->n.b.st, 80, 8, us_sim_now(x->n.sim));
     tt_pair(&x->n, l, 80, &x->a, &x->b);
     struct xfer w = {.sim = x->n.sim, .ss = x->n.a.st, .ds = x->n.b.st, .sfd = x->a, .dfd = x->b, .total = 200000,
                      .seed = 1};

@@ -61,10 +61,10 @@ static struct fx *setup(int rcvbuf)
     tt_net(&x->n, &x->tr, &o);
     int l = us_socket(x->n.b.st, US_SOCK_STREAM);
     if (rcvbuf)
-        tt_setint(x->n.b.st, l, US_SOL_SOCKET, US_SO_RCVBUF, rcvbuf);
+        tt_setint(x->n.b.st, l, US_SOL_SOCKET, US_SO_RCVBUF, rcvbuf, us_sim_now(x->n.sim));
     struct us_sockaddr p = {0, 80};
-    assert_int_equal(us_bind(x->n.b.st, l, &p), 0);
-    assert_int_equal(us_listen(x->n.b.st, l, 4), 0);
+    assert_int_equal(us_bind(x->n.b.st, l, &p, us_sim_now(x->n.sim)), 0);
+    assert_int_equal(us_listen(x->n.b.st, l, 4, us_sim_now(x->n.sim)), 0);
     tt_pair(&x->n, l, 80, &x->a, &x->b);
     tt_run(&x->n, US_MS(100));
     struct us_sockaddr la;
@@ -230,7 +230,7 @@ static void test_cork_holds_partial_segment_until_persist(void **state)
 {
     (void)state;
     struct fx *x = setup(0);
-    tt_setint(x->n.a.st, x->a, US_IPPROTO_TCP, US_TCP_CORK, 1);
+    tt_setint(x->n.a.st, x->a, US_IPPROTO_TCP, US_TCP_CORK, 1, us_sim_now(x->n.sim));
     us_time_t t0 = tt_now(&x->n);
     send_n(x, 300);
     assert_string_equal(reason_now(x), tcp_send_reason_name(TS_HOLD_CORK));

@@ -28,10 +28,10 @@ static void stall_setup(struct stall *x, uint64_t seed, struct us_impair_dir *at
         o.imp_a.tx = *atx;
     tt_net(&x->n, &x->tr, &o);
     int l = us_socket(x->n.b.st, US_SOCK_STREAM);
-    tt_setint(x->n.b.st, l, US_SOL_SOCKET, US_SO_RCVBUF, 8081);
+    tt_setint(x->n.b.st, l, US_SOL_SOCKET, US_SO_RCVBUF, 8081, us_sim_now(x->n.sim));
     struct us_sockaddr p = {0, 80};
-    assert_int_equal(us_bind(x->n.b.st, l, &p), 0);
-    assert_int_equal(us_listen(x->n.b.st, l, 4), 0);
+    assert_int_equal(us_bind(x->n.b.st, l, &p, us_sim_now(x->n.sim)), 0);
+    assert_int_equal(us_listen(x->n.b.st, l, 4, us_sim_now(x->n.sim)), 0);
     tt_pair(&x->n, l, 80, &x->a, &x->b);
     tt_run(&x->n, US_MS(100));
     tt_clear(&x->tr);
@@ -306,7 +306,7 @@ static void window_scale_stripped_from_syn_ack_still_completes(void **s)
     o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(10);
     tt_net(&n, &tr, &o);
     us_impair_set_mangle(n.b.imp, tt_strip_wscale, NULL);
-    int l = tt_listen(n.b.st, 80, 4);
+    int l = tt_listen(n.b.st, 80, 4, us_sim_now(n.sim));
     int a, b;
     tt_pair(&n, l, 80, &a, &b);
     struct us_tcp_info ia, ib;

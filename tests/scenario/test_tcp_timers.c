@@ -87,10 +87,10 @@ static void keepalive_finds_a_dead_peer_after_idle_plus_count_intervals(void **s
     struct trace tr;
     int a, b;
     tt_setup(&n, &tr, NULL, 80, &a, &b);
-    tt_setint(n.a.st, a, US_IPPROTO_TCP, US_TCP_KEEPIDLE, 10);
-    tt_setint(n.a.st, a, US_IPPROTO_TCP, US_TCP_KEEPINTVL, 2);
-    tt_setint(n.a.st, a, US_IPPROTO_TCP, US_TCP_KEEPCNT, 3);
-    tt_setint(n.a.st, a, US_SOL_SOCKET, US_SO_KEEPALIVE, 1);
+    tt_setint(n.a.st, a, US_IPPROTO_TCP, US_TCP_KEEPIDLE, 10, us_sim_now(n.sim));
+    tt_setint(n.a.st, a, US_IPPROTO_TCP, US_TCP_KEEPINTVL, 2, us_sim_now(n.sim));
+    tt_setint(n.a.st, a, US_IPPROTO_TCP, US_TCP_KEEPCNT, 3, us_sim_now(n.sim));
+    tt_setint(n.a.st, a, US_SOL_SOCKET, US_SO_KEEPALIVE, 1, us_sim_now(n.sim));
     us_time_t t0 = tt_now(&n);
     tt_clear(&tr);
     /* a live peer answers: three rounds of idle, probe, answer */
@@ -136,7 +136,7 @@ static us_time_t write_write_read(bool nodelay, us_time_t *second_sent)
     int a, b;
     tt_setup(&n, &tr, &o, 80, &a, &b);
     if (nodelay)
-        tt_setint(n.a.st, a, US_IPPROTO_TCP, US_TCP_NODELAY, 1);
+        tt_setint(n.a.st, a, US_IPPROTO_TCP, US_TCP_NODELAY, 1, us_sim_now(n.sim));
     tt_run(&n, US_MS(100));
     tt_clear(&tr);
     char req[100];
@@ -184,7 +184,7 @@ static void delack_ms_option_sets_the_stall(void **s)
     struct trace tr;
     int a, b;
     tt_setup(&n, &tr, NULL, 80, &a, &b);
-    tt_setint(n.b.st, b, US_IPPROTO_TCP, US_TCP_DELACK_MS, 100);
+    tt_setint(n.b.st, b, US_IPPROTO_TCP, US_TCP_DELACK_MS, 100, us_sim_now(n.sim));
     tt_run(&n, US_MS(200));
     tt_clear(&tr);
     us_time_t t0 = tt_now(&n);
@@ -285,7 +285,7 @@ static void slow_start_doubles_from_ten_segments_per_rtt(void **s)
     tt_run(&n, US_MS(200));
     tt_clear(&tr);
     static uint8_t big[400000];
-    tt_setint(n.a.st, a, US_SOL_SOCKET, US_SO_SNDBUF, (int)sizeof(big));
+    tt_setint(n.a.st, a, US_SOL_SOCKET, US_SO_SNDBUF, (int)sizeof(big), us_sim_now(n.sim));
     us_time_t t0 = tt_now(&n);
     assert_int_equal(us_send(n.a.st, a, big, sizeof(big), 0, t0), (ssize_t)sizeof(big));
     uint32_t per_rtt[4] = {0};

@@ -23,7 +23,7 @@ static void read_that_doubles_a_small_open_window_sends_the_update_at_once(void 
     struct tu_net n;
     struct trace tr;
     tt_net(&n, &tr, &o);
-    int lfd = tt_listen(n.b.st, 80, 4), a, b;
+    int lfd = tt_listen(n.b.st, 80, 4, us_sim_now(n.sim)), a, b;
     tt_pair(&n, lfd, 80, &a, &b);
     static uint8_t buf[1 << 20];
     memset(buf, 7, sizeof(buf));
@@ -70,7 +70,7 @@ static void batch_reader_is_not_paced_by_delayed_acks(void **s)
     struct trace tr;
     tt_net(&n, &tr, &o);
     tr.on = false;
-    int lfd = tt_listen(n.b.st, 80, 4), a, b;
+    int lfd = tt_listen(n.b.st, 80, 4, us_sim_now(n.sim)), a, b;
     tt_pair(&n, lfd, 80, &a, &b);
     struct xfer x = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 4 << 20, .seed = 5};
     us_time_t t0 = tt_now(&n);
