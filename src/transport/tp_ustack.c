@@ -29,18 +29,17 @@ static struct tp_us *U(struct us_tp *t) { return (struct tp_us *)(void *)t; }
 
 static int us_listen_on(struct us_tp *t, const struct us_tp_addr *a, int backlog, us_time_t now)
 {
-    (void)now;
     struct us_stack *st = U(t)->st;
     int fd = us_socket(st, US_SOCK_STREAM);
     if (fd < 0)
         return fd;
     int one = 1;
     struct us_sockaddr sa = {a->ip, a->port};
-    int rc = us_setsockopt(st, fd, US_SOL_SOCKET, US_SO_REUSEADDR, &one, sizeof(one));
+    int rc = us_setsockopt(st, fd, US_SOL_SOCKET, US_SO_REUSEADDR, &one, sizeof(one), now);
     if (rc >= 0)
-        rc = us_bind(st, fd, &sa);
+        rc = us_bind(st, fd, &sa, now);
     if (rc >= 0)
-        rc = us_listen(st, fd, backlog);
+        rc = us_listen(st, fd, backlog, now);
     if (rc >= 0)
         rc = us_tp_ws_open(&U(t)->ws, fd);
     if (rc < 0) {
@@ -130,7 +129,6 @@ static int us_close_fd(struct us_tp *t, int fd, us_time_t now)
 
 static int us_opt(struct us_tp *t, int fd, int opt, int val, us_time_t now)
 {
-    (void)now;
     int level = US_IPPROTO_TCP, name;
     switch (opt) {
     case US_TP_NODELAY: name = US_TCP_NODELAY; break;
@@ -139,7 +137,7 @@ static int us_opt(struct us_tp *t, int fd, int opt, int val, us_time_t now)
     case US_TP_RCVBUF: level = US_SOL_SOCKET; name = US_SO_RCVBUF; break;
     default: return -ENOPROTOOPT;
     }
-    return us_setsockopt(U(t)->st, fd, level, name, &val, sizeof(val));
+    return us_setsockopt(U(t)->st, fd, level, name, &val, sizeof(val), now);
 }
 
 static int us_addr_of(struct us_tp *t, int fd, struct us_tp_addr *a, bool peer)
@@ -165,7 +163,6 @@ static unsigned from_poll(short re)
 
 static int us_poll_ready(struct us_tp *t, struct us_tp_event *ev, int max, us_time_t now)
 {
-    (void)now;
     struct tp_us *u = U(t);
     uint32_t n = u->ws.n;
     if (!n)
@@ -183,7 +180,7 @@ static int us_poll_ready(struct us_tp *t, struct us_tp_event *ev, int max, us_ti
         u->pfd[k] = (struct us_pollfd){w->fd, (short)((w->events & US_TP_READ ? US_POLLIN : 0) |
                                                       (w->events & US_TP_WRITE ? US_POLLOUT : 0)), 0};
     }
-    if (us_poll(u->st, u->pfd, (int)n) <= 0)
+    if (us_poll(u->st, u->pfd, (int)n, now) <= 0)
         return 0;
     int got = 0;
     uint32_t k;
