@@ -42,7 +42,7 @@ static void conn_setup(struct conn *x, uint64_t seed)
     struct tu_opts o = {.seed = seed, .cfg_hook = cfg_hook};
     o.imp_a.tx.delay = o.imp_b.tx.delay = RTT / 2;
     tt_net(&x->n, &x->tr, &o);
-    int l = tt_listen(x->n.b.st, 80, 8);
+    int l = tt_listen(x->n.b.st, 80, 8, us_sim_now(x->n.sim));
     tt_pair(&x->n, l, 80, &x->a, &x->b);
     /* warm up: cwnd well above the burst */
     struct xfer w = {.sim = x->n.sim, .ss = x->n.a.st, .ds = x->n.b.st, .sfd = x->a, .dfd = x->b, .total = 400000,

@@ -73,8 +73,8 @@ static int setup_full(struct tu_net *n, struct trace *tr, const struct tu_opts *
     tt_net(n, tr, o);
     tr->rule = rule;
     tr->arg = r;
-    int l = tt_listen(n->b.st, PORT, 1);
-    tt_setint(n->b.st, l, US_IPPROTO_TCP, US_TCP_SYNQ_MAX, 1);
+    int l = tt_listen(n->b.st, PORT, 1, tt_now(n));
+    tt_setint(n->b.st, l, US_IPPROTO_TCP, US_TCP_SYNQ_MAX, 1, tt_now(n));
     inject(n, (struct us_tcp_repr){.sport = 40000, .seq = FILL_SEQ, .flags = US_TH_SYN, .mss = 1460, .wscale = -1});
     tt_run(n, US_MS(10));
     assert_int_equal(tu_counter(n->b.st, "tcp.passive_opens"), 1);
@@ -141,7 +141,7 @@ static void cookie_connection(bool ts, struct rules *r)
     int l = setup_full(&n, &tr, &o, r);
     bool hs_lost = r && r->drop_hs_ack;
     int a = us_socket(n.a.st, US_SOCK_STREAM);
-    tt_setint(n.a.st, a, US_IPPROTO_TCP, US_TCP_MAXSEG, 1400);
+    tt_setint(n.a.st, a, US_IPPROTO_TCP, US_TCP_MAXSEG, 1400, tt_now(&n));
     struct us_sockaddr to = {TU_IP_B, PORT};
     assert_int_equal(us_connect(n.a.st, a, &to, tt_now(&n)), -EINPROGRESS);
     tt_run(&n, US_MS(10));
@@ -302,7 +302,7 @@ static void test_old_cookie_refused(void **state)
     struct tu_net n;
     struct trace tr;
     tt_net(&n, &tr, &(struct tu_opts){.cfg_hook = cfg_always});
-    int l = tt_listen(n.b.st, PORT, 8);
+    int l = tt_listen(n.b.st, PORT, 8, tt_now(&n));
     assert_true(tt_now(&n) < US_SEC(64));
     uint32_t c1 = cookie_for(&n, &tr, 40001, 1000);
     uint32_t c2 = cookie_for(&n, &tr, 40002, 2000);
@@ -324,7 +324,7 @@ static void test_cookie_valid_across_key_rotation(void **state)
     struct tu_net n;
     struct trace tr;
     tt_net(&n, &tr, &(struct tu_opts){.cfg_hook = cfg_always});
-    int l = tt_listen(n.b.st, PORT, 8);
+    int l = tt_listen(n.b.st, PORT, 8, tt_now(&n));
     cookie_for(&n, &tr, 40009, 9000);                     /* keys drawn in period 0 */
     us_sim_run_until(n.sim, 3 * US_SEC(64) + US_SEC(30)); /* period 3: still the first key */
     uint32_t c = cookie_for(&n, &tr, 40001, 1000);
@@ -370,8 +370,8 @@ static void test_oldest_half_open_gives_way(void **state)
     struct trace tr;
     tt_net(&n, &tr, &(struct tu_opts){.cfg_hook = cfg_no_cookies});
     tr.rule = rule;
-    int l = tt_listen(n.b.st, PORT, 8);
-    tt_setint(n.b.st, l, US_IPPROTO_TCP, US_TCP_SYNQ_MAX, 2);
+    int l = tt_listen(n.b.st, PORT, 8, tt_now(&n));
+    tt_setint(n.b.st, l, US_IPPROTO_TCP, US_TCP_SYNQ_MAX, 2, tt_now(&n));
     inject(&n, (struct us_tcp_repr){.sport = 40000, .seq = FILL_SEQ, .flags = US_TH_SYN, .wscale = -1});
     tt_run(&n, US_MS(100));
     inject(&n, (struct us_tcp_repr){.sport = 40001, .seq = FILL_SEQ + 1, .flags = US_TH_SYN, .wscale = -1});
@@ -407,7 +407,7 @@ static void test_synack_to_unresolved_peer_stops_early(void **state)
     struct trace tr;
     tt_net(&n, &tr, &(struct tu_opts){.cfg_hook = cfg_no_cookies});
     tr.rule = rule;
-    tt_listen(n.b.st, PORT, 8);
+    tt_listen(n.b.st, PORT, 8, tt_now(&n));
     us_time_t t0 = tt_now(&n);
     inject_from(&n, 0xC612004Du /* 198.18.0.77 */, (struct us_tcp_repr){.sport = 40077, .seq = 5000,
                                                                       .flags = US_TH_SYN, .wscale = -1});
@@ -432,7 +432,7 @@ static void test_accept_queue_full_drops_syn_without_state(void **state)
     struct tu_net n;
     struct trace tr;
     tt_net(&n, &tr, NULL);
-    int l = tt_listen(n.b.st, PORT, 1);
+    int l = tt_listen(n.b.st, PORT, 1, tt_now(&n));
     int a1 = us_socket(n.a.st, US_SOCK_STREAM);
     struct us_sockaddr to = {TU_IP_B, PORT};
     assert_int_equal(us_connect(n.a.st, a1, &to, tt_now(&n)), -EINPROGRESS);
@@ -459,7 +459,7 @@ static void test_backlog_and_synq_bound_separate(void **state)
     struct trace tr;
     tt_net(&n, &tr, NULL);
     tr.rule = rule;
-    int l = tt_listen(n.b.st, PORT, 1);
+    int l = tt_listen(n.b.st, PORT, 1, tt_now(&n));
     assert_int_equal(us_stack_config(n.b.st)->tcp_synq_max, 1024);
     int v = 0;
     size_t len = sizeof(v);
@@ -471,14 +471,14 @@ static void test_backlog_and_synq_bound_separate(void **state)
     tt_run(&n, US_MS(10));
     assert_int_equal(tu_counter(n.b.st, "tcp.passive_opens"), 5);
     assert_int_equal(tu_counter(n.b.st, "tcp.syncookies_sent"), 0);
-    tt_setint(n.b.st, l, US_IPPROTO_TCP, US_TCP_SYNQ_MAX, 5);
+    tt_setint(n.b.st, l, US_IPPROTO_TCP, US_TCP_SYNQ_MAX, 5, tt_now(&n));
     assert_int_equal(us_getsockopt(n.b.st, l, US_IPPROTO_TCP, US_TCP_SYNQ_MAX, &v, &len), 0);
     assert_int_equal(v, 5);
     inject(&n, (struct us_tcp_repr){.sport = 41005, .seq = FILL_SEQ + 5, .flags = US_TH_SYN, .wscale = -1});
     tt_run(&n, US_MS(10));
     assert_int_equal(tu_counter(n.b.st, "tcp.syncookies_sent"), 1);   /* the 6th: queue full, a cookie */
     assert_int_equal(tu_counter(n.b.st, "tcp.passive_opens"), 5);
-    assert_int_equal(us_setsockopt(n.b.st, l, US_IPPROTO_TCP, US_TCP_SYNQ_MAX, &(int){0}, sizeof(int)), -EINVAL);
+    assert_int_equal(us_setsockopt(n.b.st, l, US_IPPROTO_TCP, US_TCP_SYNQ_MAX, &(int){0}, sizeof(int), tt_now(&n)), -EINVAL);
     tt_free(&n, &tr);
 }
 
