@@ -436,7 +436,8 @@ static enum us_http_rc transfer_encoding(struct us_http_parser *p, const char *v
         if (us_http_span_ieq(v, name, "chunked")) {
             if (k != el.len)
                 return fail(p, 400, "chunked with parameters");
-            p->te_chunks++;
+            if (p->te_chunks < 2) /* saturates: 256 must not read as 0 */
+                p->te_chunks++;
             p->te_chunked_last = true;
         } else {
             p->te_unknown = true;

@@ -479,6 +479,10 @@ static void each_rejection_answers_its_status_at_every_split_point(void **s)
 }
 
 #define POST "POST / HTTP/1.1\r\n" H
+#define CH4 "chunked,chunked,chunked,chunked,"
+#define CH256_16 CH4 CH4 CH4 CH4
+#define CH256_64 CH256_16 CH256_16 CH256_16 CH256_16
+#define CH256 CH256_64 CH256_64 CH256_64 CH256_64
 static const struct tcase smuggling[] = {
     {"CL.TE: both Content-Length and Transfer-Encoding", US_HTTP_REQUEST,
      RAW(POST "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\n" H "\r\n"),
@@ -504,6 +508,9 @@ static const struct tcase smuggling[] = {
     {"Transfer-Encoding: xchunked", US_HTTP_REQUEST, RAW(POST "Transfer-Encoding: xchunked\r\n\r\n"), US_HTTP_ERROR, 400},
     {"Transfer-Encoding: chunked, chunked", US_HTTP_REQUEST,
      RAW(POST "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n"), US_HTTP_ERROR, 400, .why = "more than once"},
+    /* 257 is 1 in eight bits: a counter that wraps would see chunked once */
+    {"Transfer-Encoding: chunked 257 times", US_HTTP_REQUEST,
+     RAW(POST "Transfer-Encoding: " CH256 "chunked\r\n\r\n0\r\n\r\n"), US_HTTP_ERROR, 400, .why = "more than once"},
     {"Transfer-Encoding over two lines, gzip last", US_HTTP_REQUEST,
      RAW(POST "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\n"), US_HTTP_ERROR, 400, .why = "not chunked"},
     {"chunked with parameters", US_HTTP_REQUEST, RAW(POST "Transfer-Encoding: chunked;q=1\r\n\r\n0\r\n\r\n"), US_HTTP_ERROR, 400},
