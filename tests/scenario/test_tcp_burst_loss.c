@@ -45,23 +45,11 @@ static void conn_setup(struct conn *x, uint64_t seed)
     int l = tt_listen(x->n.b.st, 80, 8, us_sim_now(x->n.sim));
     tt_pair(&x->n, l, 80, &x->a, &x->b);
     /* warm up: cwnd well above the burst */
-    struct xfer w = {.sim = x->n.sim, .ss = x->n.a.st, .ds = x->n.b.st, .sfd = x->a, .dfd = x->b, .total = 400000,
-                     .seed = 1};
-    assert_int_equal(xfer_run(&w, tt_now(&x->n) + US_SEC(20)), 0);
-    tt_run(&x->n, US_MS(300));
     struct us_tcp_info ti;
-    us_tcp_info(x->n.a.st, x->a, &ti);
-    assert_int_equal(ti.bytes_in_flight, 0);
+    x->base = tt_warm_up(&x->n, &x->tr, x->a, x->b, 400000, US_SEC(20), US_MS(300), &ti);
     assert_true(ti.sack_ok);
     assert_true(ti.cwnd >= 2u * BURST * ti.mss_send);
     x->mss = ti.mss_send;
-    x->base = 0;
-    for (size_t i = x->tr.n; i-- > 0;)
-        if (x->tr.v[i].host == 1) {
-            x->base = x->tr.v[i].ack;
-            break;
-        }
-    tt_clear(&x->tr);
 }
 
 /* Drop the first copy of the hole; of B's ACKs for the hole keep only those

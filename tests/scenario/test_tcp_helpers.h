@@ -218,6 +218,27 @@ static inline int tt_setup(struct tu_net *n, struct trace *tr, const struct tu_o
     return l;
 }
 
+/* Warms up the fixture's connection a -> b: `bytes` pattern bytes from A to
+ * B within `limit`, then `idle` for the last ACKs, after which nothing may be
+ * in flight. Fills *ti with A's view, clears the trace and returns the next
+ * sequence number A sends (the last ACK B sent, which must exist). */
+static inline uint32_t tt_warm_up(struct tu_net *n, struct trace *tr, int a, int b, uint64_t bytes, us_time_t limit,
+                                  us_time_t idle, struct us_tcp_info *ti)
+{
+    struct xfer w = {.sim = n->sim, .ss = n->a.st, .ds = n->b.st, .sfd = a, .dfd = b, .total = bytes, .seed = 1};
+    assert_int_equal(xfer_run(&w, tt_now(n) + limit), 0);
+    tt_run(n, idle);
+    assert_int_equal(us_tcp_info(n->a.st, a, ti), 0);
+    assert_int_equal(ti->bytes_in_flight, 0);
+    size_t i = tr->n;
+    while (i > 0 && tr->v[i - 1].host != 1)
+        i--;
+    assert_true(i > 0);
+    uint32_t base = tr->v[i - 1].ack;
+    tt_clear(tr);
+    return base;
+}
+
 static inline int tt_state(struct us_stack *st, int fd)
 {
     struct us_tcp_info ti;

@@ -35,23 +35,11 @@ static void conn_setup(struct conn *x, struct cfgarg *ca, const struct us_impair
     tt_net(&x->n, &x->tr, &o);
     int l = tt_listen(x->n.b.st, 80, 8, us_sim_now(x->n.sim));
     tt_pair(&x->n, l, 80, &x->a, &x->b);
-    struct xfer w = {.sim = x->n.sim, .ss = x->n.a.st, .ds = x->n.b.st, .sfd = x->a, .dfd = x->b, .total = 200000,
-                     .seed = 1};
-    assert_int_equal(xfer_run(&w, tt_now(&x->n) + US_SEC(20)), 0);
-    tt_run(&x->n, US_MS(300));
     struct us_tcp_info ti;
-    us_tcp_info(x->n.a.st, x->a, &ti);
-    assert_int_equal(ti.bytes_in_flight, 0);
+    x->base = tt_warm_up(&x->n, &x->tr, x->a, x->b, 200000, US_SEC(20), US_MS(300), &ti);
     assert_true(ti.sack_ok);
     x->mss = ti.mss_send;
     x->srtt = ti.srtt;
-    x->base = 0;
-    for (size_t i = x->tr.n; i-- > 0;)
-        if (x->tr.v[i].host == 1) {
-            x->base = x->tr.v[i].ack;
-            break;
-        }
-    tt_clear(&x->tr);
 }
 
 static void send_pattern(struct conn *x, uint32_t bytes, uint64_t seed)
