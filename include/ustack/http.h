@@ -118,8 +118,8 @@ struct us_http_parser {
     uint32_t pos;                 /* start of the next line not yet parsed */
     uint32_t scan;                /* bytes already searched for a line end */
     uint32_t start;               /* offset of the start line (after skipped CRLFs) */
-    uint8_t hosts, te_codings, te_chunks; /* te_chunks stops at 2 */
-    bool te_chunked_last, te_unknown, te_bad;
+    uint8_t hosts, te_chunks;     /* te_chunks stops at 2 */
+    bool te_chunked_last, te_unknown;
     /* outcome */
     struct us_http_msg msg;
     uint32_t head_len;            /* bytes of the head (start line through the empty line) */

@@ -355,8 +355,6 @@ static enum us_http_rc content_length(struct us_http_parser *p, const char *v, s
     while (us_http_list_next(v, n, &i, &el, &bad)) {
         uint64_t val = 0;
         bool big = false;
-        if (el.len == 0)
-            bad = true;
         for (uint32_t k = 0; k < el.len; k++) {
             uint8_t c = (uint8_t)v[el.off + k];
             if (c < '0' || c > '9')
@@ -443,8 +441,6 @@ static enum us_http_rc transfer_encoding(struct us_http_parser *p, const char *v
             p->te_unknown = true;
             p->te_chunked_last = false;
         }
-        if (p->te_codings < 255)
-            p->te_codings++;
         any = true;
     }
     if (bad || !any)
@@ -568,7 +564,7 @@ static void persistence(struct us_http_msg *m)
 static enum us_http_rc body_framing(struct us_http_parser *p)
 {
     struct us_http_msg *m = &p->msg;
-    if (p->te_codings) {
+    if (p->te_chunks || p->te_unknown) { /* a Transfer-Encoding field */
         /* 6.1: TE in an HTTP/1.0 message means faulty framing */
         if (m->minor == 0)
             return fail(p, 400, "Transfer-Encoding in an HTTP/1.0 message");
