@@ -219,29 +219,25 @@ static int k_poll(struct us_tp *t, struct us_tp_event *out, int max, us_time_t n
 {
     (void)now;
     struct tp_k *k = K(t);
-    struct epoll_event fresh[STASH];
-    struct epoll_event *src = k->stash;
-    int n = k->nstash;
-    if (n == 0) {
-        n = epoll_wait(k->ep, fresh, max < STASH ? max : STASH, 0);
+    if (k->nstash == 0) {
+        /* no more than fit in ev: this call hands out all it collects */
+        int n = epoll_wait(k->ep, k->stash, max < STASH ? max : STASH, 0);
         if (n < 0)
             return errno == EINTR ? 0 : neg_errno();
-        src = fresh;
+        k->nstash = n;
     }
-    int got = 0, used = 0;
+    int n = k->nstash, got = 0, used = 0;
     for (; used < n && got < max; used++) {
-        const struct us_tp_watch *w = us_tp_ws_get(&k->ws, src[used].data.fd);
-        uint32_t e = src[used].events;
+        const struct us_tp_watch *w = us_tp_ws_get(&k->ws, k->stash[used].data.fd);
+        uint32_t e = k->stash[used].events;
         unsigned ev = (e & (EPOLLIN | EPOLLRDHUP) ? US_TP_READ : 0u) | (e & EPOLLOUT ? US_TP_WRITE : 0u) |
                       (e & EPOLLERR ? US_TP_ERR : 0u) | (e & EPOLLHUP ? US_TP_HUP : 0u);
         if (!w || !(ev &= w->events | US_TP_ERR | US_TP_HUP))
             continue; /* interest changed since the wait */
         out[got++] = (struct us_tp_event){w->fd, ev, w->ctx};
     }
-    if (src == k->stash) {
-        memmove(k->stash, k->stash + used, (size_t)(n - used) * sizeof(k->stash[0]));
-        k->nstash = n - used;
-    }
+    memmove(k->stash, k->stash + used, (size_t)(n - used) * sizeof(k->stash[0]));
+    k->nstash = n - used;
     return got;
 }
 
