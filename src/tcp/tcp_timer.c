@@ -302,9 +302,9 @@ void tcp_check_s2(const struct us_tcb *tcb, us_time_t now, const char *step)
 {
     if (tcb->state == US_TCP_CLOSED || tcb->state == US_TCP_LISTEN || tcb->state == US_TCP_TIME_WAIT)
         return;
-    uint32_t len;
-    bool fin;
-    int r = tcp_should_send(tcb, &len, &fin);
+    /* O(1) while data is in flight: the predicate (whose pipe walks the
+     * RACK records and the scoreboard) is asked only when nothing is, and
+     * then both are empty. */
     bool inflight = tcb->snd_max != tcb->snd_una;
     const char *want;
     if (inflight && !kind_covers_flight(tcb->tkind))
@@ -315,6 +315,9 @@ void tcp_check_s2(const struct us_tcb *tcb, us_time_t now, const char *step)
         want = "the heap timer at the send slot's deadline";
     else
         return;
+    uint32_t len;
+    bool fin;
+    int r = tcp_should_send(tcb, &len, &fin);
     fprintf(stderr,
             "ustack: STALL.md S2 broken after %s at %llu ns: " TCP_CONN_FMT " %s wants %s\n"
             "  snd_una %u snd_nxt %u snd_max %u snd_wnd %u cwnd %u queued %u unsent %u fin_q %d flags 0x%x\n"
