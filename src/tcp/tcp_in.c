@@ -134,8 +134,7 @@ static struct us_tcb *new_child(struct us_stack *st, struct us_tcb *l, const str
     tcp_set_state(st, c, US_TCP_SYN_RECEIVED, now);
     tcp_hash_insert(st, c);
     c->parent = l;
-    c->qnext = le->synq;
-    le->synq = c;
+    tcp_queue_append(&le->synq, &le->synq_tail, c);
     le->synq_len++;
     US_COUNT(st, TCP_PASSIVE_OPENS);
     return c;
@@ -370,13 +369,8 @@ static bool syn_rcvd_ack(struct us_stack *st, struct us_tcb *tcb, const struct u
         tcp_listener_unlink(st, tcb);
         struct tcp_ext *e = l->ext;
         tcb->parent = l;
-        tcb->qnext = NULL;
         tcb->flags |= TF_ACCEPTQ;
-        if (e->acc_tail)
-            e->acc_tail->qnext = tcb;
-        else
-            e->acc_head = tcb;
-        e->acc_tail = tcb;
+        tcp_queue_append(&e->acc_head, &e->acc_tail, tcb);
         e->acc_len++;
     }
     return true;

@@ -234,7 +234,8 @@ struct tcp_ext {
     uint32_t ooo_last;                   /* seq of the last out-of-order arrival (first SACK block) */
     uint32_t ooo_fin;                    /* sequence number of a FIN held beyond a gap (TF_OOO_FIN) */
     /* listener */
-    struct us_tcb *synq, *acc_head, *acc_tail;
+    struct us_tcb *synq, *synq_tail;     /* SYN queue, oldest first (the eviction victim is the head) */
+    struct us_tcb *acc_head, *acc_tail;  /* accept queue, oldest first */
     uint32_t backlog, synq_len, acc_len;
     uint32_t synq_max;                   /* US_TCP_SYNQ_MAX, 0 = us_config.tcp_synq_max */
     uint32_t cookie_last;                /* 1 + cookie counter when the last cookie was sent, 0 = never */
@@ -348,6 +349,7 @@ uint32_t tcp_synq_max(const struct us_stack *st, const struct us_tcb *l);
  * (cookies off): the oldest, once its SYN-ACK went unanswered for a whole
  * retransmission timeout; NULL if none may. */
 struct us_tcb *tcp_synq_victim(const struct us_tcb *l);
+void tcp_queue_append(struct us_tcb **head, struct us_tcb **tail, struct us_tcb *c);
 /* On a SYN-ACK retransmission timeout: give up now on a passive handshake
  * whose peer's address still does not resolve (spoofed source); counted. */
 bool tcp_synack_give_up(struct us_stack *st, const struct us_tcb *tcb);

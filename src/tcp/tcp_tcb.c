@@ -298,18 +298,18 @@ void tcp_listener_unlink(struct us_stack *st, struct us_tcb *child)
     struct tcp_ext *e = l->ext;
     bool acc = (child->flags & TF_ACCEPTQ) != 0;
     struct us_tcb **pp = acc ? &e->acc_head : &e->synq;
+    struct us_tcb **tail = acc ? &e->acc_tail : &e->synq_tail;
     struct us_tcb *prev = NULL;
     for (; *pp; prev = *pp, pp = &(*pp)->qnext) {
         if (*pp != child)
             continue;
         *pp = child->qnext;
-        if (acc) {
-            if (e->acc_tail == child)
-                e->acc_tail = prev;
+        if (*tail == child)
+            *tail = prev;
+        if (acc)
             e->acc_len--;
-        } else {
+        else
             e->synq_len--;
-        }
         break;
     }
     child->qnext = NULL;
@@ -322,11 +322,21 @@ uint32_t tcp_synq_max(const struct us_stack *st, const struct us_tcb *l)
     return l->ext && l->ext->synq_max ? l->ext->synq_max : st->cfg.tcp_synq_max;
 }
 
+/* Both listener queues keep arrival order: appended at the tail, so the head
+ * is the oldest (O(1) for the eviction a full SYN queue asks for per SYN). */
+void tcp_queue_append(struct us_tcb **head, struct us_tcb **tail, struct us_tcb *c)
+{
+    c->qnext = NULL;
+    if (*tail)
+        (*tail)->qnext = c;
+    else
+        *head = c;
+    *tail = c;
+}
+
 struct us_tcb *tcp_synq_victim(const struct us_tcb *l)
 {
     struct us_tcb *c = l->ext ? l->ext->synq : NULL;
-    while (c && c->qnext)
-        c = c->qnext;                 /* new children join at the head: the tail is the oldest */
     return c && c->backoff >= 1 ? c : NULL;
 }
 
