@@ -8,24 +8,8 @@
 /* A segment "from A" (198.18.0.1) to dst, straight into B's stack. */
 static void inject(struct tu_net *n, us_ip4_t dst, struct us_tcp_repr r, uint32_t plen)
 {
-    uint8_t f[US_ETH_HLEN + US_IP_HLEN + 1480];
-    struct us_eth_repr e = {.type = US_ETHERTYPE_IPV4};
-    memcpy(e.dst, n->b.mac, 6);
-    memcpy(e.src, n->a.mac, 6);
-    us_eth_emit(f, &e);
-    uint8_t *t = f + US_ETH_HLEN + US_IP_HLEN;
     r.wscale = -1;                       /* no window scale (these tests send no SYN options) */
-    uint32_t hlen = us_tcp_emit(t, &r);
-    assert_true(hlen + plen <= 1480);
-    for (uint32_t i = 0; i < plen; i++)
-        t[hlen + i] = (uint8_t)i;
-    us_tcp_csum_fill(t, hlen + plen, TU_IP_A, dst);
-    struct us_ip_hdr ip = {.total_len = (uint16_t)(US_IP_HLEN + hlen + plen), .df = true, .ttl = 64,
-                           .proto = US_IP_PROTO_TCP, .src = TU_IP_A, .dst = dst};
-    us_ip_hdr_write(f + US_ETH_HLEN, &ip);
-    struct us_pkt *p = us_pkt_from(n->b.pool, f, US_ETH_HLEN + US_IP_HLEN + hlen + plen);
-    assert_non_null(p);
-    us_stack_input(n->b.st, p, tt_now(n));
+    tt_inject(n, TU_IP_A, dst, &r, plen);
 }
 
 /* Segments B sent since the trace was cleared. */
@@ -171,9 +155,8 @@ static void test_data_to_orphan_counted_and_reset(void **state)
     (void)state;
     struct tu_net n;
     struct trace tr;
-    tt_net(&n, &tr, NULL);
-    int l = tt_listen(n.b.st, 80, 4, us_sim_now(n.sim)), a, b;
-    tt_pair(&n, l, 80, &a, &b);
+    int a, b;
+    tt_setup(&n, &tr, NULL, 80, &a, &b);
     assert_int_equal(us_close(n.b.st, b, tt_now(&n)), 0);
     tt_run(&n, US_MS(10));
     assert_int_equal(tt_state(n.a.st, a), US_TCP_CLOSE_WAIT);
@@ -226,9 +209,8 @@ static void test_segment_too_big_counted_apart_from_no_buffer(void **state)
     (void)state;
     struct tu_net n;
     struct trace tr;
-    tt_net(&n, &tr, NULL);
-    int l = tt_listen(n.b.st, 80, 4, us_sim_now(n.sim)), a, b;
-    tt_pair(&n, l, 80, &a, &b);
+    int a, b;
+    tt_setup(&n, &tr, NULL, 80, &a, &b);
     struct us_sockaddr la;
     assert_int_equal(us_getsockname(n.a.st, a, &la), 0);
     struct us_tcb *ta = tcp_lookup(n.a.st, TU_IP_A, la.port, TU_IP_B, 80);

@@ -142,6 +142,31 @@ static inline bool tt_filter(void *arg, int dir, const uint8_t *frame, uint32_t 
 
 static inline void tt_clear(struct trace *tr) { tr->n = 0; }
 
+/* Segment r from src to dst with plen payload bytes (byte i is i), handed
+ * straight to B's stack as a frame from A's link: what A's stack would not
+ * send. r is emitted as given (r.wscale = -1: no window-scale option). */
+static inline void tt_inject(struct tu_net *n, us_ip4_t src, us_ip4_t dst, const struct us_tcp_repr *r,
+                             uint32_t plen)
+{
+    uint8_t f[US_ETH_HLEN + US_IP_HLEN + 1480];
+    struct us_eth_repr e = {.type = US_ETHERTYPE_IPV4};
+    memcpy(e.dst, n->b.mac, 6);
+    memcpy(e.src, n->a.mac, 6);
+    us_eth_emit(f, &e);
+    uint8_t *t = f + US_ETH_HLEN + US_IP_HLEN;
+    uint32_t hlen = us_tcp_emit(t, r);
+    assert_true(hlen + plen <= 1480);
+    for (uint32_t i = 0; i < plen; i++)
+        t[hlen + i] = (uint8_t)i;
+    us_tcp_csum_fill(t, hlen + plen, src, dst);
+    struct us_ip_hdr ip = {.total_len = (uint16_t)(US_IP_HLEN + hlen + plen), .df = true, .ttl = 64,
+                           .proto = US_IP_PROTO_TCP, .src = src, .dst = dst};
+    us_ip_hdr_write(f + US_ETH_HLEN, &ip);
+    struct us_pkt *p = us_pkt_from(n->b.pool, f, US_ETH_HLEN + US_IP_HLEN + hlen + plen);
+    assert_non_null(p);
+    us_stack_input(n->b.st, p, us_sim_now(n->sim));
+}
+
 /* Two hosts, taps on both, ARP warmed up by one ping, trace cleared. */
 static inline void tt_net(struct tu_net *n, struct trace *tr, const struct tu_opts *o)
 {

@@ -65,6 +65,17 @@ static void setup_net(struct tu_net *n, struct trace *tr)
     drop_a_syn = false;
 }
 
+/* setup_net, A connected to B:5001 and len bytes sent: A's last frame is
+ * that data segment. */
+static void connected(struct tu_net *n, struct trace *tr, int *a, int *b, const uint8_t *data, size_t len)
+{
+    setup_net(n, tr);
+    int lfd = tt_listen(n->b.st, 5001, 4, us_sim_now(n->sim));
+    tt_pair(n, lfd, 5001, a, b);
+    assert_int_equal(us_send(n->a.st, *a, data, len, 0, tt_now(n)), (ssize_t)len);
+    tt_run(n, US_MS(1));
+}
+
 static void port_unreachable_refuses_a_connect_in_syn_sent(void **state)
 {
     (void)state;
@@ -97,12 +108,9 @@ static void frag_needed_lowers_the_mss_to_the_next_hop_mtu(void **state)
     (void)state;
     struct tu_net n;
     struct trace tr;
-    setup_net(&n, &tr);
-    int lfd = tt_listen(n.b.st, 5001, 4, us_sim_now(n.sim)), a, b;
-    tt_pair(&n, lfd, 5001, &a, &b);
+    int a, b;
     static uint8_t buf[20000];
-    assert_int_equal(us_send(n.a.st, a, buf, 1000, 0, tt_now(&n)), 1000);
-    tt_run(&n, US_MS(1));
+    connected(&n, &tr, &a, &b, buf, 1000);
     inject(&n, US_ICMP_UNREACH, US_ICMP_UNREACH_NEEDFRAG, 1000, 0, 0);
     assert_int_equal(tu_counter(n.a.st, "tcp.icmp_mss_reduced"), 1);
     struct us_tcp_info ti;
@@ -138,12 +146,9 @@ static void soft_errors_do_not_abort_an_established_connection(void **state)
     (void)state;
     struct tu_net n;
     struct trace tr;
-    setup_net(&n, &tr);
-    int lfd = tt_listen(n.b.st, 5001, 4, us_sim_now(n.sim)), a, b;
-    tt_pair(&n, lfd, 5001, &a, &b);
+    int a, b;
     uint8_t x[100] = {0};
-    assert_int_equal(us_send(n.a.st, a, x, sizeof(x), 0, tt_now(&n)), (ssize_t)sizeof(x));
-    tt_run(&n, US_MS(1));
+    connected(&n, &tr, &a, &b, x, sizeof(x));
     /* RFC 1122 4.2.3.9: host unreachable, time exceeded and even port
      * unreachable are soft errors once synchronized */
     inject(&n, US_ICMP_UNREACH, 1, 0, 0, 0);

@@ -12,23 +12,10 @@
 /* A segment from src (port r.sport) straight into B's stack. */
 static void inject_from(struct tu_net *n, us_ip4_t src, struct us_tcp_repr r)
 {
-    uint8_t f[US_ETH_HLEN + US_IP_HLEN + 100];
-    struct us_eth_repr e = {.type = US_ETHERTYPE_IPV4};
-    memcpy(e.dst, n->b.mac, 6);
-    memcpy(e.src, n->a.mac, 6);
-    us_eth_emit(f, &e);
-    uint8_t *t = f + US_ETH_HLEN + US_IP_HLEN;
     r.dport = PORT;
     if (!(r.flags & US_TH_SYN))
         r.wscale = -1;
-    uint32_t hlen = us_tcp_emit(t, &r);
-    us_tcp_csum_fill(t, hlen, src, TU_IP_B);
-    struct us_ip_hdr ip = {.total_len = (uint16_t)(US_IP_HLEN + hlen), .df = true, .ttl = 64,
-                           .proto = US_IP_PROTO_TCP, .src = src, .dst = TU_IP_B};
-    us_ip_hdr_write(f + US_ETH_HLEN, &ip);
-    struct us_pkt *p = us_pkt_from(n->b.pool, f, US_ETH_HLEN + US_IP_HLEN + hlen);
-    assert_non_null(p);
-    us_stack_input(n->b.st, p, tt_now(n));
+    tt_inject(n, src, TU_IP_B, &r, 0);
 }
 
 static void inject(struct tu_net *n, struct us_tcp_repr r) { inject_from(n, TU_IP_A, r); }
