@@ -181,7 +181,11 @@ static void test_bytes_beyond_window_counted(void **state)
     int l = tt_listen(n.b.st, 80, 4, us_sim_now(n.sim)), a, b;
     tt_setint(n.b.st, l, US_SOL_SOCKET, US_SO_RCVBUF, 1000, us_sim_now(n.sim));
     tt_pair(&n, l, 80, &a, &b);
+    assert_true(tr.n >= 2);
     const struct seg *syn = &tr.v[0], *synack = &tr.v[1];
+    assert_int_equal(syn->host, 0);
+    assert_int_equal(syn->flags, F_SYN);
+    assert_int_equal(synack->host, 1);
     assert_int_equal(synack->flags, F_SYN | F_ACK);
     assert_int_equal(synack->wnd, 1000);
     struct us_sockaddr la;

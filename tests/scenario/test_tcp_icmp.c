@@ -133,8 +133,12 @@ static void frag_needed_lowers_the_mss_to_the_next_hop_mtu(void **state)
     for (size_t i = 0; i < tr.n; i++)
         if (tr.v[i].host == 0)
             last_len = tr.v[i].len;
+    uint32_t mss = ti.mss_send;
     inject(&n, US_ICMP_UNREACH, US_ICMP_UNREACH_NEEDFRAG, 1400, last_len, 0);
     assert_int_equal(tu_counter(n.a.st, "tcp.icmp_soft_error_ignored"), 1);
+    assert_int_equal(us_tcp_info(n.a.st, a, &ti), 0);
+    assert_int_equal(ti.mss_send, mss);
+    assert_int_equal(tu_counter(n.a.st, "tcp.icmp_mss_reduced"), 1);
     inject(&n, US_ICMP_UNREACH, US_ICMP_UNREACH_NEEDFRAG, 68, last_len, 0);
     assert_int_equal(us_tcp_info(n.a.st, a, &ti), 0);
     assert_int_equal(ti.mss_send, 552 - 40 - (ti.ts_ok ? 12 : 0));
