@@ -2,9 +2,9 @@
  * lines, field lines, the framing and connection fields.
  *
  * Paths through this file:
- *   us_http_parse_head → next_line (memchr for LF from where the last call
- *     stopped; a line must end in CRLF) → partial line: limits (414 / 431) →
- *     NEED_MORE; a complete line:
+ *   us_http_parse_head → memchr for LF from where the last call stopped →
+ *     over_limit (414 / 431, the same for a line complete or partial) →
+ *     partial line: NEED_MORE; a complete line (it must end in CRLF):
  *       start line → parse_request_line (method, target forms, version →
  *         400 / 501 / 505) or parse_status_line
  *       field line → parse_field (token name, colon, OWS, value bytes) →
@@ -614,14 +614,17 @@ static enum us_http_rc finish(struct us_http_parser *p)
     return body_framing(p);
 }
 
-/* A partial line: is it already over a limit? */
-static enum us_http_rc partial(struct us_http_parser *p, size_t len)
+/* Is the line whose LF is at `lf` over a limit? The same test for a line
+ * still arriving (lf = the bytes so far: its LF comes later), so a peer
+ * feeding a line piece by piece meets the same answer as one sending it at
+ * once. */
+static enum us_http_rc over_limit(struct us_http_parser *p, size_t lf)
 {
     if (p->state == ST_START) {
-        /* max+2 bytes without LF: the line has more than max bytes before CRLF */
-        if (len >= (size_t)p->lim.max_request_line + 2)
+        /* max+2 bytes before LF: the line has more than max bytes before CRLF */
+        if (lf >= (size_t)p->lim.max_request_line + 2)
             return fail(p, p->kind == US_HTTP_REQUEST ? 414 : 502, "request line too long");
-    } else if (len - p->start > p->lim.max_head) {
+    } else if (lf + 1 - p->start > p->lim.max_head) {
         return fail(p, 431, "header section too large");
     }
     return US_HTTP_NEED_MORE;
@@ -639,16 +642,11 @@ enum us_http_rc us_http_parse_head(struct us_http_parser *p, const char *buf, si
         const char *lf = p->scan < len ? memchr(buf + p->scan, '\n', len - p->scan) : NULL;
         if (!lf) {
             p->scan = (uint32_t)len;
-            return partial(p, len);
+            return over_limit(p, len);
         }
         size_t eol = (size_t)(lf - buf);
-        /* Limits first, on the same terms as partial(): a peer feeding the
-         * line piece by piece must meet the same answer as one sending it at
-         * once. */
-        if (p->state == ST_START && eol >= (size_t)p->lim.max_request_line + 2)
-            return fail(p, p->kind == US_HTTP_REQUEST ? 414 : 502, "request line too long");
-        if (p->state == ST_FIELDS && eol + 1 - p->start > p->lim.max_head)
-            return fail(p, 431, "header section too large");
+        if (over_limit(p, eol) == US_HTTP_ERROR)
+            return US_HTTP_ERROR;
         if (eol == p->pos || buf[eol - 1] != '\r')
             return fail(p, 400, "bare LF");
         size_t a = p->pos, e = eol - 1;
