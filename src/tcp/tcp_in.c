@@ -450,8 +450,8 @@ static void sack_rexmit_head(struct us_stack *st, struct us_tcb *tcb, us_time_t 
 /* RACK marked a segment lost (RFC 8985 6.2, 6.3). RFC 8985 9.3: enter the
  * existing recovery, with one congestion response per recovery — the
  * recovery point (RFC 6582 / RFC 6675 "RecoveryPoint") makes that once per
- * round. The retransmissions themselves leave from tcp_output (rack_output):
- * every segment marked lost, as cwnd - pipe and the PRR bounds allow
+ * round. The first retransmission leaves here, the others from tcp_output
+ * (rack_output): every segment marked lost, as cwnd - pipe and the PRR bounds allow
  * (tcp_prr_sndcnt). Recovery also takes over from an RTO's go-back-N. */
 void tcp_rack_recover(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
@@ -466,6 +466,13 @@ void tcp_rack_recover(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     US_COUNT(st, TCP_FAST_RETRANSMITS);
     US_COUNT(st, TCP_RACK_RECOVERIES);
     tcp_timer_restart(tcb);                         /* no PTO during recovery (RFC 8985 7.2) */
+    /* RFC 6937bis 7 (RFC 6675 5 step 4.3, RFC 8985 9.3): the fast
+     * retransmission leaves on entering recovery whatever pipe says, as
+     * enter_recovery sends it for RFC 6675. Left to pipe, a burst whose ACKs
+     * come coalesced (GRO: a few dup ACKs, each SACKing several segments, the
+     * last covering the whole flight) keeps pipe above cwnd until no ACK is
+     * left to clock anything out, and the hole waits for the RTO (issue 8). */
+    tcp_rack_rexmit_lost(st, tcb, now);
 }
 
 /* Loss detected by duplicate ACKs (RFC 5681 3.2) or by the scoreboard

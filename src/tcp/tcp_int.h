@@ -221,7 +221,6 @@ struct tcp_prr {
     uint32_t last;                       /* DeliveredData of the latest ACK */
     bool safe;                           /* latest ACK advanced SND.UNA and found no new loss */
     bool reduced;                        /* pipe has come down to ssthresh: the bounds apply */
-    bool sent;                           /* something left since recovery began (the fast retransmit) */
 };
 
 /* Rarely used state, allocated on demand and freed with the control block. */
@@ -394,6 +393,8 @@ void tcp_rexmit_head(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 /* Retransmit up to `len` sequence numbers from `seq` (SACK recovery); returns
  * the sequence space sent (data + FIN), 0 if nothing left. */
 uint32_t tcp_rexmit_range(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, uint32_t len, us_time_t now);
+/* Retransmit the oldest segment RACK marked lost: 1 sent, 0 it could not leave, -1 none is marked. */
+int tcp_rack_rexmit_lost(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 /* Note that a 32-bit byte count (TW_*) moved from `from` to `to` bytes. */
 void tcp_count_wrap(struct us_tcb *tcb, int which, uint32_t from, uint32_t to);
 void tcp_send_rst_for(struct us_stack *st, const struct us_ip_info *ip, const struct us_tcp_repr *s, us_time_t now);

@@ -163,10 +163,8 @@ static int tcp_emit(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, uint8
     }
     if ((len || (flags & US_TH_FIN)) && !(flags & US_TH_SYN)) {
         tcp_rack_sent(tcb, seq, seq + len + ((flags & US_TH_FIN) ? 1u : 0u), now);   /* RFC 8985 6.1 */
-        if ((tcb->flags & TF_SACK_RCV) && tcb->ext) {
+        if ((tcb->flags & TF_SACK_RCV) && tcb->ext)
             tcb->ext->prr.out += len + ((flags & US_TH_FIN) ? 1u : 0u);            /* RFC 6937 prr_out */
-            tcb->ext->prr.sent = true;
-        }
     }
     US_COUNT(st, TCP_TX);
     struct us_ip_out io = { .src = tcb->lip, .dst = tcb->rip, .proto = US_IPPROTO_TCP, .df = true };
@@ -440,20 +438,28 @@ static uint32_t sack_next(struct us_stack *st, struct us_tcb *tcb, us_time_t now
 /* Recovery clocked by RACK (RFC 8985 9.3 with RFC 6675 5 (C)): while
  * cwnd - pipe >= SMSS, retransmit what RACK marked lost (oldest first), else
  * send new data. Holes not (yet) marked lost wait for RACK or the TLP. */
-static void rack_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+int tcp_rack_rexmit_lost(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
     uint32_t seq, len;
+    if (!tcp_rack_next_lost(tcb, &seq, &len))
+        return -1;
+    if (tcp_rexmit_range(st, tcb, seq, len, now) == 0)
+        return 0;
+    US_COUNT(st, TCP_RACK_RETRANSMITS);
+    if (tcb->ext)
+        tcb->ext->fast_retransmits++;
+    return 1;
+}
+
+static void rack_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    uint32_t len;
     bool fin;
     while (tcp_prr_sndcnt(tcb) >= tcb->mss_send) {
-        if (tcp_rack_next_lost(tcb, &seq, &len)) {
-            if (tcp_rexmit_range(st, tcb, seq, len, now) == 0)
-                break;
-            US_COUNT(st, TCP_RACK_RETRANSMITS);
-            if (tcb->ext)
-                tcb->ext->fast_retransmits++;
+        int r = tcp_rack_rexmit_lost(st, tcb, now);
+        if (r > 0)
             continue;
-        }
-        if (decide(st, tcb, &len, &fin) <= 0 || send_data(st, tcb, len, fin, now) < 0)
+        if (r == 0 || decide(st, tcb, &len, &fin) <= 0 || send_data(st, tcb, len, fin, now) < 0)
             break;
     }
 }

@@ -303,27 +303,14 @@ void tcp_prr_ack(struct us_tcb *tcb, uint32_t delivered, bool safe)
 uint32_t tcp_prr_sndcnt(const struct us_tcb *tcb)
 {
     uint32_t pipe = tcp_sack_pipe(tcb);
-    if (!tcb->ext)
+    if (!tcb->ext || !tcb->ext->prr.reduced)
         return tcb->cwnd > pipe ? tcb->cwnd - pipe : 0;
     const struct tcp_prr *p = &tcb->ext->prr;
-    int64_t cnt;
-    if (!p->reduced) {
-        cnt = (int64_t)tcb->cwnd - pipe;
-    } else {
-        int64_t lim = (int64_t)p->delivered - p->out;
-        if (p->safe)
-            lim = (lim > (int64_t)p->last ? lim : (int64_t)p->last) + tcb->mss_send;
-        int64_t room = (int64_t)tcb->ssthresh - pipe;
-        cnt = room < lim ? room : lim;
-    }
-    /* RFC 6937bis 7 (and RFC 6675 5 step 4.3, RFC 8985 9.3): the fast
-     * retransmission leaves on entering recovery whatever pipe says. Without
-     * it a burst whose ACKs come coalesced (GRO: a few dup ACKs, each SACKing
-     * several segments, the last covering the whole flight) leaves pipe above
-     * cwnd until no ACK is left to clock anything out — the hole then waits
-     * for the RTO (issue 8). */
-    if (!p->sent && cnt < (int64_t)tcb->mss_send)
-        cnt = tcb->mss_send;
+    int64_t lim = (int64_t)p->delivered - p->out;
+    if (p->safe)
+        lim = (lim > (int64_t)p->last ? lim : (int64_t)p->last) + tcb->mss_send;
+    int64_t room = (int64_t)tcb->ssthresh - pipe;
+    int64_t cnt = room < lim ? room : lim;
     return cnt > 0 ? (uint32_t)cnt : 0;
 }
 
