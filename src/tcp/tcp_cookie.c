@@ -115,19 +115,8 @@ void tcp_cookie_send(struct us_stack *st, struct us_tcb *l, const struct us_ip_i
         h.tsecr = s->tsval;
     }
     l->ext->cookie_last = count + 1;
-    struct us_pkt *pkt = us_pkt_alloc(st->pool);
-    if (!pkt) {
-        US_COUNT(st, TCP_DROP_TX_NOMEM);
-        return;
-    }
-    uint32_t hlen = us_tcp_header_len(&h);
-    uint8_t *p = us_pkt_put(pkt, hlen);
-    us_tcp_emit(p, &h);
-    us_tcp_csum_fill(p, hlen, ip->dst, ip->src);
-    US_COUNT(st, TCP_TX);
-    US_COUNT(st, TCP_COOKIES_SENT);
-    struct us_ip_out io = { .src = ip->dst, .dst = ip->src, .proto = US_IPPROTO_TCP, .df = true };
-    us_ip_output(st, pkt, &io, now);
+    if (tcp_send_stateless(st, ip->dst, ip->src, &h, now) == 0)
+        US_COUNT(st, TCP_COOKIES_SENT);
 }
 
 bool tcp_cookie_check(struct us_stack *st, const struct us_tcb *l, const struct us_ip_info *ip,

@@ -397,6 +397,9 @@ uint32_t tcp_rexmit_range(struct us_stack *st, struct us_tcb *tcb, uint32_t seq,
 int tcp_rack_rexmit_lost(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 /* Note that a 32-bit byte count (TW_*) moved from `from` to `to` bytes. */
 void tcp_count_wrap(struct us_tcb *tcb, int which, uint32_t from, uint32_t to);
+/* A segment that belongs to no control block (RST for a stray segment, a SYN
+ * cookie's SYN-ACK): header `h` only, from src to dst; -ENOMEM when no packet. */
+int tcp_send_stateless(struct us_stack *st, us_ip4_t src, us_ip4_t dst, const struct us_tcp_repr *h, us_time_t now);
 void tcp_send_rst_for(struct us_stack *st, const struct us_ip_info *ip, const struct us_tcp_repr *s, us_time_t now);
 void tcp_send_rst_tcb(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 void tcp_send_challenge_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now);

@@ -564,22 +564,29 @@ void tcp_send_zero_window_now(struct us_stack *st, struct us_tcb *tcb, us_time_t
 
 /* ---- RST and challenge ACK ------------------------------------------------ */
 
-static void send_raw(struct us_stack *st, us_ip4_t src, us_ip4_t dst, uint16_t sport, uint16_t dport,
-                     uint32_t seq, uint32_t ack, uint8_t flags, us_time_t now)
+int tcp_send_stateless(struct us_stack *st, us_ip4_t src, us_ip4_t dst, const struct us_tcp_repr *h, us_time_t now)
 {
     struct us_pkt *pkt = us_pkt_alloc(st->pool);
     if (!pkt) {
         US_COUNT(st, TCP_DROP_TX_NOMEM);
-        return;
+        return -ENOMEM;
     }
-    struct us_tcp_repr h = { .sport = sport, .dport = dport, .seq = seq, .ack = ack, .flags = flags, .wscale = -1 };
-    uint8_t *p = us_pkt_put(pkt, US_TCP_HLEN);
-    us_tcp_emit(p, &h);
-    us_tcp_csum_fill(p, US_TCP_HLEN, src, dst);
+    uint32_t hlen = us_tcp_header_len(h);
+    uint8_t *p = us_pkt_put(pkt, hlen);
+    us_tcp_emit(p, h);
+    us_tcp_csum_fill(p, hlen, src, dst);
     US_COUNT(st, TCP_TX);
-    US_COUNT(st, TCP_RST_SENT);
     struct us_ip_out io = { .src = src, .dst = dst, .proto = US_IPPROTO_TCP, .df = true };
     us_ip_output(st, pkt, &io, now);
+    return 0;
+}
+
+static void send_raw(struct us_stack *st, us_ip4_t src, us_ip4_t dst, uint16_t sport, uint16_t dport,
+                     uint32_t seq, uint32_t ack, uint8_t flags, us_time_t now)
+{
+    struct us_tcp_repr h = { .sport = sport, .dport = dport, .seq = seq, .ack = ack, .flags = flags, .wscale = -1 };
+    if (tcp_send_stateless(st, src, dst, &h, now) == 0)
+        US_COUNT(st, TCP_RST_SENT);
 }
 
 /* RFC 9293 3.10.7.1: a segment for no connection gets a RST (never a RST). */
