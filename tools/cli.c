@@ -246,6 +246,22 @@ int cli_opt_cc(const struct cli_opt *o, const char *v)
     return cli_error("%s: '%s' is not allowed (allowed: %s)", o->name, v, cli_cc_list(list, sizeof(list)));
 }
 
+int cli_opt_choice(const struct cli_opt *o, const char *v)
+{
+    char list[256];
+    size_t used = 0;
+    list[0] = 0;
+    for (const char *const *w = o->choices; *w; w++) {
+        if (!strcmp(*w, v)) {
+            *(const char **)o->out = *w;
+            return 0;
+        }
+        if (used < sizeof(list))
+            used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", w == o->choices ? "" : ", ", *w);
+    }
+    return cli_error("%s: '%s' is not allowed (allowed: %s)", o->name, v, list);
+}
+
 /* ---- suggestions ---- */
 
 static size_t edit_distance(const char *a, const char *b)
@@ -423,6 +439,9 @@ void cli_print_opts(FILE *out, const struct cli_opt *opts)
             char list[128];
             fprintf(out, " (allowed: %s)", cli_cc_list(list, sizeof(list)));
         }
+        if (o->parse == cli_opt_choice)
+            for (const char *const *w = o->choices; *w; w++)
+                fprintf(out, "%s%s%s", w == o->choices ? " (allowed: " : ", ", *w, w[1] ? "" : ")");
         fputc('\n', out);
     }
 }

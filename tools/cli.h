@@ -13,6 +13,7 @@
 #include <ustack/ustack.h>
 #include <stdio.h>
 #include <ustack/driver.h>
+#include <ustack/transport.h>
 
 struct cli;
 
@@ -33,6 +34,7 @@ struct cli_opt {
     uint64_t ulo, uhi;       /* allowed range of integer values */
     double dlo, dhi;         /* allowed range of real values */
     bool *seen;              /* set when given (optional) */
+    const char *const *choices; /* cli_opt_choice: the allowed words, ended by NULL */
 };
 
 int cli_opt_str(const struct cli_opt *o, const char *v);    /* const char * */
@@ -45,6 +47,7 @@ int cli_opt_ip(const struct cli_opt *o, const char *v);     /* us_ip4_t */
 int cli_opt_ipnet(const struct cli_opt *o, const char *v);  /* struct cli_ipnet */
 int cli_opt_mac(const struct cli_opt *o, const char *v);    /* uint8_t[6], unicast */
 int cli_opt_cc(const struct cli_opt *o, const char *v);     /* const char *, a registered congestion control */
+int cli_opt_choice(const struct cli_opt *o, const char *v); /* const char *, one of o->choices */
 
 #define CLI_FLAG(n, h, var) {.name = (n), .help = (h), .out = (var)}
 #define CLI_STR(n, m, h, var) {.name = (n), .metavar = (m), .help = (h), .parse = cli_opt_str, .out = (var)}
@@ -55,6 +58,7 @@ int cli_opt_cc(const struct cli_opt *o, const char *v);     /* const char *, a r
 #define CLI_REAL(n, m, h, var, lo, hi) \
     {.name = (n), .metavar = (m), .help = (h), .parse = cli_opt_real, .out = (var), .dlo = (lo), .dhi = (hi)}
 #define CLI_CC(n, h, var) {.name = (n), .metavar = "NAME", .help = (h), .parse = cli_opt_cc, .out = (var)}
+#define CLI_CHOICE(n, m, h, var, list) {.name = (n), .metavar = (m), .help = (h), .parse = cli_opt_choice, .out = (var), .choices = (list)}
 #define CLI_ARG(m, h, var) {.metavar = (m), .help = (h), .parse = cli_opt_str, .out = (var)}
 #define CLI_END {0}
 /* Options several commands share. */
@@ -116,6 +120,7 @@ struct cli {
     uint64_t seed;
     bool seed_set;
     const char *cc;
+    const char *stack;          /* --stack: "ustack" (default) or "kernel" */
     int verbose;
     uint8_t syncookies;         /* us_config.tcp_syncookies (set when syncookies_set) */
     bool syncookies_set;
@@ -131,6 +136,7 @@ struct cli {
     struct us_driver *rt_drv;
     struct us_driver host_drv;  /* rt_drv, then the netstat SIGUSR1 asked for */
     struct us_driver *drv;      /* what commands step: &host_drv (-EINTR when stopping) */
+    struct us_tp *tp;           /* cli_transport: the application commands' streams */
 };
 
 /* ---- host.c: a stack on the TAP device of the global options ----
@@ -149,6 +155,15 @@ const char *cli_stop_signal(void);
 int cli_abort_connections(struct cli *c);
 /* Aborts what is left (cli_abort_connections) and frees the stack and devices. */
 void cli_teardown(struct cli *c);
+/* ---- the streams of an application command (serve, get, ...) ----
+ * --stack ustack (the default): cli_setup's stack on the TAP device, through
+ * the ustack transport; --stack kernel: the kernel's sockets (no --tap, no
+ * impairments). Either way SIGINT/SIGTERM make us_tp_wait return -EINTR and
+ * cli_stopping() true. Sets c->tp; returns 0 or the exit status of an error. */
+int cli_transport(struct cli *c);
+/* Frees c->tp (closing what is open), then what cli_setup built. */
+void cli_transport_teardown(struct cli *c);
+bool cli_on_kernel(const struct cli *c);
 void cli_print_counters(struct us_stack *st, FILE *out, bool all);
 /* Counter by name; aborts on a name that does not exist (a programming error). */
 uint64_t cli_counter(const struct us_stack *st, const char *name);

@@ -46,7 +46,7 @@ const char *cli_stop_signal(void)
 /* Handlers for SIGINT, SIGTERM and SIGUSR1; the signals stay blocked except
  * while the driver waits (us_rt_set_wait_mask), so none is lost between the
  * driver's check and its wait. */
-static void take_signals(struct us_rt *rt)
+static void take_signals(struct us_rt *rt, struct us_tp *ktp)
 {
     static const int sigs[] = {SIGINT, SIGTERM, SIGUSR1};
     struct sigaction sa;
@@ -62,6 +62,10 @@ static void take_signals(struct us_rt *rt)
     sigprocmask(SIG_BLOCK, &block, &wait_mask);
     for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
         sigdelset(&wait_mask, sigs[i]);
+    if (ktp) {
+        us_tp_kernel_set_wait_mask(ktp, &wait_mask);
+        return;
+    }
     us_rt_set_wait_mask(rt, &wait_mask);
     us_rt_set_stop(rt, stop_requested, NULL);
 }
@@ -138,8 +142,43 @@ int cli_setup(struct cli *c)
     c->rt_drv = us_rt_driver(c->rt);
     c->host_drv = (struct us_driver){.now = host_now, .step = host_step};
     c->drv = &c->host_drv;
-    take_signals(c->rt);
+    take_signals(c->rt, NULL);
     return 0;
+}
+
+bool cli_on_kernel(const struct cli *c) { return c->stack && !strcmp(c->stack, "kernel"); }
+
+int cli_transport(struct cli *c)
+{
+    char err[256];
+    if (cli_on_kernel(c)) {
+        if (c->tap)
+            return cli_error("--stack kernel runs on the kernel's sockets: --tap does not apply (leave it out, or use --stack ustack)");
+        if (c->impaired || c->pcap)
+            return cli_error("--stack kernel: link impairments and --pcap are ustack's, they do not apply to the kernel's sockets");
+        c->tp = us_tp_kernel_new(err, sizeof(err));
+        if (!c->tp)
+            return cli_error("%s", err);
+        take_signals(NULL, c->tp);
+        return 0;
+    }
+    int rc = cli_setup(c);
+    if (rc)
+        return rc;
+    c->tp = us_tp_ustack_new(c->st, c->drv, err, sizeof(err));
+    if (!c->tp)
+        return cli_error("%s", err);
+    return 0;
+}
+
+void cli_transport_teardown(struct cli *c)
+{
+    /* The RSTs for connections still open, before the descriptors go. */
+    cli_abort_connections(c);
+    us_tp_free(c->tp);
+    c->tp = NULL;
+    if (c->st)
+        cli_teardown(c);
 }
 
 /* Longest wait for the devices to write what they hold: a second beyond the

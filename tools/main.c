@@ -16,6 +16,8 @@ static const struct cli_cmd *const commands[] = {
 static struct cli g;
 static bool show_version;
 
+static const char *const stack_names[] = {"ustack", "kernel", NULL};
+
 static const struct cli_opt global_opts[] = {
     CLI_STR("--tap", "NAME", "TAP device to attach to (created by the caller: ip tuntap add dev NAME mode tap)", &g.tap),
     {.name = "--ip", .metavar = "ADDR/PREFIX", .help = "our address, e.g. 198.18.0.2/24", .parse = cli_opt_ipnet, .out = &g.net},
@@ -37,6 +39,8 @@ static const struct cli_opt global_opts[] = {
 #undef IMPAIR
     {.name = "--seed", .metavar = "N", .help = "seed for impairments and (with demo) the stacks", .parse = cli_opt_uint,
      .out = &g.seed, .width = sizeof(g.seed), .uhi = UINT64_MAX, .seen = &g.seed_set},
+    CLI_CHOICE("--stack", "NAME", "where application commands (serve, get) run: ustack on --tap (default) or the kernel's sockets",
+               &g.stack, stack_names),
     CLI_CC("--cc", "congestion control, default newreno", &g.cc),
     {.name = "--syncookies", .metavar = "MODE", .help = "SYN cookies: 0 off, 1 when a SYN queue is full (default), 2 always",
      .parse = cli_opt_uint, .out = &g.syncookies, .width = sizeof(g.syncookies), .uhi = 2, .seen = &g.syncookies_set},
