@@ -29,6 +29,8 @@ struct us_config {
     us_time_t arp_retry;      /* request retry interval (default 1 s) */
     uint32_t arp_max_retries; /* requests before giving up (default 3) */
     uint32_t arp_queue_len;   /* packets held per unresolved address (default 64) */
+    uint32_t arp_unres_max;   /* unresolved addresses at once; the oldest gives way (default 256) */
+    uint32_t arp_pending_max; /* packets held for all unresolved addresses; the oldest is dropped (default 256) */
 
     /* IPv4 */
     uint8_t ip_ttl;           /* default TTL (64) */

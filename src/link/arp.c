@@ -5,6 +5,10 @@
  *                          -> expired entry: forget it (lazy ageing), resolve again
  *                          -> no entry: create INCOMPLETE, queue, broadcast a request
  *                          -> INCOMPLETE: queue (bounded, the oldest is dropped)
+ *                          -> a new address while arp_unres_max are pending:
+ *                             the oldest pending entry gives way
+ *                          -> arp_pending_max packets pending in all: the
+ *                             oldest pending packet is dropped
  *   timer    arp_retry_fn  -> another request every arp_retry, or after
  *                             arp_max_retries requests drop the queue and forget
  *   receive  us_arp_input  -> malformed: count, drop
@@ -17,6 +21,14 @@
  * buckets. Resolved entries age lazily — they are checked against `expires`
  * when used — so a quiet stack has no ARP timers and the simulator can tell a
  * stuck run from a waiting one. Only unresolved entries hold a timer.
+ *
+ * Pending state is bounded twice over, so that traffic towards addresses that
+ * never answer (a SYN flood's spoofed sources draw a cookie SYN-ACK each) holds
+ * a fixed amount of memory: the number of unresolved entries (arp_unres_max,
+ * like Linux's gc_thresh for the table) and the packets queued on all of them
+ * (arp_pending_max, like Linux's unres_qlen but for the whole table, since a
+ * per-address bound alone multiplies with the number of addresses). Both drop
+ * the oldest: the newest packets are the ones worth delivering.
  */
 #include <errno.h>
 #include <string.h>
@@ -79,6 +91,12 @@ static us_time_t arp_retry(const struct us_stack *st) { return st->cfg.arp_retry
 static uint32_t arp_max_retries(const struct us_stack *st) { return st->cfg.arp_max_retries ? st->cfg.arp_max_retries : 1; }
 /* RFC 1122 2.3.2.2: SHOULD save at least one (the latest) packet. */
 static uint32_t arp_queue_len(const struct us_stack *st) { return st->cfg.arp_queue_len ? st->cfg.arp_queue_len : 1; }
+static uint32_t arp_unres_max(const struct us_stack *st)
+{
+    uint32_t n = st->cfg.arp_unres_max ? st->cfg.arp_unres_max : 1;
+    return n < US_ARP_CACHE_SIZE ? n : US_ARP_CACHE_SIZE;
+}
+static uint32_t arp_pending_max(const struct us_stack *st) { return st->cfg.arp_pending_max ? st->cfg.arp_pending_max : 1; }
 
 /* ---- the cache ---- */
 static uint32_t arp_hash(const struct us_link_state *ls, us_ip4_t ip)
@@ -104,12 +122,48 @@ static void arp_unlink(struct us_link_state *ls, struct us_arp_entry *e)
         *pp = e->hnext;
 }
 
+/* ---- the pending list: INCOMPLETE entries, oldest first ---- */
+static void arp_pending_link(struct us_link_state *ls, struct us_arp_entry *e)
+{
+    uint32_t idx = (uint32_t)(e - ls->entries);
+    e->unext = US_ARP_NIL;
+    e->uprev = ls->unres_tail;
+    if (ls->unres_tail != US_ARP_NIL)
+        ls->entries[ls->unres_tail].unext = idx;
+    else
+        ls->unres_head = idx;
+    ls->unres_tail = idx;
+    ls->unres++;
+}
+
+static void arp_pending_unlink(struct us_link_state *ls, struct us_arp_entry *e)
+{
+    if (e->uprev != US_ARP_NIL)
+        ls->entries[e->uprev].unext = e->unext;
+    else
+        ls->unres_head = e->unext;
+    if (e->unext != US_ARP_NIL)
+        ls->entries[e->unext].uprev = e->uprev;
+    else
+        ls->unres_tail = e->uprev;
+    ls->unres--;
+}
+
+/* Drop e's queued packets, counted under `id`. */
+static void arp_queue_purge(struct us_stack *st, struct us_arp_entry *e, enum us_link_counter id)
+{
+    US_COUNT_SLOT_N(st, US_LINK_SLOT, id, e->queue.count);
+    link_state(st)->pending -= e->queue.count;
+    us_pktq_purge(&e->queue);
+}
+
 /* Forget an entry; its queued packets (if any) are dropped as unresolved. */
 static void arp_release(struct us_stack *st, struct us_arp_entry *e)
 {
     struct us_link_state *ls = link_state(st);
-    US_COUNT_N(st, ARP_DROP_UNRESOLVED, e->queue.count);
-    us_pktq_purge(&e->queue);
+    arp_queue_purge(st, e, US_C_ARP_DROP_UNRESOLVED);
+    if (e->state == US_ARP_INCOMPLETE)
+        arp_pending_unlink(ls, e);
     us_timer_cancel(&st->timers, &e->timer);
     arp_unlink(ls, e);
     e->state = US_ARP_FREE;
@@ -144,6 +198,32 @@ static bool arp_evict(struct us_stack *st, us_time_t now)
     return true;
 }
 
+/* arp_unres_max addresses are pending: the oldest gives way to a new one. */
+static void arp_evict_pending(struct us_stack *st)
+{
+    struct us_link_state *ls = link_state(st);
+    struct us_arp_entry *e = &ls->entries[ls->unres_head];
+    US_COUNT(st, ARP_UNRES_EVICTED);
+    arp_queue_purge(st, e, US_C_ARP_DROP_PENDING_FULL);
+    arp_release(st, e);
+}
+
+/* arp_pending_max packets are pending in all: drop the oldest, the head of
+ * the oldest entry holding any (at most arp_unres_max steps). */
+static void arp_drop_oldest_pending(struct us_stack *st)
+{
+    struct us_link_state *ls = link_state(st);
+    for (uint32_t i = ls->unres_head; i != US_ARP_NIL; i = ls->entries[i].unext) {
+        struct us_arp_entry *e = &ls->entries[i];
+        if (e->queue.count) {
+            US_COUNT(st, ARP_DROP_PENDING_FULL);
+            us_pkt_free(us_pktq_pop(&e->queue));
+            ls->pending--;
+            return;
+        }
+    }
+}
+
 static void arp_retry_fn(struct us_stack *st, struct us_timer *t, us_time_t now);
 
 static struct us_arp_entry *arp_alloc(struct us_stack *st, us_ip4_t ip, us_time_t now)
@@ -166,6 +246,7 @@ static struct us_arp_entry *arp_alloc(struct us_stack *st, us_ip4_t ip, us_time_
     uint32_t b = arp_hash(ls, ip);
     e->hnext = ls->buckets[b];
     ls->buckets[b] = idx;
+    arp_pending_link(ls, e);
     return e;
 }
 
@@ -193,6 +274,8 @@ void us_arp_init(struct us_stack *st, struct us_link_state *ls)
     for (uint32_t b = 0; b < (1u << US_ARP_HASH_BITS); b++)
         ls->buckets[b] = US_ARP_NIL;
     ls->used = 0;
+    ls->unres_head = ls->unres_tail = US_ARP_NIL;
+    ls->unres = ls->pending = 0;
     ls->hash_salt = us_get32(st->secret);
 }
 
@@ -208,6 +291,8 @@ void us_arp_fini(struct us_stack *st)
         e->state = US_ARP_FREE;
     }
     ls->used = 0;
+    ls->unres_head = ls->unres_tail = US_ARP_NIL;
+    ls->unres = ls->pending = 0;
 }
 
 /* ---- sending ARP packets ---- */
@@ -281,6 +366,8 @@ int us_arp_output(struct us_stack *st, struct us_pkt *pkt, us_ip4_t nexthop, us_
     }
     bool fresh = false;
     if (!e) {
+        if (link_state(st)->unres >= arp_unres_max(st))
+            arp_evict_pending(st);
         e = arp_alloc(st, nexthop, now);
         if (!e) {
             US_COUNT(st, ARP_DROP_CACHE_FULL);
@@ -290,11 +377,16 @@ int us_arp_output(struct us_stack *st, struct us_pkt *pkt, us_ip4_t nexthop, us_
         fresh = true;
     }
     /* RFC 1122 2.3.2.2: keep the latest packets; the oldest makes room. */
+    struct us_link_state *ls = link_state(st);
     if (e->queue.count >= arp_queue_len(st)) {
         US_COUNT(st, ARP_DROP_QUEUE_FULL);
         us_pkt_free(us_pktq_pop(&e->queue));
+        ls->pending--;
+    } else if (ls->pending >= arp_pending_max(st)) {
+        arp_drop_oldest_pending(st);
     }
     us_pktq_push(&e->queue, pkt);
+    ls->pending++;
     US_COUNT(st, ARP_QUEUED);
     if (fresh)
         arp_request(st, e, now);
@@ -311,6 +403,9 @@ static void arp_update(struct us_stack *st, struct us_arp_entry *e, const uint8_
         return;
     e->state = US_ARP_RESOLVED;
     us_timer_cancel(&st->timers, &e->timer);
+    struct us_link_state *ls = link_state(st);
+    arp_pending_unlink(ls, e);
+    ls->pending -= e->queue.count;
     struct us_pkt *p;
     while ((p = us_pktq_pop(&e->queue)) != NULL)
         (void)us_eth_send(st, p, e->mac, US_ETHERTYPE_IPV4, now);

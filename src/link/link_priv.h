@@ -33,6 +33,7 @@ struct us_arp_entry {
     us_time_t expires;    /* RESOLVED: end of life (cfg.arp_ttl after the last update) */
     us_time_t touched;    /* last update or use: the eviction order when the cache is full */
     uint32_t hnext;       /* next entry in the hash chain (or free list) */
+    uint32_t unext, uprev;/* INCOMPLETE: the pending list, oldest first */
     struct us_timer timer;/* INCOMPLETE: next retry */
     struct us_pktq queue; /* IP packets waiting for the answer */
 };
@@ -42,6 +43,9 @@ struct us_link_state {
     uint32_t buckets[1u << US_ARP_HASH_BITS];
     uint32_t free_head;
     uint32_t used;
+    uint32_t unres_head, unres_tail; /* INCOMPLETE entries in creation order */
+    uint32_t unres;       /* INCOMPLETE entries (bounded by cfg.arp_unres_max) */
+    uint32_t pending;     /* packets queued on all of them (bounded by cfg.arp_pending_max) */
     uint32_t hash_salt;   /* keyed from st->secret so chains cannot be aimed at */
     us_link_rx_fn ip_input; /* set by the composition root */
 };

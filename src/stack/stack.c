@@ -79,6 +79,8 @@ void us_config_default(struct us_config *c)
     c->arp_retry = US_SEC(1);
     c->arp_max_retries = 3;
     c->arp_queue_len = 64; /* a 64 KiB datagram is 45 fragments */
+    c->arp_unres_max = 256;   /* a quarter of the cache: resolved neighbours keep the rest */
+    c->arp_pending_max = 256; /* x one pool buffer (~1.7 KB at MTU 1500): ~430 KB at most */
     c->ip_ttl = 64;
     c->reasm_timeout = US_SEC(30);
     c->reasm_max_bytes = 256 * 1024;

@@ -430,6 +430,93 @@ static void full_cache_evicts_the_least_recently_used_entry(void **state)
     fx_stop(&f);
 }
 
+/* The pending bounds with small values: arp_pending_max packets in all (the
+ * oldest pending packet drops), arp_unres_max addresses (the oldest pending
+ * entry gives way, its retry timer with it). */
+static void pending_state_is_bounded_and_the_oldest_gives_way(void **state)
+{
+    (void)state;
+    const us_ip4_t ip_c = 0xC6120004u;
+    struct fx f;
+    fx_config(&f);
+    f.cfg.arp_unres_max = 2;
+    f.cfg.arp_pending_max = 3;
+    fx_start(&f);
+    send_ip(&f, IP_PEER, 1, 0);
+    send_ip(&f, IP_PEER, 2, 0);
+    expect_request_for(&f, 0, IP_PEER);
+    send_ip(&f, IP_OTHER, 3, 0);
+    expect_request_for(&f, 0, IP_OTHER);
+    send_ip(&f, IP_OTHER, 4, 0); /* a fourth packet: IP_PEER's tag 1 drops */
+    assert_int_equal(ctr(&f, "arp.drop_pending_full"), 1);
+    send_ip(&f, ip_c, 5, 0); /* a third address: IP_PEER gives way, tag 2 with it */
+    expect_request_for(&f, 0, ip_c);
+    expect_wire_empty(&f, 0);
+    assert_int_equal(ctr(&f, "arp.unresolved_evicted"), 1);
+    assert_int_equal(ctr(&f, "arp.drop_pending_full"), 2);
+    assert_int_equal(ctr(&f, "arp.drop_queue_full"), 0);
+    assert_int_equal(ctr(&f, "arp.drop_cache_full"), 0);
+    inject_arp(&f, US_MS(1), MAC_US, 2, MAC_NEW, IP_OTHER, MAC_US, IP_US);
+    expect_ip(&f, US_MS(1), MAC_NEW, 3);
+    expect_ip(&f, US_MS(1), MAC_NEW, 4);
+    inject_arp(&f, US_MS(2), MAC_US, 2, MAC_PEER, ip_c, MAC_US, IP_US);
+    expect_ip(&f, US_MS(2), MAC_PEER, 5);
+    expect_wire_empty(&f, US_MS(2));
+    /* the evicted entry's timer went with it: no retry for IP_PEER */
+    us_stack_poll(f.st, US_SEC(1));
+    expect_wire_empty(&f, US_SEC(1));
+    /* its late answer finds no queue; a new packet starts afresh */
+    inject_arp(&f, US_SEC(1), MAC_US, 2, MAC_PEER, IP_PEER, MAC_US, IP_US);
+    expect_wire_empty(&f, US_SEC(1));
+    send_ip(&f, IP_PEER, 6, US_SEC(1));
+    expect_ip(&f, US_SEC(1), MAC_PEER, 6);
+    fx_stop(&f);
+}
+
+/* A SYN flood's spoofed sources each draw a cookie SYN-ACK towards an address
+ * nobody answers for. With the default bounds, 4,000 such addresses (4 packets
+ * each, one address a millisecond, each unresolved for 3 s) never hold more
+ * than arp_pending_max packet buffers: the pool's high-water mark stays there.
+ * Without the bounds the 1,024-entry cache fills with pending entries holding
+ * 4 packets each (and then refuses every new address, legitimate or not). */
+static void unresolvable_addresses_hold_at_most_the_pending_bound(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_config(&f);
+    f.cfg.prefix_len = 15;
+    fx_start(&f);
+    uint64_t requests = 0;
+    for (uint32_t i = 0; i < 4000; i++) {
+        us_time_t now = US_MS(i);
+        for (uint32_t k = 0; k < 4; k++)
+            assert_int_equal(send_ip(&f, 0xC6130000u + i, k, now), 0);
+        us_stack_poll(f.st, now);
+        struct us_pkt *p;
+        while ((p = wire_next(&f, now)) != NULL) {
+            requests++;
+            us_pkt_free(p);
+        }
+        struct us_pktpool_stats s;
+        us_pktpool_stats(f.pool, &s);
+        assert_true(s.in_use <= f.cfg.arp_pending_max);
+    }
+    struct us_pktpool_stats s;
+    us_pktpool_stats(f.pool, &s);
+    assert_true(s.allocated <= f.cfg.arp_pending_max + 2); /* + a request and a packet in hand */
+    assert_int_equal(ctr(&f, "arp.drop_cache_full"), 0);
+    assert_int_equal(ctr(&f, "arp.queued"), 16000);
+    assert_true(ctr(&f, "arp.unresolved_evicted") >= 4000 - f.cfg.arp_unres_max);
+    assert_true(ctr(&f, "arp.drop_pending_full") >= 16000 - f.cfg.arp_pending_max);
+    assert_int_equal(requests, ctr(&f, "arp.requests_sent"));
+    /* a legitimate neighbour still resolves in the middle of it */
+    send_ip(&f, IP_PEER, 9, US_SEC(4));
+    expect_request_for(&f, US_SEC(4), IP_PEER);
+    peer_answers(&f, US_SEC(4), MAC_PEER);
+    expect_ip(&f, US_SEC(4), MAC_PEER, 9);
+    fx_stop(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -445,6 +532,8 @@ int main(void)
         cmocka_unit_test(someone_else_claiming_our_address_is_counted_as_a_conflict),
         cmocka_unit_test(probe_with_zero_sender_is_answered_but_not_learned),
         cmocka_unit_test(full_cache_evicts_the_least_recently_used_entry),
+        cmocka_unit_test(pending_state_is_bounded_and_the_oldest_gives_way),
+        cmocka_unit_test(unresolvable_addresses_hold_at_most_the_pending_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
