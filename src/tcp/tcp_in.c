@@ -664,6 +664,47 @@ static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct us_tc
 
 /* ---- data and FIN -------------------------------------------------------------- */
 
+/* RFC 2883: data [l, r) arrived that we already hold; the next ACK reports it
+ * in its first SACK block. A second duplicate before that ACK extends the
+ * range when the two touch, else replaces it (the newest one is reported). */
+static void note_dsack(struct us_tcb *tcb, uint32_t l, uint32_t r)
+{
+    if (!(tcb->flags & TF_SACK) || !seq_lt(l, r) || !tcp_ext(tcb))
+        return;
+    struct tcp_ext *e = tcb->ext;
+    if (e->dsack_pending && seq_le(l, e->dsack[1]) && seq_ge(r, e->dsack[0])) {
+        e->dsack[0] = seq_min(l, e->dsack[0]);
+        e->dsack[1] = seq_max(r, e->dsack[1]);
+    } else {
+        e->dsack[0] = l;
+        e->dsack[1] = r;
+    }
+    e->dsack_pending = true;
+    tcb->flags |= TF_ACK_NOW;
+}
+
+/* The first part of [seq, seq + len) the out-of-order queue already holds,
+ * as [*l, *r); false when none. An arrival beyond the last range (the usual
+ * one while a hole is open) costs O(1). */
+static bool ooo_held(const struct us_tcb *tcb, uint32_t seq, uint32_t len, uint32_t *l, uint32_t *r)
+{
+    const struct tcp_ext *e = tcb->ext;
+    if (!e || !e->ooo || seq_ge(seq, e->ooo_tail->seq + e->ooo_tail->len))
+        return false;
+    for (const struct tcp_ooo *o = e->ooo; o && seq_lt(o->seq, seq + len); o = o->next) {
+        uint32_t a = seq_max(o->seq, seq), b = seq_min(o->seq + o->len, seq + len);
+        if (seq_lt(a, b)) {
+            *l = a;
+            *r = b;
+            /* adjacent held ranges extend the duplicate */
+            for (o = o->next; o && o->seq == *r && seq_lt(*r, seq + len); o = o->next)
+                *r = seq_min(o->seq + o->len, seq + len);
+            return true;
+        }
+    }
+    return false;
+}
+
 static void schedule_ack(struct us_stack *st, struct us_tcb *tcb, uint32_t len, us_time_t now)
 {
     uint32_t full = tcb->mss_recv - ((tcb->flags & TF_TS) ? 12u : 0u);
@@ -725,6 +766,7 @@ static void data_input(struct us_stack *st, struct us_tcb *tcb, const struct us_
             *fin = false;
             skip = len;
         }
+        note_dsack(tcb, seq, seq + skip);
         seq += skip;
         data += skip;
         len -= skip;
@@ -751,6 +793,9 @@ static void data_input(struct us_stack *st, struct us_tcb *tcb, const struct us_
         US_COUNT(st, TCP_OOO_SEGMENTS);
         bool with_fin = *fin;
         *fin = false;
+        uint32_t dl, dr;
+        if (ooo_held(tcb, seq, len, &dl, &dr))
+            note_dsack(tcb, dl, dr);
         if (!tcp_ooo_insert(st, tcb, seq, data, len)) {
             US_COUNT(st, TCP_DROP_OOO_FULL);
             drop_for_memory(st, tcb, now);
@@ -811,6 +856,8 @@ static void sync_input(struct us_stack *st, struct us_tcb *tcb, const struct us_
                        const struct us_tcp_repr *s, us_time_t now)
 {
     if (!paws_ok(st, tcb, s, now)) {
+        if (s->len && seq_lt(s->seq, tcb->rcv_nxt))
+            note_dsack(tcb, s->seq, seq_min(s->seq + s->len, tcb->rcv_nxt));   /* as Linux does */
         tcp_output(st, tcb, now);
         return;
     }
@@ -820,6 +867,8 @@ static void sync_input(struct us_stack *st, struct us_tcb *tcb, const struct us_
             return;
         }
         US_COUNT(st, TCP_DROP_OUT_OF_WINDOW);
+        if (s->len && seq_le(s->seq + s->len, tcb->rcv_nxt))
+            note_dsack(tcb, s->seq, s->seq + s->len);   /* a whole duplicate (RFC 2883 4.1.1) */
         if (tcb->state == US_TCP_TIME_WAIT && (s->flags & US_TH_FIN))
             tcp_timer_set(tcb, TK_TIMEWAIT, (uint32_t)(2 * st->cfg.tcp_msl / 1000u), now);
         tcb->flags |= TF_ACK_NOW;                   /* R4: answer with RCV.NXT and the window */

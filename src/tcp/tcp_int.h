@@ -232,6 +232,8 @@ struct tcp_ext {
     uint16_t ooo_count;
     uint32_t ooo_last;                   /* seq of the last out-of-order arrival (first SACK block) */
     uint32_t ooo_fin;                    /* sequence number of a FIN held beyond a gap (TF_OOO_FIN) */
+    uint32_t dsack[2];                   /* RFC 2883: a duplicate range received, [l, r) ... */
+    bool dsack_pending;                  /* ... for the first SACK block of the next ACK (once) */
     /* listener */
     struct us_tcb *synq, *synq_tail;     /* SYN queue, oldest first (the eviction victim is the head) */
     struct us_tcb *acc_head, *acc_tail;  /* accept queue, oldest first */

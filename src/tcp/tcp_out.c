@@ -93,8 +93,15 @@ static void fill_opts(struct us_stack *st, struct us_tcb *tcb, struct us_tcp_rep
         o->ts = c->tcp_timestamps && (active || (tcb->flags & TF_TS_OFFER));
     } else {
         o->ts = (tcb->flags & TF_TS) != 0;
-        if ((tcb->flags & TF_SACK) && (flags & US_TH_ACK) && !(flags & US_TH_RST))
-            o->nsack = tcp_sack_blocks(tcb, o->sack, o->ts ? 3 : 4);
+        if ((tcb->flags & TF_SACK) && (flags & US_TH_ACK) && !(flags & US_TH_RST)) {
+            uint8_t max = o->ts ? 3 : 4, n = 0;
+            if (tcb->ext && tcb->ext->dsack_pending) {
+                o->sack[0][0] = tcb->ext->dsack[0];   /* RFC 2883 4: the D-SACK block comes first */
+                o->sack[0][1] = tcb->ext->dsack[1];
+                n = 1;
+            }
+            o->nsack = (uint8_t)(n + tcp_sack_blocks(tcb, o->sack + n, (uint8_t)(max - n)));
+        }
     }
     if (o->ts) {
         o->tsval = t_ms(now);
@@ -145,6 +152,10 @@ static int tcp_emit(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, uint8
     uint32_t room = tcp_mss_for(st, tcb->rip) + US_TCP_HLEN;
     while (h.nsack && us_tcp_header_len(&h) + len > room)
         h.nsack--;
+    if (h.nsack && tcb->ext && tcb->ext->dsack_pending) {
+        tcb->ext->dsack_pending = false;           /* RFC 2883 4: reported once */
+        US_COUNT(st, TCP_DSACK_SENT);
+    }
     h.wnd = window_field(tcb, flags, xf);
     uint32_t hlen = us_tcp_header_len(&h);
     uint8_t *p = us_pkt_put(pkt, hlen + len);
