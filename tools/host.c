@@ -4,6 +4,7 @@
  * out the RSTs a kernel would send for the sockets of an exiting process. */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,6 +231,192 @@ uint64_t cli_counter(const struct us_stack *st, const char *name)
     return v;
 }
 
+/* ---- statistics by layer (netstat -s) ----
+ * One block per layer, one line per topic. A line's text names counters in
+ * braces and is printed when one of them is not zero (or with `all`). The
+ * layer's <layer>.drop_* counters no line names go on one "N <unit> dropped:"
+ * line, reason by reason, and its other counters no line names on an "other:"
+ * line, so a counter added later is shown without an edit here. */
+struct stat_group {
+    const char *prefix, *title, *unit;
+    const char *const *lines;
+};
+
+static const char *const eth_lines[] = {"{eth.rx_frames} frames received, {eth.tx_frames} sent", NULL};
+static const char *const arp_lines[] = {
+    "{arp.rx} packets received; {arp.requests_sent} requests sent, {arp.replies_sent} replies sent",
+    "{arp.queued} packets queued for unresolved addresses; dropped: {arp.drop_unresolved} never resolved, "
+    "{arp.drop_queue_full} address queue full, {arp.drop_pending_full} pending bound reached",
+    "{arp.unresolved_evicted} unresolved addresses gave way to newer ones; {arp.cache_evictions} entries evicted "
+    "from a full cache, {arp.expired} expired",
+    "{arp.address_conflict} address conflicts",
+    NULL};
+static const char *const ip_lines[] = {
+    "{ip.rx_datagrams} datagrams received, {ip.delivered} delivered; {ip.tx_datagrams} sent, "
+    "{ip.tx_link_errors} link errors",
+    "{ip.fragments_received} fragments received, {ip.reassembled} datagrams reassembled, "
+    "{ip.reasm_duplicate_bytes} duplicate bytes; {ip.fragments_created} fragments created",
+    NULL};
+static const char *const icmp_lines[] = {
+    "{icmp.rx} messages received, {icmp.tx} sent",
+    "{icmp.echo_replied} echo requests answered; {icmp.echo_requests_sent} echo requests sent, "
+    "{icmp.echo_replies_received} replies received",
+    "{icmp.errors_sent} errors sent, {icmp.errors_rate_limited} rate limited, {icmp.errors_suppressed} suppressed",
+    "received: {icmp.unreachable_received} destination unreachable, {icmp.time_exceeded_received} time exceeded, "
+    "{icmp.param_problem_received} parameter problem",
+    NULL};
+static const char *const udp_lines[] = {"{udp.rx} datagrams received, {udp.tx} sent", NULL};
+static const char *const tcp_lines[] = {
+    "{tcp.active_opens} active opens, {tcp.passive_opens} passive opens, {tcp.connections_established} "
+    "connections established",
+    "{tcp.rx_segments} segments received, {tcp.tx_segments} sent, {tcp.retransmits} retransmitted",
+    "{tcp.syncookies_sent} SYN cookies sent, {tcp.syncookies_valid} valid, {tcp.syncookies_invalid} invalid; "
+    "{tcp.syncookie_connections} connections from cookies",
+    "SYNs dropped: {tcp.drop_syn_queue_full} SYN queue full, {tcp.drop_accept_queue_full} accept queue full; "
+    "{tcp.syn_queue_evicted} half-open entries gave way; {tcp.synack_peer_unresolved} SYN-ACK retries stopped "
+    "(peer unresolved)",
+    "{tcp.rst_sent} resets sent ({tcp.rst_on_exit} at exit, {tcp.linger_timeout_rst} at linger timeout), "
+    "{tcp.rst_received} received",
+    "{tcp.challenge_ack_sent} challenge ACKs sent, {tcp.challenge_ack_rate_limited} rate limited",
+    "{tcp.fast_retransmits} fast retransmits, {tcp.rto_expirations} retransmission timeouts, "
+    "{tcp.connection_timeouts} connections timed out",
+    "{tcp.sack_recoveries} SACK recoveries, {tcp.sack_retransmits} SACK retransmits, {tcp.sack_rescue_retransmits} "
+    "rescue retransmits, {tcp.sack_reneging_detected} renegings, {tcp.sack_block_ignored} blocks ignored, "
+    "{tcp.dsack_received} D-SACKs received",
+    "{tcp.rack_recoveries} RACK recoveries, {tcp.rack_segments_marked_lost} segments marked lost, "
+    "{tcp.rack_retransmits} retransmits, {tcp.rack_reorder_timeouts} reordering timeouts",
+    "{tcp.tlp_probes} tail loss probes ({tcp.tlp_probes_new_data} with new data), {tcp.tlp_loss_repaired} "
+    "losses repaired",
+    "{tcp.persist_probes} zero window probes, {tcp.keepalive_probes} keepalive probes",
+    "{tcp.duplicate_segments} duplicate segments, {tcp.out_of_order_segments} out of order received",
+    "{tcp.time_wait_reused} TIME-WAIT connections reused",
+    "ICMP errors: {tcp.icmp_connection_refused} connections refused, {tcp.icmp_mss_reduced} MSS reduced, "
+    "{tcp.icmp_soft_error_ignored} soft errors ignored, dropped: {tcp.icmp_drop_no_connection} no connection, "
+    "{tcp.icmp_drop_seq_not_in_flight} sequence not in flight",
+    NULL};
+static const char *const no_lines[] = {NULL};
+
+static const struct stat_group stat_groups[] = {
+    {"eth.", "Ethernet", "frames", eth_lines}, {"arp.", "Arp", "packets", arp_lines},
+    {"ip.", "Ip", "datagrams", ip_lines},      {"icmp.", "Icmp", "messages", icmp_lines},
+    {"udp.", "Udp", "datagrams", udp_lines},   {"tcp.", "Tcp", "segments", tcp_lines},
+    {"socket.", "Socket", "calls", no_lines},
+    {"", "Other", "events", no_lines}, /* a layer not listed above */
+};
+
+static bool has_prefix(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
+
+/* Index of the counter named by the len bytes at name; a name the stack does
+ * not define is a programming error. */
+static size_t counter_index(const char *name, size_t len)
+{
+    for (size_t i = 0; i < us_counter_count(); i++)
+        if (strncmp(us_counter_name(i), name, len) == 0 && us_counter_name(i)[len] == '\0')
+            return i;
+    fprintf(stderr, "ustack: internal error: no counter named '%.*s'\n", (int)len, name);
+    abort();
+}
+
+/* Appends to buf (cap bytes, NUL-terminated, truncating). */
+static void put(char *buf, size_t cap, size_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int w = *n < cap ? vsnprintf(buf + *n, cap - *n, fmt, ap) : 0;
+    va_end(ap);
+    *n += w > 0 ? (size_t)w : 0;
+    if (*n >= cap)
+        *n = cap - 1;
+}
+
+/* Renders text's {counter} fields into buf and marks them used; true if one
+ * of them is not zero. */
+static bool stat_render(const struct us_stack *st, const char *text, bool *used, char *buf, size_t cap)
+{
+    size_t n = 0;
+    bool any = false;
+    buf[0] = '\0';
+    for (const char *p = text; *p;) {
+        const char *end = *p == '{' ? strchr(p, '}') : NULL;
+        if (!end) {
+            const char *next = strchr(p + 1, '{');
+            size_t len = next ? (size_t)(next - p) : strlen(p);
+            put(buf, cap, &n, "%.*s", (int)len, p);
+            p += len;
+            continue;
+        }
+        size_t i = counter_index(p + 1, (size_t)(end - p - 1));
+        uint64_t v = us_counter_get(st, i);
+        used[i] = true;
+        any |= v != 0;
+        put(buf, cap, &n, "%llu", (unsigned long long)v);
+        p = end + 1;
+    }
+    return any;
+}
+
+/* The counters under prefix (drops: only <prefix>drop_*, else all but those)
+ * that no line named: "v label, ..." into buf (label: the name after the
+ * prefix, '_' as ' '), marked used; returns their sum. */
+static uint64_t stat_rest(const struct us_stack *st, const char *prefix, bool drops, bool all, bool *used,
+                          char *buf, size_t cap)
+{
+    size_t n = 0;
+    uint64_t sum = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < us_counter_count(); i++) {
+        const char *name = us_counter_name(i);
+        const char *label = name + strlen(prefix);
+        if (used[i] || !has_prefix(name, prefix) || has_prefix(label, "drop_") != drops)
+            continue;
+        used[i] = true;
+        uint64_t v = us_counter_get(st, i);
+        if (v == 0 && !all)
+            continue;
+        label += drops ? strlen("drop_") : 0;
+        put(buf, cap, &n, "%s%llu ", n ? ", " : "", (unsigned long long)v);
+        for (; *label; label++)
+            put(buf, cap, &n, "%c", *label == '_' ? ' ' : *label);
+        sum += v;
+    }
+    return sum;
+}
+
+static void print_stat_group(const struct us_stack *st, const struct stat_group *g, bool all, bool *used, FILE *out)
+{
+    char lines[32][512], rest[2][1024];
+    size_t k = 0;
+    bool any = false;
+    for (const char *const *l = g->lines; *l && k < 32; l++) {
+        if (stat_render(st, *l, used, lines[k], sizeof(lines[k])) || all)
+            k++;
+    }
+    uint64_t dropped = stat_rest(st, g->prefix, true, all, used, rest[0], sizeof(rest[0]));
+    stat_rest(st, g->prefix, false, all, used, rest[1], sizeof(rest[1]));
+    any = k || rest[0][0] || rest[1][0];
+    if (!any)
+        return;
+    fprintf(out, "%s:\n", g->title);
+    for (size_t i = 0; i < k; i++)
+        fprintf(out, "    %s\n", lines[i]);
+    if (rest[0][0])
+        fprintf(out, "    %llu %s dropped: %s\n", (unsigned long long)dropped, g->unit, rest[0]);
+    if (rest[1][0])
+        fprintf(out, "    other: %s\n", rest[1]);
+}
+
+/* The counters by layer, as netstat -s shows the kernel's. */
+static void print_statistics(struct us_stack *st, FILE *out, bool all)
+{
+    bool *used = calloc(us_counter_count(), sizeof(*used));
+    if (!used)
+        return;
+    fprintf(out, "statistics:\n");
+    for (size_t g = 0; g < sizeof(stat_groups) / sizeof(stat_groups[0]); g++)
+        print_stat_group(st, &stat_groups[g], all, used, out);
+    free(used);
+}
+
 void cli_print_counters(struct us_stack *st, FILE *out, bool all)
 {
     fprintf(out, "counters:\n");
@@ -238,6 +425,7 @@ void cli_print_counters(struct us_stack *st, FILE *out, bool all)
         if (v || all)
             fprintf(out, "  %-32s %llu\n", us_counter_name(i), (unsigned long long)v);
     }
+    print_statistics(st, out, all);
 }
 
 /* ---- netstat ---- */

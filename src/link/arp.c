@@ -96,7 +96,10 @@ static uint32_t arp_unres_max(const struct us_stack *st)
     uint32_t n = st->cfg.arp_unres_max ? st->cfg.arp_unres_max : 1;
     return n < US_ARP_CACHE_SIZE ? n : US_ARP_CACHE_SIZE;
 }
-static uint32_t arp_pending_max(const struct us_stack *st) { return st->cfg.arp_pending_max ? st->cfg.arp_pending_max : 1; }
+static uint32_t arp_pending_max(const struct us_stack *st)
+{
+    return st->cfg.arp_pending_max ? st->cfg.arp_pending_max : 1;
+}
 
 /* ---- the cache ---- */
 static uint32_t arp_hash(const struct us_link_state *ls, us_ip4_t ip)

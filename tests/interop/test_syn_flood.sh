@@ -136,6 +136,9 @@ for c in tcp.syncookies_sent tcp.syncookies_valid tcp.syncookies_invalid tcp.syn
          tcp.passive_opens; do
     echo "$c $(counter "$TMP/echo.log" $c)"
 done
+# what an operator reads: the statistics by layer of the last snapshot
+awk '/^statistics:/ { n = NR; delete l } n { l[NR] = $0 } END { for (i = n; i in l; i++) print l[i] }' "$TMP/echo.log" \
+    | awk '/^[A-Z][a-z]*:$/ { on = ($1 == "Arp:" || $1 == "Tcp:") } on'
 echo "ustack VmRSS: ${rss0} kB before the flood, ${rss1} kB after (grew $((rss1 - rss0)) kB)"
 for c in arp.queued arp.drop_pending_full arp.unresolved_evicted arp.drop_unresolved arp.drop_cache_full; do
     echo "$c $(counter "$TMP/echo.log" $c)"
