@@ -259,7 +259,7 @@ int cli_opt_choice(const struct cli_opt *o, const char *v)
         if (used < sizeof(list))
             used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", w == o->choices ? "" : ", ", *w);
     }
-    return cli_error("%s: '%s' is not allowed (allowed: %s)", o->name, v, list);
+    return cli_error("%s: '%s' is not allowed (allowed: %s)", o->name ? o->name : o->metavar, v, list);
 }
 
 /* ---- suggestions ---- */

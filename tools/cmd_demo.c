@@ -10,58 +10,12 @@
 #include <string.h>
 #include <ustack/sim.h>
 #include "cli.h"
+#include "simnet.h"
 #include "xfer.h"
-
-struct host {
-    const char *name;
-    us_ip4_t ip;
-    uint8_t mac[6];
-    struct us_pktpool *pool;
-    struct us_dev *dev;
-    struct us_stack *st;
-};
-
-static int host_new(struct host *h, struct us_dev *pipe, const struct us_impair_config *imp, const char *pcap,
-                    uint64_t seed)
-{
-    char err[256];
-    h->dev = us_impair_new(pipe, imp);
-    if (!h->dev)
-        return cli_error("demo: out of memory");
-    if (pcap) {
-        struct us_dev *cap = us_capture_new(h->dev, pcap, 0, err, sizeof(err));
-        if (!cap)
-            return cli_error("--pcap: %s", err);
-        h->dev = cap;
-    }
-    struct us_config cfg;
-    us_config_default(&cfg);
-    cfg.ip = h->ip;
-    cfg.prefix_len = 24;
-    cfg.deterministic = true;
-    cfg.seed = seed;
-    h->st = us_stack_new(&cfg, h->dev, 0, err, sizeof(err));
-    if (!h->st)
-        return cli_error("demo: %s", err);
-    return 0;
-}
-
-static void print_counters(const struct host *h)
-{
-    printf("  %s:", h->name);
-    int n = 0;
-    for (size_t i = 0; i < us_counter_count(); i++) {
-        uint64_t v = us_counter_get(h->st, i);
-        if (!v)
-            continue;
-        printf("%s %s=%llu", n++ % 4 ? "," : "\n   ", us_counter_name(i), (unsigned long long)v);
-    }
-    printf("\n");
-}
 
 struct ping_run {
     struct us_sim *sim;
-    struct host *from, *to;
+    struct sim_host *from, *to;
     uint16_t id;
     uint32_t sent, received;
 };
@@ -136,7 +90,7 @@ static bool demo_step(void *arg)
     return more;
 }
 
-static int tcp_demo(struct us_sim *sim, struct host *a, struct host *b, uint64_t total)
+static int tcp_demo(struct us_sim *sim, struct sim_host *a, struct sim_host *b, uint64_t total)
 {
     struct demo_xfer d = {.x = {.sim = sim, .ss = a->st, .ds = b->st, .total = total, .seed = 1, .close_after = true,
                                 .read_chunk = 16384},
@@ -185,53 +139,34 @@ static int run(struct cli *c)
     uint64_t seed = c->seed_set ? c->seed : 42;
     imp.seed = seed;
 
-    struct host A = {.name = "A", .ip = 0xC6120001u, .mac = {2, 0, 0, 0, 0, 1}};
-    struct host B = {.name = "B", .ip = 0xC6120002u, .mac = {2, 0, 0, 0, 0, 2}};
-    A.pool = us_pktpool_new(US_PKT_HEADROOM + 14 + 1500 + 64, 1u << 16);
-    B.pool = us_pktpool_new(US_PKT_HEADROOM + 14 + 1500 + 64, 1u << 16);
-    struct us_dev *pa, *pb;
-    if (!A.pool || !B.pool || us_pipe_pair(A.pool, 1500, A.mac, B.mac, &pa, &pb) < 0)
-        return cli_error("demo: out of memory");
-    pb->pool = B.pool;
-    struct us_impair_config impb = imp;
-    impb.seed = seed + 1;
-    int rc = host_new(&A, pa, &imp, pcap, seed);
-    if (!rc)
-        rc = host_new(&B, pb, &impb, NULL, seed + 1);
-    if (rc)
-        return rc;
-    struct us_sim *sim = us_sim_new(0);
-    us_sim_add(sim, A.st);
-    us_sim_add(sim, B.st);
-
+    struct simnet net;
+    char err[256];
+    struct simnet_opts so = {.a_tx = imp.tx, .b_tx = imp.tx, .seed = seed, .pcap_a = pcap};
+    if (simnet_open(&net, &so, err, sizeof(err)) < 0)
+        return cli_error("demo: %s", err);
+    struct us_sim *sim = net.sim;
+    struct sim_host *A = &net.a, *B = &net.b;
     printf("ustack demo: hosts A 198.18.0.1 and B 198.18.0.2 on a pipe link in virtual time\n"
            "link: loss %.0f%%, delay %.1f ms each way (seed %llu); pcap of A's side: %s\n",
            imp.tx.loss * 100, (double)imp.tx.delay / 1e6, (unsigned long long)seed, pcap);
-    us_sim_run_until(sim, US_MS(100)); /* gratuitous ARPs */
-    struct ping_run ab = {.sim = sim, .from = &A, .to = &B, .id = 0x1234};
-    struct ping_run ba = {.sim = sim, .from = &B, .to = &A, .id = 0x4321};
+    struct ping_run ab = {.sim = sim, .from = A, .to = B, .id = 0x1234};
+    struct ping_run ba = {.sim = sim, .from = B, .to = A, .id = 0x4321};
     ping_series(&ab, 56, 5);
     ping_series(&ab, 3000, 5);
     ping_series(&ba, 1472, 3);
     ping_series(&ba, 8000, 3);
     us_sim_run_until(sim, us_sim_now(sim) + US_SEC(1));
-    int tcp_rc = tcp_demo(sim, &A, &B, 2 * 1000 * 1000);
+    int tcp_rc = tcp_demo(sim, A, B, 2 * 1000 * 1000);
 
     printf("\nsummary: A->B %u/%u replies, B->A %u/%u replies, TCP transfer %s, %llu events, virtual time %.3f s\n",
            ab.received, ab.sent, ba.received, ba.sent, tcp_rc ? "FAILED" : "intact", (unsigned long long)us_sim_events(sim),
            (double)us_sim_now(sim) / 1e9);
     printf("counters (non-zero):\n");
-    print_counters(&A);
-    print_counters(&B);
+    simnet_print_counters(A);
+    simnet_print_counters(B);
     printf("open the capture with: tshark -r %s\n", pcap);
 
-    us_sim_free(sim);
-    us_stack_free(A.st);
-    us_stack_free(B.st);
-    us_dev_destroy(A.dev);
-    us_dev_destroy(B.dev);
-    us_pktpool_free(A.pool);
-    us_pktpool_free(B.pool);
+    simnet_close(&net);
     return ab.received && ba.received && tcp_rc == 0 ? 0 : 1;
 }
 

@@ -9,7 +9,7 @@
 #include "cli.h"
 
 static const struct cli_cmd *const commands[] = {
-    &cmd_up, &cmd_ping, &cmd_echo, &cmd_sink, &cmd_source, &cmd_demo, &cmd_analyze,
+    &cmd_up, &cmd_ping, &cmd_echo, &cmd_sink, &cmd_source, &cmd_demo, &cmd_sim, &cmd_analyze,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -41,6 +41,7 @@ enum us_an_kind {
     US_AN_LONG_SILENCE,     /* as STALL, but the sender did resume */
     US_AN_UPDATE_FAST_RETX, /* window updates taken as duplicate ACKs (STALL way 7) */
     US_AN_SHORT_SEGMENT,    /* short segments that are neither tail, retransmission nor forced */
+    US_AN_NAGLE_DELACK,     /* data held by Nagle until the peer's delayed ACK of a small segment */
     US_AN_KIND_COUNT
 };
 

@@ -23,6 +23,7 @@ static const char *const kind_names[US_AN_KIND_COUNT] = {
     [US_AN_LONG_SILENCE] = "long-silence",
     [US_AN_UPDATE_FAST_RETX] = "update-fast-retransmit",
     [US_AN_SHORT_SEGMENT] = "short-segment",
+    [US_AN_NAGLE_DELACK] = "nagle-delayed-ack",
 };
 
 const char *us_an_kind_name(enum us_an_kind k) { return (unsigned)k < US_AN_KIND_COUNT ? kind_names[k] : "?"; }

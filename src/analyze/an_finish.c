@@ -68,6 +68,11 @@ static void tally_findings(struct an_conn *c, int i)
         an_finding(c, US_AN_WARNING, US_AN_SHORT_SEGMENT, i, D->short_t,
                    "%s sent %llu short segment%s while data was in flight and more data followed (first at %.3f s: %u bytes): neither the tail, a retransmission nor forced — sender SWS avoidance/Nagle not applied (S1, S11; likely TCP_NODELAY)",
                    a, (unsigned long long)D->short_n, D->short_n == 1 ? "" : "s", rel_s(c, D->short_t), D->short_len);
+    if (D->nd_n)
+        an_finding(c, US_AN_WARNING, US_AN_NAGLE_DELACK, i, D->nd_first_t,
+                   "Nagle x delayed ACK: %s's %u-byte segment at %.6f s was alone in flight; %s acknowledged it with a pure ACK held %.1f ms beyond a round trip (presumably its delayed-ACK timer), and %s's next data (%u bytes) left only as that ACK arrived: likely held by Nagle's rule (RFC 896) — %llu time%s, %.1f ms lost in all; TCP_NODELAY or writing the message in one call (writev) avoids it",
+                   a, D->nd_first_len, rel_s(c, D->nd_first_t), b, (double)D->nd_first_hold / 1e6, a,
+                   D->nd_first_next, (unsigned long long)D->nd_n, D->nd_n == 1 ? "" : "s", (double)D->nd_lost / 1e6);
     if (D->upd_retx_n)
         an_finding(c, US_AN_WARNING, US_AN_UPDATE_FAST_RETX, i, D->upd_retx_t,
                    "%s retransmitted its first unacknowledged segment right after window updates, likely counting them as duplicate ACKs (%llu time%s, first at %.3f s): an ACK that changes the window is not a duplicate (RFC 5681 2; S6, STALL way 7)",

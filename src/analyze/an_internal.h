@@ -97,6 +97,17 @@ struct an_dir {
     us_time_t beyond_t;
     uint64_t upd_retx_n;
     us_time_t upd_retx_t;
+
+    /* Nagle x delayed ACK: a small segment sent while nothing was in flight
+     * (nd_cand), then acknowledged by a pure ACK at nd_ack_t (nd_acked), then
+     * the next new data: held if it followed the ACK at once */
+    bool nd_cand, nd_acked;
+    us_time_t nd_t, nd_ack_t;
+    int64_t nd_end;
+    uint32_t nd_len;
+    uint64_t nd_n;            /* episodes */
+    us_time_t nd_first_t, nd_first_hold, nd_lost; /* first: its time and the ACK's hold; total time lost */
+    uint32_t nd_first_len, nd_first_next;
 };
 
 struct an_conn {

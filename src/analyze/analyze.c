@@ -267,6 +267,38 @@ static void check_update_retx(struct an_conn *c, int i, const struct an_seg *s, 
     }
 }
 
+/* The round trip the capture shows: the handshake's, else the sender's SRTT. */
+static us_time_t conn_rtt(const struct an_conn *c, int i)
+{
+    return c->pub.rtt_handshake ? c->pub.rtt_handshake : c->d[i].srtt;
+}
+
+/* Nagle (RFC 896) x delayed ACK (RFC 1122 4.2.3.2): side i sent a small
+ * segment with nothing else in flight, the peer acknowledged it with a pure
+ * ACK, and the new data s followed that ACK as soon as it could have reached i.
+ * Seen from either end, the ACK's wait plus the gap after it is one round trip
+ * plus the time the receiver held the ACK back: when that hold is long (a
+ * delayed-ACK timer) and the gap short, i's TCP presumably held s until the
+ * ACK came, which only Nagle's rule does. */
+static void nagle_check(struct an_conn *c, int i, const struct an_seg *s)
+{
+    struct an_dir *D = &c->d[i];
+    if (!D->nd_acked)
+        return;
+    us_time_t rtt = conn_rtt(c, i);
+    us_time_t gap = dt(D->nd_ack_t, s->t), wait = dt(D->nd_t, D->nd_ack_t);
+    if (!rtt || gap > rtt + US_MS(2) || wait + gap < rtt + US_MS(10))
+        return;
+    us_time_t hold = wait + gap - rtt;
+    if (!D->nd_n++) {
+        D->nd_first_t = D->nd_t;
+        D->nd_first_hold = hold;
+        D->nd_first_len = D->nd_len;
+        D->nd_first_next = s->len;
+    }
+    D->nd_lost += hold;
+}
+
 static void on_new_data(struct an_conn *c, int i, const struct an_seg *s, int64_t seq, int64_t end)
 {
     struct an_dir *D = &c->d[i], *P = &c->d[!i];
@@ -300,6 +332,15 @@ static void on_new_data(struct an_conn *c, int i, const struct an_seg *s, int64_
         D->short_cand_t = s->t;
         D->short_cand_len = s->len;
     }
+    nagle_check(c, i, s);
+    uint16_t mss = c->pub.side[!i].mss ? c->pub.side[!i].mss : 536;
+    D->nd_cand = s->len + 12u < mss && !in_flight;   /* below a full segment with or without timestamps */
+    D->nd_acked = false;
+    if (D->nd_cand) {
+        D->nd_t = s->t;
+        D->nd_end = end;
+        D->nd_len = s->len;
+    }
     D->pending = P->ack_set && end + (int64_t)full > edge;
 }
 
@@ -319,6 +360,7 @@ static void on_send(struct an_conn *c, int i, const struct an_seg *s, bool new_a
     if (retx) {
         x->retransmits++;
         check_update_retx(c, i, s, seq);
+        D->nd_cand = D->nd_acked = false;   /* an ACK after a retransmission was not delayed */
         if (D->timing && seq < D->timed_end)
             D->timing = false;   /* Karn: no RTT sample from a retransmitted range */
     }
@@ -448,6 +490,11 @@ static void on_ack(struct an_conn *c, int i, const struct an_seg *s)
     }
     if (newer)
         D->dup_same = D->dup_upd = 0;
+    if (P->nd_cand && !P->nd_acked && a >= P->nd_end) {
+        P->nd_acked = pure && a == P->nd_end;  /* an ACK with data is not a delayed one */
+        P->nd_ack_t = s->t;
+        P->nd_cand = P->nd_acked;
+    }
     if (P->timing && a >= P->timed_end) {     /* RFC 6298 2: SRTT and RTTVAR */
         us_time_t r = dt(P->timed_t, s->t);
         struct us_an_side *px = &c->pub.side[!i];

@@ -22,7 +22,7 @@ expect_err "--ip: '300.1.1.1' is not an IPv4 address" --ip 300.1.1.1/24 up
 expect_err "--cc: 'vegas' is not allowed (allowed: newreno, cubic)" --cc vegas up
 expect_err "--cc: 'bbr' is not allowed (allowed: newreno, cubic)" --cc bbr up
 expect_err "unknown option '--bogus'" --bogus up
-expect_err "unknown command 'fly' (allowed: up, ping, echo, sink, source, demo, analyze" fly
+expect_err "unknown command 'fly' (allowed: up, ping, echo, sink, source, demo, sim, analyze" fly
 # a mistyped command or option gets a suggestion; a global option after the command is explained
 expect_err "unknown command 'sorce' — did you mean 'source'?" sorce 198.18.0.1:5001
 expect_err "unknown command 'anlyze' — did you mean 'analyze'?" anlyze x.pcap
@@ -49,7 +49,7 @@ fi
 # line, and one help line per option the overview lists for it
 "$U" --help >"$T/help.all"
 cmds=$(awk '/^Commands:/ {on=1; next} on && /^  [a-z]/ {print $1} on && /^$/ {exit}' "$T/help.all")
-[ "$(echo $cmds)" = "up ping echo sink source demo analyze" ] || fail "ustack --help lists commands '$(echo $cmds)'"
+[ "$(echo $cmds)" = "up ping echo sink source demo sim analyze" ] || fail "ustack --help lists commands '$(echo $cmds)'"
 for cmd in $cmds; do
     "$U" "$cmd" --help >"$T/h.$cmd" || fail "$cmd --help exited non-zero"
     grep -q "^usage: ustack .*$cmd" "$T/h.$cmd" || fail "$cmd --help has no usage line"
@@ -82,4 +82,14 @@ if command -v tshark >/dev/null; then
     bad=$(tsh -r "$T/d1.pcap" -o ip.check_checksum:TRUE -Y '_ws.malformed || ip.checksum.status == "Bad" || icmp.checksum.status == "Bad"' 2>/dev/null | wc -l)
     [ "$bad" -eq 0 ] || fail "demo pcap has $bad bad frames"
 fi
+# sim nagle: the stall, its absence with TCP_NODELAY, and the analyzer naming it in the capture
+"$U" sim nagle --rtt 20 --delack 40 --pcap "$T/n.pcap" >"$T/nagle" || { cat "$T/nagle"; fail "sim nagle exited non-zero"; }
+grep -q "request 1 at  140.000 ms: B has the head + 10.000 ms, the body + 70.000 ms; A has the response + 80.000 ms" "$T/nagle" ||
+    fail "sim nagle: Nagle's request is not 2 RTT + delayed ACK"
+grep -A3 "^TCP_NODELAY" "$T/nagle" | grep -q "A has the response + 20.000 ms" || fail "sim nagle: TCP_NODELAY request is not 1 RTT"
+[ "$(grep -c 'analyzer: Nagle x delayed ACK' "$T/nagle")" = 1 ] || fail "sim nagle: the analyzer finding is not exactly in the Nagle run"
+"$U" analyze "$T/n-nagle.pcap" | grep -q "nagle-delayed-ack: .*held 40.0 ms" || fail "analyze does not name Nagle x delayed ACK in the capture"
+if "$U" analyze "$T/n-nodelay.pcap" | grep -q nagle-delayed-ack; then fail "analyze names a Nagle stall in the TCP_NODELAY capture"; fi
+expect_err "SCENARIO: 'fly' is not allowed (allowed: nagle)" sim fly
+expect_err "--mode: 'x' is not allowed (allowed: all, nagle, nodelay, one-write)" sim nagle --mode x
 echo PASS
