@@ -41,7 +41,7 @@ static const struct cli_opt global_opts[] = {
      .out = &g.seed, .width = sizeof(g.seed), .uhi = UINT64_MAX, .seen = &g.seed_set},
     CLI_CHOICE("--stack", "NAME", "where application commands (serve, get) run: ustack on --tap (default) or the kernel's sockets",
                &g.stack, stack_names),
-    CLI_CC("--cc", "congestion control, default newreno", &g.cc),
+    CLI_CC("--cc", "congestion control, default cubic", &g.cc),
     {.name = "--syncookies", .metavar = "MODE", .help = "SYN cookies: 0 off, 1 when a SYN queue is full (default), 2 always",
      .parse = cli_opt_uint, .out = &g.syncookies, .width = sizeof(g.syncookies), .uhi = 2, .seen = &g.syncookies_set},
     CLI_UINT("--synq", "N", "SYN queue bound per listener, handshakes in progress (default 1024)", &g.synq, 1, 65535),

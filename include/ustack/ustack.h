@@ -51,7 +51,9 @@ struct us_config {
     uint32_t tcp_rcvbuf;      /* default SO_RCVBUF (default 256 KiB) */
     uint32_t tcp_max_conns;   /* bound on control blocks (default 1,000,000) */
     uint16_t port_lo, port_hi;/* ephemeral range (default 49152..65535, RFC 6335) */
-    char tcp_cc[16];          /* default congestion control ("newreno") */
+    char tcp_cc[16];          /* default congestion control ("cubic"; "newreno") */
+    bool tcp_hystart;         /* HyStart++ (RFC 9406) in the initial slow start of newreno and
+                                 cubic (default on) */
     bool tcp_timestamps, tcp_sack, tcp_wscale; /* options offered (default on) */
     bool tcp_rack;            /* RACK-TLP loss detection and tail loss probes (RFC 8985) on
                                  connections that negotiated SACK (default on) */

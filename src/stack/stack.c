@@ -98,9 +98,10 @@ void us_config_default(struct us_config *c)
     c->tcp_max_conns = 1000000;
     c->port_lo = 49152;
     c->port_hi = 65535;
-    snprintf(c->tcp_cc, sizeof(c->tcp_cc), "newreno");
+    snprintf(c->tcp_cc, sizeof(c->tcp_cc), "cubic");
     c->tcp_timestamps = c->tcp_sack = c->tcp_wscale = true;
     c->tcp_rack = true;
+    c->tcp_hystart = true;
     c->tcp_syncookies = 1;
     c->tcp_synq_max = 1024;
 }

@@ -1,4 +1,5 @@
-/* Congestion control: the registry of ops tables and NewReno.
+/* Congestion control: the registry of ops tables, NewReno, and HyStart++
+ * (RFC 9406) for the initial slow start of NewReno and CUBIC.
  *
  * The core (tcp_in.c) counts duplicate ACKs, keeps the SACK scoreboard, runs
  * fast retransmit and the loss recovery — RFC 6675 with SACK, NewReno
@@ -8,8 +9,9 @@
  * post_recovery. NewReno's temporary window inflation during recovery is
  * part of the RFC 6582 algorithm and stays in the core.
  * Private per-connection state lives in tcb->cc_priv, US_TCP_CC_PRIV bytes,
- * checked at compile time. To add CUBIC or BBR: write the table in its own
- * file and list it in `algorithms` below. */
+ * checked at compile time. To add an algorithm: write the table in its own
+ * file and list it in `algorithms` below; the stack default is CUBIC
+ * (us_config.tcp_cc). */
 #include <string.h>
 #include "tcp_int.h"
 
@@ -43,6 +45,87 @@ void tcp_cc_slow_start_or_ca(struct us_tcb *tcb, uint32_t acked, uint32_t *ca_ac
     }
 }
 
+/* ---- HyStart++ (RFC 9406) ------------------------------------------------------ */
+
+/* RFC 9406 4.3 constants (RTTs in µs). L (the per-ACK increase limit) stays
+ * RFC 3465's 2 SMSS of tcp_cc_slow_start_or_ca: the sender does not pace. */
+#define HS_MIN_RTT_THRESH 4000u
+#define HS_MAX_RTT_THRESH 16000u
+#define HS_MIN_RTT_DIVISOR 8u
+#define HS_N_RTT_SAMPLE 8u
+#define HS_CSS_GROWTH_DIVISOR 4u
+#define HS_CSS_ROUNDS 5u
+#define HS_NONE UINT32_MAX
+
+/* RFC 9406 4.2: HyStart++ runs in the initial slow start only (ssthresh at
+ * its arbitrarily high initial value); later slow starts end at the
+ * ssthresh a loss found. */
+void tcp_hystart_init(struct tcp_hystart *h, const struct us_tcb *tcb, const struct us_config *cfg)
+{
+    h->window_end = tcb->snd_nxt;
+    h->last_min = h->cur_min = h->css_base = HS_NONE;
+    h->samples = 0;
+    h->css_rounds = 0;
+    h->phase = cfg->tcp_hystart ? HS_SS : HS_DONE;
+}
+
+/* RFC 9406 4.3: currentRoundMinRTT = min(currentRoundMinRTT, currRTT). The
+ * sample of the ACK that ends a round belongs to that round (it times data
+ * the round sent); tcp_hystart_ack then starts the next one. */
+void tcp_hystart_rtt(struct tcp_hystart *h, uint32_t rtt_us)
+{
+    if (h->phase == HS_DONE)
+        return;
+    if (rtt_us < h->cur_min)
+        h->cur_min = rtt_us;
+    if (h->samples < 255)
+        h->samples++;
+}
+
+static bool hs_enough(const struct tcp_hystart *h)
+{
+    return h->samples >= HS_N_RTT_SAMPLE && h->cur_min != HS_NONE && h->last_min != HS_NONE;
+}
+
+bool tcp_hystart_ack(struct tcp_hystart *h, struct us_tcb *tcb, uint32_t acked)
+{
+    if (h->phase == HS_DONE)
+        return false;
+    uint32_t mss = tcb->mss_send;
+    if (seq_ge(tcb->snd_una, h->window_end)) {           /* a new round */
+        h->last_min = h->cur_min;
+        h->cur_min = HS_NONE;
+        h->samples = 0;
+        h->window_end = tcb->snd_nxt;
+        if (h->phase == HS_CSS && ++h->css_rounds >= HS_CSS_ROUNDS) {
+            tcb->ssthresh = tcb->cwnd;                   /* into congestion avoidance */
+            h->phase = HS_DONE;
+            return true;
+        }
+    }
+    uint32_t inc = acked < 2 * mss ? acked : 2 * mss;
+    if (h->phase == HS_SS) {
+        tcb->cwnd += inc;
+        if (hs_enough(h)) {
+            uint32_t thresh = h->last_min / HS_MIN_RTT_DIVISOR;
+            thresh = thresh < HS_MIN_RTT_THRESH ? HS_MIN_RTT_THRESH
+                     : thresh > HS_MAX_RTT_THRESH ? HS_MAX_RTT_THRESH : thresh;
+            if (h->cur_min >= h->last_min + thresh) {    /* delay increase: leave slow start */
+                h->css_base = h->cur_min;
+                h->css_rounds = 0;
+                h->phase = HS_CSS;
+            }
+        }
+        return true;
+    }
+    tcb->cwnd += inc / HS_CSS_GROWTH_DIVISOR;
+    if (hs_enough(h) && h->cur_min < h->css_base) {      /* a false exit: back to slow start */
+        h->css_base = HS_NONE;
+        h->phase = HS_SS;
+    }
+    return true;
+}
+
 static uint32_t half_flight(const struct us_tcb *tcb)
 {
     uint32_t h = tcp_flight(tcb) / 2;
@@ -51,28 +134,34 @@ static uint32_t half_flight(const struct us_tcb *tcb)
 
 /* ---- NewReno --------------------------------------------------------------- */
 
-struct newreno { uint32_t ca_acc; };
+struct newreno { struct tcp_hystart hs; uint32_t ca_acc; };
 _Static_assert(sizeof(struct newreno) <= US_TCP_CC_PRIV, "newreno private state too large");
 
 static struct newreno *nr(struct us_tcb *tcb) { return (struct newreno *)(void *)tcb->cc_priv; }
 
-static void nr_init(struct us_tcb *tcb)
+static void nr_init(struct us_tcb *tcb, const struct us_config *cfg)
 {
     nr(tcb)->ca_acc = 0;
     tcb->cwnd = tcp_iw(tcb);
     tcb->ssthresh = 0x7fffffff;          /* RFC 5681 3.1: arbitrarily high */
+    tcp_hystart_init(&nr(tcb)->hs, tcb, cfg);
 }
 
 static void nr_on_ack(struct us_tcb *tcb, uint32_t acked, us_time_t now)
 {
     (void)now;
+    if (tcb->cwnd < tcb->ssthresh && tcp_hystart_ack(&nr(tcb)->hs, tcb, acked))
+        return;
     tcp_cc_slow_start_or_ca(tcb, acked, &nr(tcb)->ca_acc);
 }
+
+static void nr_on_rtt(struct us_tcb *tcb, uint32_t rtt_us) { tcp_hystart_rtt(&nr(tcb)->hs, rtt_us); }
 
 /* RFC 5681 3.2 step 2 / RFC 6675 5 step 4.2: ssthresh = cwnd = FlightSize/2. */
 static void nr_on_congestion(struct us_tcb *tcb, us_time_t now)
 {
     (void)now;
+    nr(tcb)->hs.phase = HS_DONE;           /* RFC 9406 4.3: a loss ends HyStart++ */
     tcb->ssthresh = half_flight(tcb);
     tcb->cwnd = tcb->ssthresh;
     nr(tcb)->ca_acc = 0;
@@ -81,6 +170,7 @@ static void nr_on_congestion(struct us_tcb *tcb, us_time_t now)
 static void nr_on_rto(struct us_tcb *tcb, us_time_t now)
 {
     (void)now;
+    nr(tcb)->hs.phase = HS_DONE;           /* RFC 9406 4.3: a loss ends HyStart++ */
     tcb->ssthresh = half_flight(tcb);
     tcb->cwnd = tcb->mss_send;           /* RFC 5681 3.1: loss window = 1 SMSS */
     nr(tcb)->ca_acc = 0;
@@ -111,6 +201,7 @@ static const struct tcp_cc_ops tcp_newreno = {
     .on_rto = nr_on_rto,
     .after_idle = nr_after_idle,
     .post_recovery = nr_post_recovery,
+    .on_rtt = nr_on_rtt,
 };
 
 /* ---- registry -------------------------------------------------------------- */

@@ -1,7 +1,8 @@
 /* CUBIC congestion control (RFC 9438) as a tcp_cc_ops table.
  *
- * Slow start is NewReno's (tcp_cc_slow_start_or_ca, RFC 5681 3.1 with ABC);
- * HyStart++ (RFC 9406) is not implemented. In congestion avoidance the window
+ * Slow start is NewReno's (tcp_cc_slow_start_or_ca, RFC 5681 3.1 with ABC),
+ * the initial one with HyStart++ (RFC 9406, tcp_hystart_*; RFC 9438 4.10
+ * allows it). In congestion avoidance the window
  * follows the cubic curve of RFC 9438 4.2
  *
  *     W_cubic(t) = C * (t - K)^3 + W_max,   C = 0.4,  K = cbrt((W_max - cwnd_epoch) / C)
@@ -14,7 +15,9 @@
  * Units: windows in bytes (W_cubic(t) in segments times mss_send), times in
  * ms since the epoch (the start of the current congestion-avoidance stage).
  * Everything is integer arithmetic, so a simulated run is bit-for-bit
- * deterministic on every platform. The 24-byte private area holds:
+ * deterministic on every platform. The 24-byte private area holds, once
+ * the initial slow start is over (until then the same bytes hold HyStart++'s
+ * state, and none of the fields below has a value yet):
  *
  *     w_max       bytes, the window at the last reduction (after fast convergence)
  *     cwnd_prior  bytes, cwnd just before the last reduction (4.3 alpha switch)
@@ -27,6 +30,7 @@
  * Deviations worth knowing: cwnd stays a multiple of the MSS (increments are
  * accumulated and applied a whole segment at a time), and cwnd does not grow
  * while the sender is not cwnd-limited (RFC 9438 5.8, RFC 7661). */
+#include <stddef.h>
 #include <string.h>
 #include "tcp_int.h"
 
@@ -40,10 +44,16 @@
 enum { CF_EPOCH = 1, CF_AFTER_RTO = 2 };
 
 struct cubic {
-    uint32_t w_max, cwnd_prior, epoch_ms, w_est;
-    uint16_t k_ms, acc, est_frac;
-    uint8_t flags, pad_;
+    union {
+        struct {
+            uint32_t w_max, cwnd_prior, epoch_ms, w_est;
+            uint16_t k_ms, acc, est_frac;
+            uint8_t flags, hs_on;    /* beyond hs: valid throughout */
+        };
+        struct tcp_hystart hs;       /* while hs_on: the initial slow start */
+    };
 };
+_Static_assert(offsetof(struct cubic, flags) >= sizeof(struct tcp_hystart), "hystart overlaps flags");
 _Static_assert(sizeof(struct cubic) <= US_TCP_CC_PRIV, "cubic private state too large");
 
 static struct cubic *cb(struct us_tcb *tcb) { return (struct cubic *)(void *)tcb->cc_priv; }
@@ -164,15 +174,44 @@ static void congestion_avoidance(struct us_tcb *tcb, uint32_t acked, us_time_t n
 
 /* ---- hooks ------------------------------------------------------------------ */
 
-static void cubic_init(struct us_tcb *tcb)
+static void cubic_init(struct us_tcb *tcb, const struct us_config *cfg)
 {
-    memset(cb(tcb), 0, sizeof(struct cubic));
+    struct cubic *c = cb(tcb);
+    memset(c, 0, sizeof(struct cubic));
     tcb->cwnd = tcp_iw(tcb);
     tcb->ssthresh = 0x7fffffff;      /* RFC 5681 3.1: arbitrarily high */
+    tcp_hystart_init(&c->hs, tcb, cfg);
+    c->hs_on = c->hs.phase != HS_DONE;
+    if (!c->hs_on)
+        memset(c, 0, offsetof(struct cubic, flags));
+}
+
+/* HyStart++ is over (a loss, a timeout, or CSS done): the shared bytes
+ * become CUBIC's, which start from zero as after init. */
+static void hystart_end(struct cubic *c)
+{
+    if (!c->hs_on)
+        return;
+    c->hs_on = 0;
+    memset(c, 0, offsetof(struct cubic, flags));
+}
+
+static void cubic_on_rtt(struct us_tcb *tcb, uint32_t rtt_us)
+{
+    struct cubic *c = cb(tcb);
+    if (c->hs_on)
+        tcp_hystart_rtt(&c->hs, rtt_us);
 }
 
 static void cubic_on_ack(struct us_tcb *tcb, uint32_t acked, us_time_t now)
 {
+    struct cubic *c = cb(tcb);
+    if (c->hs_on && tcb->cwnd < tcb->ssthresh && tcp_hystart_ack(&c->hs, tcb, acked)) {
+        if (c->hs.phase == HS_DONE)
+            hystart_end(c);
+        return;
+    }
+    hystart_end(c);
     if (tcb->cwnd < tcb->ssthresh) {
         uint32_t unused = 0;
         tcp_cc_slow_start_or_ca(tcb, acked, &unused);   /* RFC 9438 4.10 */
@@ -214,6 +253,7 @@ static void cubic_on_congestion(struct us_tcb *tcb, us_time_t now)
 {
     (void)now;
     struct cubic *c = cb(tcb);
+    hystart_end(c);                  /* RFC 9406 4.3: a loss ends HyStart++ */
     remember_w_max(tcb);
     tcb->ssthresh = reduced(tcb);
     tcb->cwnd = tcb->ssthresh;       /* RFC 9438 4.6: cwnd = max(ssthresh, 2) on loss */
@@ -226,6 +266,7 @@ static void cubic_on_rto(struct us_tcb *tcb, us_time_t now)
 {
     (void)now;
     struct cubic *c = cb(tcb);
+    hystart_end(c);
     c->cwnd_prior = tcb->cwnd;
     tcb->ssthresh = reduced(tcb);
     tcb->cwnd = tcb->mss_send;
@@ -267,4 +308,5 @@ const struct tcp_cc_ops tcp_cubic = {
     .on_rto = cubic_on_rto,
     .after_idle = cubic_after_idle,
     .post_recovery = cubic_post_recovery,
+    .on_rtt = cubic_on_rtt,
 };

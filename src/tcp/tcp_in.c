@@ -67,7 +67,7 @@ static void establish(struct us_stack *st, struct us_tcb *tcb, const struct us_t
     tcb->snd_wl1 = s->seq;
     tcb->snd_wl2 = s->ack;
     tcb->recover = tcb->iss;
-    tcp_cc_get(tcb->cc_idx)->init(tcb);
+    tcp_cc_get(tcb->cc_idx)->init(tcb, &st->cfg);
     /* RFC 6298 2.2 / Karn: the handshake gives the first RTT sample unless the SYN was retransmitted. */
     if (tcb->backoff == 0)
         tcp_rtt_sample(st, tcb, t_us(now) - tcb->rtt_start);

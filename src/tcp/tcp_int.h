@@ -6,7 +6,7 @@
  *   tcp_in.c     segment arrival (RFC 9293 3.10.7)
  *   tcp_out.c    "should I send now?", segment output, ACK/RST, receive window
  *   tcp_timer.c  the multiplexed per-connection timer, RTO (RFC 6298)
- *   tcp_cc.c     congestion control ops registry and NewReno
+ *   tcp_cc.c     congestion control ops registry, NewReno, HyStart++ (tcp_cubic.c: CUBIC)
  *   tcp_sack.c   sender SACK scoreboard and RFC 6675 loss recovery helpers
  *   tcp_rack.c   RACK-TLP loss detection (RFC 8985) on SACK connections
  *   tcp_user.c   calls from the socket layer (tcp.h)
@@ -112,7 +112,8 @@ struct tcp_ooo {
 #define US_TCP_CC_PRIV 24
 struct tcp_cc_ops {
     const char *name;
-    void (*init)(struct us_tcb *tcb);
+    /* Connection established (or the algorithm chosen on one): the windows. */
+    void (*init)(struct us_tcb *tcb, const struct us_config *cfg);
     /* New data acknowledged outside recovery (bytes). */
     void (*on_ack)(struct us_tcb *tcb, uint32_t acked, us_time_t now);
     /* Loss detected by duplicate ACKs or SACK: set ssthresh and cwnd (the
@@ -124,6 +125,8 @@ struct tcp_cc_ops {
     void (*after_idle)(struct us_tcb *tcb, us_time_t now);
     /* Leaving fast recovery on a full ACK (RFC 6582 3.2 step 3). */
     void (*post_recovery)(struct us_tcb *tcb, us_time_t now);
+    /* Optional (NULL): an RTT sample (µs), before the ACK's on_ack. */
+    void (*on_rtt)(struct us_tcb *tcb, uint32_t rtt_us);
 };
 const struct tcp_cc_ops *tcp_cc_get(uint8_t idx);
 int tcp_cc_find(const char *name);       /* index or -ENOENT */
@@ -131,6 +134,24 @@ int tcp_cc_find(const char *name);       /* index or -ENOENT */
 uint32_t tcp_flight(const struct us_tcb *tcb);
 void tcp_cc_slow_start_or_ca(struct us_tcb *tcb, uint32_t acked, uint32_t *ca_acc);
 uint32_t tcp_iw(const struct us_tcb *tcb);
+
+/* HyStart++ (RFC 9406) for the initial slow start of NewReno and CUBIC
+ * (tcp_cc.c): rounds of one flight, the minimum RTT of each, leaving slow
+ * start for Conservative Slow Start (CSS) on a delay increase, back to slow
+ * start when the RTT falls below the CSS baseline, into congestion avoidance
+ * (ssthresh = cwnd) after CSS_ROUNDS rounds of CSS. 19 bytes of cc_priv. */
+enum { HS_DONE = 0, HS_SS, HS_CSS };
+struct tcp_hystart {
+    uint32_t window_end;                 /* windowEnd: the round ends when SND.UNA reaches it */
+    uint32_t last_min, cur_min;          /* lastRoundMinRTT, currentRoundMinRTT (µs, UINT32_MAX = none) */
+    uint32_t css_base;                   /* cssBaselineMinRtt (µs) */
+    uint8_t samples, css_rounds, phase;  /* rttSampleCount, rounds in CSS, HS_* */
+};
+void tcp_hystart_init(struct tcp_hystart *h, const struct us_tcb *tcb, const struct us_config *cfg);
+void tcp_hystart_rtt(struct tcp_hystart *h, uint32_t rtt_us);
+/* Slow start (cwnd < ssthresh) on an ACK of `acked` new bytes: grow cwnd as
+ * HyStart++ says while it runs (true), else leave it to the caller (false). */
+bool tcp_hystart_ack(struct tcp_hystart *h, struct us_tcb *tcb, uint32_t acked);
 
 /* ---- control block -------------------------------------------------------- */
 /* TK_RACK (RFC 8985 6.2 reorder timer) and TK_TLP (7.2 probe timeout) stand in

@@ -141,6 +141,9 @@ void tcp_rtt_sample(struct us_stack *st, struct us_tcb *tcb, uint32_t r)
     if (rto > rto_max_us(st))
         rto = rto_max_us(st);
     tcb->rto = (uint32_t)rto;
+    const struct tcp_cc_ops *cc = tcp_cc_get(tcb->cc_idx);
+    if (cc->on_rtt)
+        cc->on_rtt(tcb, r);
 }
 
 static void time_out(struct us_stack *st, struct us_tcb *tcb, us_time_t now)

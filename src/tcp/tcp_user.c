@@ -397,7 +397,7 @@ static int set_tcp_opt(struct us_stack *st, struct us_tcb *tcb, int name, const 
             return -ENOENT;
         tcb->cc_idx = (uint8_t)idx;
         if (tcb->state >= US_TCP_ESTABLISHED)
-            tcp_cc_get(tcb->cc_idx)->init(tcb);
+            tcp_cc_get(tcb->cc_idx)->init(tcb, &st->cfg);
         return 0;
     }
     int rc = get_int(val, len, &v);

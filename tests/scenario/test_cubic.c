@@ -23,13 +23,14 @@ static void flow_run(struct xfer *f, us_time_t dt)
         us_sim_run_until(f->sim, end);
 }
 
-struct cfg_arg { const char *cc; uint32_t buf; };
+struct cfg_arg { const char *cc; uint32_t buf; bool no_hystart; };
 
 static void cfg_hook(struct us_config *cfg, int host, void *arg)
 {
     (void)host;
     const struct cfg_arg *c = arg;
     snprintf(cfg->tcp_cc, sizeof(cfg->tcp_cc), "%s", c->cc);
+    cfg->tcp_hystart = !c->no_hystart;
     if (c->buf) {
         cfg->tcp_sndbuf = c->buf;
         cfg->tcp_rcvbuf = c->buf;
@@ -95,7 +96,7 @@ static double w_cubic_bytes(double t, double k, double w_max, double mss)
 static void cwnd_after_one_loss_drops_to_0_7_and_follows_the_cubic_curve(void **state)
 {
     (void)state;
-    struct cfg_arg ca = {"cubic", 16u << 20};
+    struct cfg_arg ca = {"cubic", 16u << 20, false};
     struct tu_opts o = {.seed = 1, .cfg_hook = cfg_hook, .cfg_arg = &ca};
     o.imp_a.tx.delay = US_MS(50);
     o.imp_b.tx.delay = US_MS(50);    /* RTT 100 ms: the cubic region dominates W_est */
@@ -199,9 +200,9 @@ static void lfn_run(struct xfer *f, int fd)
     }
 }
 
-static uint64_t lfn_goodput_at(const char *cc, uint64_t rate, uint32_t queue, uint64_t seed)
+static uint64_t lfn_goodput_at(const char *cc, uint64_t rate, uint32_t queue, uint64_t seed, bool hystart)
 {
-    struct cfg_arg ca = {cc, 16u << 20};
+    struct cfg_arg ca = {cc, 16u << 20, !hystart};
     struct tu_opts o = {.seed = seed, .cfg_hook = cfg_hook, .cfg_arg = &ca};
     o.imp_a.tx.delay = US_MS(LFN_RTT_MS / 2);
     o.imp_a.tx.rate_bps = rate;
@@ -226,7 +227,7 @@ static uint64_t lfn_goodput_at(const char *cc, uint64_t rate, uint32_t queue, ui
 
 static uint64_t lfn_goodput(const char *cc, uint32_t queue, uint64_t seed)
 {
-    return lfn_goodput_at(cc, LFN_RATE, queue, seed);
+    return lfn_goodput_at(cc, LFN_RATE, queue, seed, true);
 }
 
 /* 100 Mbit/s, RTT 100 ms, one BDP of queue: slow start overshoots to a
@@ -234,14 +235,15 @@ static uint64_t lfn_goodput(const char *cc, uint32_t queue, uint64_t seed)
  * RACK records grow with the window and PRR's bounds keep recovery from
  * refilling a dropping queue, so every hole is repaired without a timeout
  * (before: records capped at 1,024 → RTO → NewReno-style recovery on
- * SACK-less duplicate ACKs, one hole per RTT: CUBIC 3.0 Mbit/s). */
+ * SACK-less duplicate ACKs, one hole per RTT: CUBIC 3.0 Mbit/s). HyStart++
+ * is off: it is the overshoot of plain slow start that this run repairs. */
 static void cubic_keeps_up_with_newreno_at_100_mbit_with_a_bdp_queue(void **state)
 {
     (void)state;
     uint64_t rate = 100000000ull;
     uint32_t bdp = (uint32_t)(rate / 8 * LFN_RTT_MS / 1000);
-    uint64_t cubic = lfn_goodput_at("cubic", rate, bdp, 1);
-    uint64_t reno = lfn_goodput_at("newreno", rate, bdp, 1);
+    uint64_t cubic = lfn_goodput_at("cubic", rate, bdp, 1, false);
+    uint64_t reno = lfn_goodput_at("newreno", rate, bdp, 1, false);
     assert_true(cubic >= reno);
 }
 
@@ -262,7 +264,7 @@ static void cubic_reaches_higher_goodput_than_newreno_on_a_long_fat_pipe(void **
 static void rto_sets_ssthresh_to_0_7_flight_and_cwnd_to_one_segment(void **state)
 {
     (void)state;
-    struct cfg_arg ca = {"cubic", 0};
+    struct cfg_arg ca = {"cubic", 0, false};
     struct tu_opts o = {.seed = 5, .cfg_hook = cfg_hook, .cfg_arg = &ca};
     o.imp_a.tx.delay = US_MS(10);
     o.imp_b.tx.delay = US_MS(10);
@@ -320,7 +322,7 @@ static bool drop_one_segment(struct trace *tr, const struct seg *s, uint8_t *f, 
 static void rto_with_two_holes_retransmits_only_the_lost_segments(void **state)
 {
     (void)state;
-    struct cfg_arg ca = {"cubic", 0};
+    struct cfg_arg ca = {"cubic", 0, false};
     struct tu_opts o = {.seed = 7, .cfg_hook = cfg_hook, .cfg_arg = &ca};
     o.imp_a.tx.delay = US_MS(10);
     o.imp_b.tx.delay = US_MS(10);
@@ -358,7 +360,8 @@ static void rto_with_two_holes_retransmits_only_the_lost_segments(void **state)
 static void setsockopt_selects_cubic_and_unknown_names_are_enoent(void **state)
 {
     (void)state;
-    struct tu_opts o = {.seed = 3};
+    struct cfg_arg ca = {"newreno", 0, false};   /* a stack default other than the one chosen */
+    struct tu_opts o = {.seed = 3, .cfg_hook = cfg_hook, .cfg_arg = &ca};
     struct tu_net n;
     tu_net_init(&n, &o);
     int l = tt_listen(n.b.st, 80, 4, us_sim_now(n.sim));
@@ -400,7 +403,7 @@ static void setsockopt_selects_cubic_and_unknown_names_are_enoent(void **state)
 
 static void run_lossy(uint64_t seed, double loss, uint64_t total)
 {
-    struct cfg_arg ca = {"cubic", 0};
+    struct cfg_arg ca = {"cubic", 0, false};
     struct tu_opts o = {.seed = seed, .cfg_hook = cfg_hook, .cfg_arg = &ca};
     struct us_impair_dir d = {.delay = US_MS(10), .loss = loss, .rate_bps = 50000000};
     o.imp_a.tx = d;
