@@ -3,7 +3,8 @@
 #   bench_checksum, bench_rx, bench_tcp (ustack, two stacks in one process),
 #   Linux TCP bulk goodput over a veth pair between two namespaces (MTU 1500,
 #   TSO/GSO/GRO off) with iperf3, and Linux connection set-up/tear-down per
-#   second over loopback in a namespace (bench_tcp --linux-conns).
+#   second over loopback in a namespace (bench_tcp --linux-conns); then
+#   bench/syn_flood.sh (SYNFLOOD=0 skips it).
 # Usage: bench/run_benches.sh [BUILD_DIR]   (default: build-bench, Release)
 # Environment: BULK_MB (1000), CONNS (20000), IDLE (100000), SECS (5, iperf3 time).
 # Figures only, nothing is asserted. Namespaces and processes are removed on
@@ -104,3 +105,7 @@ grep '^sizeof' "$OUT/tcp.txt" || true
 grep '^ustack idle' "$OUT/tcp.txt" || true
 echo "ustack: two stacks over an in-memory pipe link in one process (one core), simulator at zero delay."
 echo "Linux: iperf3 over a veth pair between two namespaces; connections over 127.0.0.1 in a namespace."
+
+# SYN flood: ustack and Linux in the same run, in a namespace of its own (it
+# skips itself without root)
+if [ "${SYNFLOOD:-1}" != 0 ]; then echo; bash "$ROOT/bench/syn_flood.sh" "$BUILD"; fi

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# SYN flood, ustack and Linux side by side in one run and one namespace: the
+# same bounded flood of spoofed SYNs (tests/interop/syn_flood.py: sources
+# .10-.250 of the attacked /24, nobody answers ARP for them) first at
+# `ustack echo` over a TAP device (198.18.0.2, --synq 128 --backlog 128), then
+# at a Linux echo listener (198.18.1.1 on a veth pair inside the same namespace,
+# listen backlog 128, net.ipv4.tcp_syncookies=1 in the namespace). While each
+# flood runs, a client in the namespace connects, echoes 64 bytes and closes,
+# one connection after another. Prints, for each side: the SYNs the flood sent
+# per second, cookie SYN-ACKs per second (tcp.syncookies_sent; Linux:
+# TcpExt SyncookiesSent of the namespace) and accepted connections per second
+# (the client's completed echoes), with the same client's rate without a flood
+# for reference.
+# Usage: bench/syn_flood.sh [BUILD_DIR]   (default: build-bench, Release)
+# Environment: COUNT (60000 SYNs), RATE (20000 SYNs/s asked; the generator is
+# one Python process and prints what it reached), BASE_SECS (2, the run without
+# a flood). Figures only, nothing is asserted. Bounded: the generator stops at
+# 200,000 SYNs or 30 s, every client run at 30 s; the namespace and every
+# process started are removed on exit, also on failure or Ctrl-C; traffic
+# stays inside 198.18.0.0/15 in the namespace.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$ROOT/build-bench}
+COUNT=${COUNT:-60000}
+RATE=${RATE:-20000}
+BASE_SECS=${BASE_SECS:-2}
+PY=/usr/bin/python3          # the distribution's python3, which has python3-scapy
+FLOOD=$ROOT/tests/interop/syn_flood.py
+CLIENTS=$ROOT/tests/interop/syn_flood_clients.py
+if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ] || ! command -v ip >/dev/null; then
+    echo "syn_flood: skipped (needs root, /dev/net/tun and iproute2)"; exit 0
+fi
+$PY -c 'import scapy.all' 2>/dev/null || { echo "syn_flood: skipped (python3-scapy not installed)"; exit 0; }
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+cmake --build "$BUILD" -j"$(nproc)" --target ustack-cli >/dev/null
+USTACK=$BUILD/ustack
+
+NS="ustf$$"
+PIDS=()
+OUT=$(mktemp -d /tmp/ustack-bench-flood.XXXXXX)
+cleanup() {
+    local rc=$?
+    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+    ip netns del "$NS" 2>/dev/null || true
+    rm -rf "$OUT"
+    exit $rc
+}
+trap cleanup EXIT INT TERM
+nsx() { nsenter --net="/run/netns/$NS" "$@"; }
+
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+nsx sysctl -qw net.ipv6.conf.all.disable_ipv6=1 >/dev/null 2>&1 || true
+nsx sysctl -qw net.ipv4.tcp_syncookies=1
+# ustack's side: a TAP device, Linux 198.18.0.1 on it, ustack 198.18.0.2
+ip -n "$NS" tuntap add dev tap0 mode tap
+ip -n "$NS" addr add 198.18.0.1/24 dev tap0
+ip -n "$NS" link set tap0 up
+# Linux's side: a veth pair; the listener's address on vL, the flood enters at vF
+ip -n "$NS" link add vF type veth peer name vL
+ip -n "$NS" addr add 198.18.1.1/24 dev vL
+ip -n "$NS" link set vF up
+ip -n "$NS" link set vL up
+VL_MAC=$(ip -n "$NS" -o link show vL | awk '{ for (i = 1; i < NF; i++) if ($i == "link/ether") print $(i + 1) }')
+
+cat >"$OUT/listener.py" <<'PY'
+# listener.py IP PORT: a Linux echo server, listen backlog 128, one connection
+# at a time (the client is sequential); ends after 300 s.
+import socket, time
+import sys
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((sys.argv[1], int(sys.argv[2])))
+srv.listen(128)
+srv.settimeout(1)
+t0 = time.monotonic()
+while time.monotonic() - t0 < 300:
+    try:
+        c, _ = srv.accept()
+    except socket.timeout:
+        continue
+    c.settimeout(3)
+    try:
+        while True:
+            b = c.recv(4096)
+            if not b:
+                break
+            c.sendall(b)
+    except OSError:
+        pass
+    c.close()
+PY
+
+# flood_run LABEL IFACE DST_MAC DST_IP SRC_NET: the flood with the client
+# beside it; sets FLOOD_SECS, FLOOD_SENT, CONN_OK, CONN_BAD, CONN_SECS
+flood_run() {
+    local label=$1 iface=$2 mac=$3 ip=$4 net=$5
+    rm -f "$OUT/$label.stamps"
+    timeout 60 nsenter --net="/run/netns/$NS" $PY "$FLOOD" "$iface" "$mac" "$ip" 7 "$COUNT" "$RATE" \
+        "$OUT/$label.stamps" "$net" >"$OUT/$label.flood" 2>&1 &
+    local fp=$!
+    PIDS+=("$fp")
+    for _ in $(seq 1 200); do grep -q '^start' "$OUT/$label.stamps" 2>/dev/null && break; sleep 0.05; done
+    timeout 60 nsenter --net="/run/netns/$NS" python3 "$CLIENTS" "$ip" 7 100000 64 0 "$OUT/$label.stamps" 30 \
+        >"$OUT/$label.clients" 2>&1 || true
+    wait "$fp" || { cat "$OUT/$label.flood"; echo "syn_flood: the flood failed"; exit 1; }
+    FLOOD_SENT=$(awk '$1 == "end" { print $4 }' "$OUT/$label.stamps")
+    FLOOD_SECS=$(awk '$1 == "start" { s = $2 } $1 == "end" { printf "%.3f", $2 - s }' "$OUT/$label.stamps")
+    read -r CONN_OK CONN_BAD CONN_SECS < <(clients_result "$OUT/$label.clients")
+}
+# clients_result FILE: "OK FAILED SECONDS" from the clients' last line
+clients_result() { awk '$1 == "clients:" { print $2, $4 - $2, $(NF - 1) }' "$1"; }
+# base_run IP: the client alone for BASE_SECS; prints connections per second
+base_run() {
+    nsx timeout 60 python3 "$CLIENTS" "$1" 7 100000 64 0 "" "$BASE_SECS" >"$OUT/base.clients" 2>&1 || true
+    clients_result "$OUT/base.clients" | awk '{ printf "%.0f", ($3 > 0 ? $1 / $3 : 0) }'
+}
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }   # utime + stime
+per_sec() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
+ustack_counter() { awk -v n="$2" '/^counters:/ { v = 0 } $1 == n { v = $2 } END { print v + 0 }' "$1"; }
+linux_cookies() { nsx awk '/^TcpExt:/ { if (!h) { for (i = 1; i <= NF; i++) k[i] = $i; h = 1 } else for (i = 1; i <= NF; i++) if (k[i] == "SyncookiesSent") print $i }' /proc/net/netstat; }
+
+echo "== SYN flood: $COUNT spoofed SYNs at $RATE/s asked, one run, namespace $NS ($(nproc) CPUs, $(uname -sr))"
+# ---- ustack echo over TAP ----
+nsenter --net="/run/netns/$NS" "$USTACK" --tap tap0 --ip 198.18.0.2/24 --synq 128 --backlog 128 \
+    echo --port 7 --duration 300 >"$OUT/ustack.log" 2>&1 &
+UP=$!
+PIDS+=("$UP")
+for _ in $(seq 1 100); do ip -n "$NS" link show tap0 | grep -q NO-CARRIER || break; sleep 0.05; done
+us_base=$(base_run 198.18.0.2)
+rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$UP/status")
+cpu0=$(cpu_ticks "$UP")
+flood_run ustack tap0 02:00:00:00:00:02 198.18.0.2 198.18.0
+us_sent=$FLOOD_SENT us_fsecs=$FLOOD_SECS us_ok=$CONN_OK us_bad=$CONN_BAD us_csecs=$CONN_SECS
+rss1=$(awk '/^VmRSS:/ { print $2 }' "/proc/$UP/status")
+us_cpu=$(awk -v t=$(($(cpu_ticks "$UP") - cpu0)) -v hz="$(getconf CLK_TCK)" -v s="$us_fsecs" \
+    'BEGIN { printf "%.0f", (s > 0 ? 100 * t / hz / s : 0) }')
+kill -USR1 "$UP"
+for _ in $(seq 1 100); do grep -q '^counters:' "$OUT/ustack.log" && break; sleep 0.05; done
+sleep 0.2
+us_cookies=$(ustack_counter "$OUT/ustack.log" tcp.syncookies_sent)
+us_conns=$(ustack_counter "$OUT/ustack.log" tcp.syncookie_connections)
+kill -TERM "$UP"; wait "$UP" 2>/dev/null || true
+
+# ---- Linux listener on the veth ----
+timeout 330 nsenter --net="/run/netns/$NS" python3 "$OUT/listener.py" 198.18.1.1 7 >"$OUT/listener.log" 2>&1 &
+LP=$!
+PIDS+=("$LP")
+for _ in $(seq 1 100); do nsx ss -Hltn 'sport = :7' | grep -q . && break; sleep 0.05; done
+lx_base=$(base_run 198.18.1.1)
+c0=$(linux_cookies)
+flood_run linux vF "$VL_MAC" 198.18.1.1 198.18.1
+lx_sent=$FLOOD_SENT lx_fsecs=$FLOOD_SECS lx_ok=$CONN_OK lx_bad=$CONN_BAD lx_csecs=$CONN_SECS
+lx_cookies=$(($(linux_cookies) - c0))
+
+echo
+printf "%-46s %16s %16s\n" "" "ustack" "Linux"
+printf "%-46s %16s %16s\n" "flood SYNs sent" "$us_sent" "$lx_sent"
+printf "%-46s %16s %16s\n" "flood SYNs per second (reached)" "$(per_sec "$us_sent" "$us_fsecs")" "$(per_sec "$lx_sent" "$lx_fsecs")"
+printf "%-46s %16s %16s\n" "cookie SYN-ACKs per second" "$(per_sec "$us_cookies" "$us_fsecs")" "$(per_sec "$lx_cookies" "$lx_fsecs")"
+printf "%-46s %16s %16s\n" "accepted connections per second, flood" "$(per_sec "$us_ok" "$us_csecs")" "$(per_sec "$lx_ok" "$lx_csecs")"
+printf "%-46s %16s %16s\n" "  failed connects during the flood" "$us_bad" "$lx_bad"
+printf "%-46s %16s %16s\n" "accepted connections per second, no flood" "$us_base" "$lx_base"
+echo "ustack: $us_cookies cookies sent, $us_conns connections from cookies; VmRSS ${rss0} -> ${rss1} kB; ${us_cpu}% of a CPU during the flood"
+echo "ustack: echo over TAP (client: the namespace's kernel via tap0); Linux: python echo listener on a veth address,"
+echo "client over loopback in the same namespace; cookie SYN-ACKs per second over the flood's duration."
