@@ -2,19 +2,25 @@
  * ustack hosts (tools/scen.h). Each prints what happened with its exact
  * virtual times, then a paragraph saying what it shows, and writes a pcap. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "plot.h"
 #include "scen.h"
 
-static const char *name_opt, *pcap_opt, *mode_opt;
+static const char *name_opt, *pcap_opt, *mode_opt, *closer_opt, *plot_opt;
+static double rate_opt = 100, duration_opt = 40;
+static uint32_t ports_opt = 1000;
+static us_time_t msl_opt = US_SEC(30);
 static us_time_t rtt_opt = US_MS(20), delack_opt = US_MS(40);
 static uint32_t body_opt = 100, requests_opt = 3;
 
-static const char *const scen_names[] = {"nagle", NULL};
+static const char *const scen_names[] = {"nagle", "timewait", NULL};
+static const char *const closers[] = {"client", "server", NULL};
 static const char *const nagle_modes[] = {"all", "nagle", "nodelay", "one-write", NULL};
 
 static const struct cli_opt opts[] = {
-    {.metavar = "SCENARIO", .help = "the scenario: nagle", .parse = cli_opt_choice, .out = &name_opt,
+    {.metavar = "SCENARIO", .help = "the scenario: nagle, timewait", .parse = cli_opt_choice, .out = &name_opt,
      .choices = scen_names},
     {.name = "--rtt", .metavar = "MS", .help = "round-trip time of the link (default 20)", .parse = cli_opt_ms,
      .out = &rtt_opt, .dlo = 0.002, .dhi = 10000},
@@ -23,7 +29,14 @@ static const struct cli_opt opts[] = {
     CLI_UINT("--body", "BYTES", "nagle: bytes of the POST body, 1..1024 (default 100)", &body_opt, 1, 1024),
     CLI_UINT("--requests", "N", "nagle: requests on the connection, 1..16 (default 3)", &requests_opt, 1, 16),
     CLI_CHOICE("--mode", "MODE", "nagle: which sender to run (default all)", &mode_opt, nagle_modes),
-    CLI_STR("--pcap", "FILE", "capture of A's side (default ustack-sim-SCENARIO[-MODE].pcap)", &pcap_opt),
+    CLI_REAL("--rate", "R", "timewait: connections per second (default 100)", &rate_opt, 0.01, 100000),
+    CLI_REAL("--duration", "S", "timewait: seconds of virtual time the load runs (default 40)", &duration_opt, 0.001, 3600),
+    CLI_UINT("--ports", "N", "timewait: A's ephemeral ports, from 49152 (default 1000)", &ports_opt, 1, 16384),
+    {.name = "--msl", .metavar = "MS", .help = "timewait: maximum segment lifetime; TIME_WAIT lasts 2*MSL (default 30000)",
+     .parse = cli_opt_ms, .out = &msl_opt, .dlo = 1, .dhi = 600000},
+    CLI_CHOICE("--closer", "SIDE", "timewait: who closes first (default client)", &closer_opt, closers),
+    CLI_STR("--plot", "FILE", "timewait: TIME_WAIT and connections over time as PNG (or .svg)", &plot_opt),
+    CLI_STR("--pcap", "FILE", "capture of A's side (nagle default ustack-sim-nagle-MODE.pcap; timewait: none)", &pcap_opt),
     CLI_END,
 };
 
@@ -89,20 +102,119 @@ static int nagle(void)
     return 0;
 }
 
+static int tw_plot(const struct scen_tw_result *r, us_time_t t0)
+{
+    size_t n = r->nsamples;
+    double *v = malloc(n * 5 * sizeof(double));
+    if (!v)
+        return cli_error("sim timewait: out of memory"), 1;
+    double *t = v, *a = v + n, *b = v + 2 * n, *ok = v + 3 * n, *bad = v + 4 * n;
+    for (size_t i = 0; i < n; i++) {
+        t[i] = (double)(r->samples[i].t - t0) / 1e9;
+        a[i] = r->samples[i].tw_a;
+        b[i] = r->samples[i].tw_b;
+        ok[i] = (double)r->samples[i].opened;
+        bad[i] = (double)r->samples[i].failed;
+    }
+    char extra[256] = "";
+    if (r->t_first_fail)
+        snprintf(extra, sizeof(extra), "set arrow from %.3f, graph 0 to %.3f, graph 1 nohead dt 2 lc rgb 'red'\n"
+                 "set label 'first EADDRNOTAVAIL' at %.3f, graph 0.55 offset 1,0 tc rgb 'red'",
+                 (double)(r->t_first_fail - t0) / 1e9, (double)(r->t_first_fail - t0) / 1e9,
+                 (double)(r->t_first_fail - t0) / 1e9);
+    const struct plot_series s[] = {
+        {"A: connections in TIME_WAIT", t, a, n, NULL},
+        {"B: connections in TIME_WAIT", t, b, n, NULL},
+        {"connections opened (total)", t, ok, n, "lines lw 1"},
+        {"connects refused: EADDRNOTAVAIL (total)", t, bad, n, "lines lw 1"},
+    };
+    char title[160], err[512];
+    snprintf(title, sizeof(title), "close per request at %g/s, %u ports, TIME_WAIT %.0f s (%s closes first)", rate_opt,
+             ports_opt, (double)(2 * msl_opt) / 1e9, closer_opt ? closer_opt : "client");
+    struct plot p = {.path = plot_opt, .title = title, .xlabel = "time (s, virtual)", .ylabel = "connections",
+                     .series = s, .nseries = 4, .extra = extra[0] ? extra : NULL};
+    int rc = plot_write(&p, err, sizeof(err));
+    free(v);
+    if (rc < 0)
+        return cli_error("--plot: %s", err), 1;
+    printf("plot: %s (script %s.gp)\n", plot_opt, plot_opt);
+    return 0;
+}
+
+static int timewait(void)
+{
+    bool server_closes = closer_opt && !strcmp(closer_opt, "server");
+    struct scen_tw_opts o = {.rate = rate_opt, .duration = (us_time_t)(duration_opt * 1e9), .ports = ports_opt,
+                             .msl = msl_opt, .one_way = rtt_opt / 2,
+                             .closer = server_closes ? TW_SERVER_CLOSES : TW_CLIENT_CLOSES, .pcap = pcap_opt};
+    double tw = (double)(2 * msl_opt) / 1e9;
+    printf("ustack sim timewait: A opens one connection per request to B:80 at %g/s for %g s (request,\n"
+           "response, close: HTTP/1.0 style); %s closes first. Link: %.3f ms round trip.\n"
+           "A has %u ephemeral ports (49152..%u); TIME_WAIT lasts 2*MSL = %g s.\n",
+           rate_opt, duration_opt, server_closes ? "B (the server)" : "A (the client)", ms(rtt_opt), ports_opt,
+           49152 + ports_opt - 1, tw);
+    double need = rate_opt * tw;
+    if (server_closes)
+        printf("prediction: B holds the TIME_WAITs (up to %g/s x %g s = %.0f); A's ports are free again as soon as\n"
+               "each connection closes, so connect never fails.\n",
+               rate_opt, tw, need);
+    else if (need > ports_opt)
+        printf("prediction: each request keeps one of A's ports in TIME_WAIT for %g s; %g/s x %g s = %.0f > %u ports,\n"
+               "so connect fails with EADDRNOTAVAIL from %u / %g/s = %.2f s on; from then on only as many\n"
+               "connections open as TIME_WAITs expire: %u ports / %g s = %.1f per second on average.\n",
+               tw, rate_opt, tw, need, ports_opt, ports_opt, rate_opt, ports_opt / rate_opt, ports_opt, tw,
+               ports_opt / tw);
+    else
+        printf("prediction: %g/s x %g s = %.0f TIME_WAITs at most, within %u ports: connect never fails.\n", rate_opt,
+               tw, need, ports_opt);
+    struct scen_tw_result r;
+    char err[256];
+    if (scen_tw_run(&o, &r, err, sizeof(err)) < 0)
+        return cli_error("sim timewait: %s", err), 1;
+    us_time_t t0 = r.samples[0].t;
+    printf("\n  time (s)  TIME_WAIT on A  TIME_WAIT on B  opened  EADDRNOTAVAIL\n");
+    size_t every = r.nsamples > 25 ? (r.nsamples + 24) / 25 : 1;
+    for (size_t i = 0; i < r.nsamples; i++)
+        if (i % every == 0 || i + 1 == r.nsamples)
+            printf("  %8.2f  %14u  %14u  %6llu  %13llu\n", (double)(r.samples[i].t - t0) / 1e9, r.samples[i].tw_a,
+                   r.samples[i].tw_b, (unsigned long long)r.samples[i].opened,
+                   (unsigned long long)r.samples[i].failed);
+    printf("\nresult: %llu attempts, %llu connections opened, %llu answered, %llu connects failed with EADDRNOTAVAIL",
+           (unsigned long long)r.attempts, (unsigned long long)r.opened, (unsigned long long)r.completed,
+           (unsigned long long)r.failed);
+    if (r.t_first_fail)
+        printf(", the first at %.3f s (predicted %.2f s)", (double)(r.t_first_fail - t0) / 1e9, ports_opt / rate_opt);
+    printf(".\nTIME_WAIT at most: %u on A, %u on B; B reopened %llu tuples it held in TIME_WAIT (a new SYN\n"
+           "above the old connection's sequence or timestamps, RFC 6191).\n",
+           r.tw_max_a, r.tw_max_b, (unsigned long long)r.tw_reused_b);
+    printf("\nWhat it shows: the side that closes first keeps the connection's 4-tuple for 2*MSL so that\n"
+           "delayed segments of the old connection cannot be taken for the new one. A client that opens a\n"
+           "connection per request and closes first spends one ephemeral port per request for that long, so\n"
+           "its request rate is bounded by ports / (2*MSL) however fast the network is. Keep-alive (one\n"
+           "connection for many requests) or letting the server close first avoids it.\n");
+    int rc = plot_opt ? tw_plot(&r, t0) : 0;
+    scen_tw_free(&r);
+    return rc;
+}
+
 static int run(struct cli *c)
 {
     (void)c;
     if (!strcmp(name_opt, "nagle"))
         return nagle();
+    if (!strcmp(name_opt, "timewait"))
+        return timewait();
     return cli_error("sim: unknown scenario '%s'", name_opt);
 }
 
 const struct cli_cmd cmd_sim = {
     .name = "sim",
-    .summary = "a scenario in virtual time between two ustack hosts (nagle)",
+    .summary = "a scenario in virtual time between two ustack hosts (nagle, timewait)",
     .description = "Scenarios:\n"
                    "  nagle   a POST written as head + body: Nagle x delayed ACK, and TCP_NODELAY or one\n"
-                   "          write removing the stall; the trace analyzer names it on the capture\n",
+                   "          write removing the stall; the trace analyzer names it on the capture\n"
+                   "  timewait  a connection per request at --rate: TIME_WAIT piling up and the ephemeral\n"
+                   "          ports running out (EADDRNOTAVAIL) when the client closes first\n",
     .globals = false,
     .opts = opts,
     .run = run,

@@ -41,4 +41,39 @@ const char *scen_nagle_mode_name(int mode);
 /* 0, or -1 with the reason in err. */
 int scen_nagle_run(const struct scen_nagle_opts *o, struct scen_nagle_result *r, char *err, size_t errlen);
 
+/* ---- timewait: TIME_WAIT accumulation and ephemeral-port exhaustion ----
+ * A opens one connection per request to B:80 at a fixed rate (HTTP/1.0
+ * style: request, response, close). The side that closes first keeps the
+ * 4-tuple in TIME_WAIT for 2*MSL. When A closes first, each request holds one
+ * of A's ephemeral ports for 2*MSL: at rate R with P ports, connect fails with
+ * EADDRNOTAVAIL once R*2*MSL > P, first at about P/R seconds, and from then
+ * on A can open only as many connections as TIME_WAITs expire. When B closes
+ * first, B holds the TIME_WAITs and A's ports stay free. */
+enum { TW_CLIENT_CLOSES, TW_SERVER_CLOSES };
+struct scen_tw_opts {
+    double rate;              /* connections per second, > 0 */
+    us_time_t duration;       /* virtual time the load runs */
+    uint32_t ports;           /* A's ephemeral ports (from 49152) */
+    us_time_t msl;            /* TIME_WAIT lasts 2*msl */
+    us_time_t one_way;        /* link delay each way */
+    int closer;               /* TW_CLIENT_CLOSES or TW_SERVER_CLOSES */
+    us_time_t sample;         /* TIME_WAIT counted every `sample` (0: 1 s) */
+    const char *pcap;         /* capture of A's side, or NULL (large: one per connection) */
+};
+struct scen_tw_sample {
+    us_time_t t;
+    uint32_t tw_a, tw_b;      /* connections in TIME_WAIT on each host */
+    uint64_t opened, failed;  /* so far */
+};
+struct scen_tw_result {
+    uint64_t attempts, opened, completed, failed;  /* failed: connect -> EADDRNOTAVAIL */
+    us_time_t t_first_fail;   /* 0: none */
+    uint32_t tw_max_a, tw_max_b;
+    uint64_t tw_reused_b;     /* B: SYNs that reopened a tuple it held in TIME_WAIT */
+    struct scen_tw_sample *samples;   /* malloc'ed; scen_tw_free */
+    size_t nsamples;
+};
+int scen_tw_run(const struct scen_tw_opts *o, struct scen_tw_result *r, char *err, size_t errlen);
+void scen_tw_free(struct scen_tw_result *r);
+
 #endif

@@ -90,6 +90,13 @@ grep -A3 "^TCP_NODELAY" "$T/nagle" | grep -q "A has the response + 20.000 ms" ||
 [ "$(grep -c 'analyzer: Nagle x delayed ACK' "$T/nagle")" = 1 ] || fail "sim nagle: the analyzer finding is not exactly in the Nagle run"
 "$U" analyze "$T/n-nagle.pcap" | grep -q "nagle-delayed-ack: .*held 40.0 ms" || fail "analyze does not name Nagle x delayed ACK in the capture"
 if "$U" analyze "$T/n-nodelay.pcap" | grep -q nagle-delayed-ack; then fail "analyze names a Nagle stall in the TCP_NODELAY capture"; fi
-expect_err "SCENARIO: 'fly' is not allowed (allowed: nagle)" sim fly
+# sim timewait: ports run out at ports/rate when the client closes first; the plot is drawn
+"$U" sim timewait --rate 100 --ports 100 --msl 500 --duration 3 --plot "$T/tw.png" >"$T/tw" ||
+    { cat "$T/tw"; fail "sim timewait exited non-zero"; }
+grep -q "EADDRNOTAVAIL, the first at 1.000 s (predicted 1.00 s)" "$T/tw" || { cat "$T/tw"; fail "sim timewait: exhaustion not at ports/rate"; }
+[ -s "$T/tw.png" ] && [ -s "$T/tw.png.gp" ] || fail "sim timewait --plot wrote no PNG and script"
+"$U" sim timewait --closer server --rate 100 --ports 100 --msl 500 --duration 3 >"$T/tw2" || fail "sim timewait --closer server"
+grep -q "0 connects failed with EADDRNOTAVAIL" "$T/tw2" || fail "sim timewait --closer server: connects failed"
+expect_err "SCENARIO: 'fly' is not allowed (allowed: nagle, timewait)" sim fly
 expect_err "--mode: 'x' is not allowed (allowed: all, nagle, nodelay, one-write)" sim nagle --mode x
 echo PASS
