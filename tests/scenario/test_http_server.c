@@ -6,7 +6,9 @@
  * timeout's FIN and the 408 of a stalled head at their exact times, a
  * malformed request answered 400 and closed, and no RST from the server on
  * any graceful close. */
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "test_tcp_helpers.h"
 #include <ustack/transport.h>
@@ -120,6 +122,7 @@ static void hx_send(struct hx *x, int c, const char *s)
 /* ---- responses as the client reads them ---- */
 struct rsp {
     int status;
+    char head[512];        /* the head as received, NUL-terminated (cut at 511) */
     char body[64];
     size_t blen;
     bool close;            /* Connection: close */
@@ -131,6 +134,7 @@ struct rx {
     bool eof;
     struct rsp r[16];
     int n;
+    unsigned head_mask;    /* bit i: response i answers a HEAD */
 };
 
 /* Complete responses in rx->buf (the responses to GET, or bodies with
@@ -143,6 +147,7 @@ static void rx_parse(struct rx *rx)
         struct us_http_field f[32];
         struct us_http_parser p;
         us_http_parser_init(&p, US_HTTP_RESPONSE, NULL, f, 32);
+        p.head_request = (rx->head_mask >> rx->n) & 1; /* a HEAD's response has no body */
         if (us_http_parse_head(&p, rx->buf + off, rx->len - off) != US_HTTP_COMPLETE)
             return;
         const char *b = rx->buf + off;
@@ -150,6 +155,7 @@ static void rx_parse(struct rx *rx)
         us_http_body_init(&body, &p.msg, NULL);
         size_t used = p.head_len;
         struct rsp r = {.status = p.msg.status};
+        snprintf(r.head, sizeof(r.head), "%.*s", (int)p.head_len, b);
         const struct us_http_field *cn = us_http_find(&p.msg, b, "Connection");
         r.close = cn && us_http_span_ieq(b, cn->value, "close");
         enum us_http_rc rc = US_HTTP_NEED_MORE;
@@ -419,6 +425,196 @@ static void malformed_request_is_answered_400_then_closed(void **st)
     hx_free(&x);
 }
 
+/* ---- item 2: validators, ranges, expectations, methods, paths ---- */
+
+/* a.txt with a fixed mtime (2001-09-09 01:46:40 UTC), so its validators are known */
+#define A_MTIME 1000000000
+#define A_LM "Sun, 09 Sep 2001 01:46:40 GMT"
+#define A_ETAG "\"3b9aca00-2\""
+
+static void fix_mtime(struct hx *x)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "%s/a.txt", x->root);
+    struct timespec ts[2] = {{A_MTIME, 0}, {A_MTIME, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+}
+
+/* Sends the requests in one write and expects n responses. */
+static void exchange(struct hx *x, int c, struct rx *rx, const char *reqs, int n)
+{
+    memset(rx, 0, sizeof(*rx));
+    hx_send(x, c, reqs);
+    hx_collect_exactly(x, c, rx, n);
+}
+
+static void validators_answer_304_to_if_none_match_and_if_modified_since(void **st)
+{
+    (void)st;
+    struct hx x;
+    hx_init(&x, NULL);
+    fix_mtime(&x);
+    int c = hx_connect(&x);
+    struct rx rx;
+    exchange(&x, c, &rx,
+             GET("/a.txt")
+             "GET /a.txt HTTP/1.1\r\nHost: h\r\nIf-None-Match: " A_ETAG "\r\n\r\n"
+             "GET /a.txt HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"x\", W/" A_ETAG "\r\n\r\n"
+             "GET /a.txt HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"other\"\r\n\r\n"
+             "GET /a.txt HTTP/1.1\r\nHost: h\r\nIf-Modified-Since: " A_LM "\r\n\r\n"
+             "GET /a.txt HTTP/1.1\r\nHost: h\r\nIf-Modified-Since: Sun, 09 Sep 2001 01:46:39 GMT\r\n\r\n"
+             /* If-None-Match decides when both are there (RFC 9110 13.2.2) */
+             "GET /a.txt HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"other\"\r\nIf-Modified-Since: " A_LM "\r\n\r\n"
+             "GET /a.txt HTTP/1.1\r\nHost: h\r\nIf-Modified-Since: not a date\r\n\r\n",
+             8);
+    assert_rsp(&rx.r[0], 200, "A\n");
+    assert_non_null(strstr(rx.r[0].head, "\r\nETag: " A_ETAG "\r\n"));
+    assert_non_null(strstr(rx.r[0].head, "\r\nLast-Modified: " A_LM "\r\n"));
+    assert_non_null(strstr(rx.r[0].head, "\r\nDate: Thu, 01 Jan 1970 00:00:"));
+    static const int want[] = {200, 304, 304, 200, 304, 200, 200, 200};
+    for (int i = 0; i < 8; i++)
+        assert_rsp(&rx.r[i], want[i], want[i] == 200 ? "A\n" : "");
+    assert_null(strstr(rx.r[1].head, "Content-Length"));
+    assert_non_null(strstr(rx.r[1].head, "\r\nETag: " A_ETAG "\r\n"));
+    hx_close_clean(&x, c);
+    hx_free(&x);
+}
+
+static void one_byte_range_is_206_an_unsatisfiable_one_416_several_200(void **st)
+{
+    (void)st;
+    struct hx x;
+    hx_init(&x, NULL);
+    fix_mtime(&x);
+    int c = hx_connect(&x);
+    struct rx rx;
+#define RANGE(r) "GET /c.txt HTTP/1.1\r\nHost: h\r\nRange: " r "\r\n\r\n"
+    exchange(&x, c, &rx,
+             RANGE("bytes=0-0") RANGE("bytes=1-") RANGE("bytes=-2") RANGE("bytes=2-100") RANGE("bytes=4-")
+             RANGE("bytes=0-0,2-2") RANGE("bytes=2-1") RANGE("lines=1-2") RANGE("bytes=-0")
+             "GET /a.txt HTTP/1.1\r\nHost: h\r\nRange: bytes=0-0\r\nIf-Range: " A_ETAG "\r\n\r\n"
+             "GET /a.txt HTTP/1.1\r\nHost: h\r\nRange: bytes=0-0\r\nIf-Range: \"old\"\r\n\r\n",
+             11);
+    assert_rsp(&rx.r[0], 206, "C");
+    assert_non_null(strstr(rx.r[0].head, "\r\nContent-Range: bytes 0-0/4\r\n"));
+    assert_rsp(&rx.r[1], 206, "CC\n");
+    assert_non_null(strstr(rx.r[1].head, "\r\nContent-Range: bytes 1-3/4\r\n"));
+    assert_rsp(&rx.r[2], 206, "C\n");
+    assert_rsp(&rx.r[3], 206, "C\n");
+    assert_non_null(strstr(rx.r[3].head, "\r\nContent-Range: bytes 2-3/4\r\n"));
+    assert_rsp(&rx.r[4], 416, NULL);
+    assert_non_null(strstr(rx.r[4].head, "\r\nContent-Range: bytes */4\r\n"));
+    assert_rsp(&rx.r[5], 200, "CCC\n");   /* several ranges: the whole */
+    assert_rsp(&rx.r[6], 200, "CCC\n");   /* invalid: ignored */
+    assert_rsp(&rx.r[7], 200, "CCC\n");   /* another unit */
+    assert_rsp(&rx.r[8], 416, NULL);
+    assert_rsp(&rx.r[9], 206, "A");
+    assert_rsp(&rx.r[10], 200, "A\n");    /* If-Range does not match: the whole */
+#undef RANGE
+    hx_close_clean(&x, c);
+    hx_free(&x);
+}
+
+/* Expect: 100-continue: the 100 comes before the body is sent, the final
+ * answer only after it; an unknown expectation is 417 and the connection
+ * closes (its body is never read). */
+static void expect_100_continue_then_the_body_and_417_for_other_expectations(void **st)
+{
+    (void)st;
+    struct hx x;
+    hx_init(&x, NULL);
+    int c = hx_connect(&x);
+    hx_send(&x, c, "GET /b.txt HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+    struct rx rx = {0};
+    us_time_t t0 = hx_now(&x);
+    hx_run_until(&x, t0 + US_MS(500));
+    ssize_t r = us_tp_read(x.ctp, c, rx.buf, sizeof(rx.buf), hx_now(&x));
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    assert_int_equal(r, sizeof(cont) - 1);
+    assert_memory_equal(rx.buf, cont, sizeof(cont) - 1);
+    rx.len = (size_t)r;
+    hx_send(&x, c, "hello" GET("/a.txt"));
+    hx_collect_exactly(&x, c, &rx, 2);
+    assert_rsp(&rx.r[0], 200, "BB\n");
+    assert_rsp(&rx.r[1], 200, "A\n");
+    hx_close_clean(&x, c);
+
+    c = hx_connect(&x);
+    memset(&rx, 0, sizeof(rx));
+    hx_send(&x, c, "POST /a.txt HTTP/1.1\r\nHost: h\r\nExpect: teapot\r\nContent-Length: 5\r\n\r\n");
+    hx_collect(&x, c, &rx, 1, true, US_SEC(3));
+    assert_rsp(&rx.r[0], 417, NULL);
+    assert_true(rx.r[0].close);
+    assert_null(strstr(rx.buf, "100 Continue"));
+    hx_close_clean(&x, c);
+    hx_free(&x);
+}
+
+static void other_methods_405_with_allow_unknown_501_head_without_body(void **st)
+{
+    (void)st;
+    struct hx x;
+    hx_init(&x, NULL);
+    int c = hx_connect(&x);
+    struct rx rx = {0};
+    rx.head_mask = 1u << 2;
+    hx_send(&x, c, "DELETE /a.txt HTTP/1.1\r\nHost: h\r\n\r\n"
+                   "BREW /a.txt HTTP/1.1\r\nHost: h\r\n\r\n"
+                   "HEAD /c.txt HTTP/1.1\r\nHost: h\r\n\r\n"
+                   "PUT /a.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabc"
+                   "GET /a.txt HTTP/1.0\r\n\r\n");
+    hx_collect(&x, c, &rx, 5, true, US_SEC(3));
+    assert_int_equal(rx.n, 5);
+    assert_rsp(&rx.r[0], 405, NULL);
+    assert_non_null(strstr(rx.r[0].head, "\r\nAllow: GET, HEAD\r\n"));
+    assert_rsp(&rx.r[1], 501, NULL);
+    assert_rsp(&rx.r[2], 200, "");
+    assert_non_null(strstr(rx.r[2].head, "\r\nContent-Length: 4\r\n"));
+    assert_rsp(&rx.r[3], 405, NULL);
+    /* HTTP/1.0 without keep-alive: answered, then closed */
+    assert_rsp(&rx.r[4], 200, "A\n");
+    assert_true(rx.r[4].close);
+    hx_close_clean(&x, c);
+    hx_free(&x);
+}
+
+/* Paths stay under the root: dot segments, encoded dots and slashes, NUL
+ * and a symbolic link out of the root are refused; a directory redirects to
+ * its name with '/', then serves its index.html. */
+static void paths_cannot_leave_the_root(void **st)
+{
+    (void)st;
+    struct hx x;
+    hx_init(&x, NULL);
+    char p[512];
+    snprintf(p, sizeof(p), "%s/sub", x.root);
+    mkdir(p, 0755);
+    put_file(p, "index.html", "sub\n");
+    snprintf(p, sizeof(p), "%s/out", x.root);
+    unlink(p);
+    assert_int_equal(symlink("/etc/passwd", p), 0);
+    snprintf(p, sizeof(p), "%s/in", x.root);
+    unlink(p);
+    assert_int_equal(symlink("b.txt", p), 0);
+    int c = hx_connect(&x);
+    struct rx rx;
+    exchange(&x, c, &rx,
+             GET("/../etc/passwd") GET("/%2e%2e/etc/passwd") GET("/sub/..%2f..%2fetc") GET("/a%00.txt")
+             GET("/out") GET("/in") GET("/sub") GET("/sub/") GET("/sub/../a.txt") GET("/%61.txt?q=1")
+             GET("/nothing") GET("/a.txt/") GET("/%zz"),
+             13);
+    static const int want[] = {400, 400, 400, 400, 403, 200, 301, 200, 200, 200, 404, 404, 400};
+    for (int i = 0; i < 13; i++)
+        assert_rsp(&rx.r[i], want[i], NULL);
+    assert_rsp(&rx.r[5], 200, "BB\n");
+    assert_non_null(strstr(rx.r[6].head, "\r\nLocation: /sub/\r\n"));
+    assert_rsp(&rx.r[7], 200, "sub\n");
+    assert_rsp(&rx.r[8], 200, "A\n");
+    assert_rsp(&rx.r[9], 200, "A\n");
+    hx_close_clean(&x, c);
+    hx_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +625,11 @@ int main(void)
         cmocka_unit_test(chunked_body_then_pipelined_request),
         cmocka_unit_test(stalled_head_is_answered_408_exactly_at_the_header_timeout),
         cmocka_unit_test(malformed_request_is_answered_400_then_closed),
+        cmocka_unit_test(validators_answer_304_to_if_none_match_and_if_modified_since),
+        cmocka_unit_test(one_byte_range_is_206_an_unsatisfiable_one_416_several_200),
+        cmocka_unit_test(expect_100_continue_then_the_body_and_417_for_other_expectations),
+        cmocka_unit_test(other_methods_405_with_allow_unknown_501_head_without_body),
+        cmocka_unit_test(paths_cannot_leave_the_root),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
