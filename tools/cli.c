@@ -126,6 +126,17 @@ int cli_opt_str(const struct cli_opt *o, const char *v)
     return 0;
 }
 
+int cli_opt_strv(const struct cli_opt *o, const char *v)
+{
+    struct cli_strv *l = o->out;
+    const char **p = realloc(l->v, (l->n + 1) * sizeof(*p));
+    if (!p)
+        return cli_error("out of memory");
+    l->v = p;
+    l->v[l->n++] = v;
+    return 0;
+}
+
 int cli_opt_uint(const struct cli_opt *o, const char *v)
 {
     uint64_t u = 0;
@@ -382,8 +393,10 @@ int cli_parse_opts(const char *ctx, const struct cli_opt *opts, const struct cli
                 return cli_error("%s%sunexpected argument '%s' (%s already given: '%s')", pfx, sep, a, p->metavar,
                                  *(const char **)p->out), CLI_ERR;
             }
-            if (take(next_pos++, a))
+            if (take(next_pos, a))
                 return CLI_ERR;
+            if (next_pos->parse != cli_opt_strv) /* a list takes every word left */
+                next_pos++;
             continue;
         }
         if (!strcmp(a, "--")) {
@@ -406,7 +419,7 @@ int cli_parse_opts(const char *ctx, const struct cli_opt *opts, const struct cli
             return CLI_ERR;
     }
     for (; next_pos->name || next_pos->metavar; next_pos++)
-        if (!next_pos->name)
+        if (!next_pos->name && !(next_pos->parse == cli_opt_strv && ((struct cli_strv *)next_pos->out)->n))
             return cli_error("%s%sno %s given (see ustack %s%s--help)", pfx, sep, next_pos->help, pfx,
                              ctx ? " " : ""), CLI_ERR;
     return i;

@@ -48,6 +48,8 @@ int cli_opt_ipnet(const struct cli_opt *o, const char *v);  /* struct cli_ipnet 
 int cli_opt_mac(const struct cli_opt *o, const char *v);    /* uint8_t[6], unicast */
 int cli_opt_cc(const struct cli_opt *o, const char *v);     /* const char *, a registered congestion control */
 int cli_opt_choice(const struct cli_opt *o, const char *v); /* const char *, one of o->choices */
+struct cli_strv { const char **v; size_t n; };
+int cli_opt_strv(const struct cli_opt *o, const char *v);   /* struct cli_strv: a last positional taking every word left */
 
 #define CLI_FLAG(n, h, var) {.name = (n), .help = (h), .out = (var)}
 #define CLI_STR(n, m, h, var) {.name = (n), .metavar = (m), .help = (h), .parse = cli_opt_str, .out = (var)}
@@ -60,6 +62,7 @@ int cli_opt_choice(const struct cli_opt *o, const char *v); /* const char *, one
 #define CLI_CC(n, h, var) {.name = (n), .metavar = "NAME", .help = (h), .parse = cli_opt_cc, .out = (var)}
 #define CLI_CHOICE(n, m, h, var, list) {.name = (n), .metavar = (m), .help = (h), .parse = cli_opt_choice, .out = (var), .choices = (list)}
 #define CLI_ARG(m, h, var) {.metavar = (m), .help = (h), .parse = cli_opt_str, .out = (var)}
+#define CLI_ARGV(m, h, var) {.metavar = (m), .help = (h), .parse = cli_opt_strv, .out = (var)}
 #define CLI_END {0}
 /* Options several commands share. */
 #define CLI_PORT(var, def) CLI_UINT("--port", "N", "TCP port to listen on (default " #def ")", var, 1, 65535)
@@ -75,7 +78,7 @@ struct cli_cmd {
     int (*run)(struct cli *c);  /* returns the exit status */
 };
 extern const struct cli_cmd cmd_up, cmd_ping, cmd_echo, cmd_sink, cmd_source, cmd_demo, cmd_sim, cmd_analyze;
-extern const struct cli_cmd cmd_serve;
+extern const struct cli_cmd cmd_serve, cmd_get;
 
 struct cli_ipnet { us_ip4_t ip; uint8_t prefix; };
 
