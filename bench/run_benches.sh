@@ -4,7 +4,7 @@
 #   Linux TCP bulk goodput over a veth pair between two namespaces (MTU 1500,
 #   TSO/GSO/GRO off) with iperf3, and Linux connection set-up/tear-down per
 #   second over loopback in a namespace (bench_tcp --linux-conns); then
-#   bench/syn_flood.sh (SYNFLOOD=0 skips it).
+#   bench/syn_flood.sh and bench/recovery.sh (SYNFLOOD=0, RECOVERY=0 skip them).
 # Usage: bench/run_benches.sh [BUILD_DIR]   (default: build-bench, Release)
 # Environment: BULK_MB (1000), CONNS (20000), IDLE (100000), SECS (5, iperf3 time).
 # Figures only, nothing is asserted. Namespaces and processes are removed on
@@ -106,6 +106,7 @@ grep '^ustack idle' "$OUT/tcp.txt" || true
 echo "ustack: two stacks over an in-memory pipe link in one process (one core), simulator at zero delay."
 echo "Linux: iperf3 over a veth pair between two namespaces; connections over 127.0.0.1 in a namespace."
 
-# SYN flood: ustack and Linux in the same run, in a namespace of its own (it
-# skips itself without root)
+# SYN flood and loss recovery: ustack and Linux in the same run, each in a
+# namespace of its own (they skip themselves without root)
 if [ "${SYNFLOOD:-1}" != 0 ]; then echo; bash "$ROOT/bench/syn_flood.sh" "$BUILD"; fi
+if [ "${RECOVERY:-1}" != 0 ]; then echo; bash "$ROOT/bench/recovery.sh" "$BUILD"; fi

@@ -18,46 +18,17 @@
 # 200,000 SYNs or 30 s, every client run at 30 s; the namespace and every
 # process started are removed on exit, also on failure or Ctrl-C; traffic
 # stays inside 198.18.0.0/15 in the namespace.
-set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${1:-$ROOT/build-bench}
+BENCH=syn_flood
+source "$(dirname "$0")/tap_netns.sh"
 COUNT=${COUNT:-60000}
 RATE=${RATE:-20000}
 BASE_SECS=${BASE_SECS:-2}
 PY=/usr/bin/python3          # the distribution's python3, which has python3-scapy
 FLOOD=$ROOT/tests/interop/syn_flood.py
 CLIENTS=$ROOT/tests/interop/syn_flood_clients.py
-if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ] || ! command -v ip >/dev/null; then
-    echo "syn_flood: skipped (needs root, /dev/net/tun and iproute2)"; exit 0
-fi
 $PY -c 'import scapy.all' 2>/dev/null || { echo "syn_flood: skipped (python3-scapy not installed)"; exit 0; }
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
-    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-fi
-cmake --build "$BUILD" -j"$(nproc)" --target ustack-cli >/dev/null
-USTACK=$BUILD/ustack
-
-NS="ustf$$"
-PIDS=()
-OUT=$(mktemp -d /tmp/ustack-bench-flood.XXXXXX)
-cleanup() {
-    local rc=$?
-    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-    ip netns del "$NS" 2>/dev/null || true
-    rm -rf "$OUT"
-    exit $rc
-}
-trap cleanup EXIT INT TERM
-nsx() { nsenter --net="/run/netns/$NS" "$@"; }
-
-ip netns add "$NS"
-ip -n "$NS" link set lo up
-nsx sysctl -qw net.ipv6.conf.all.disable_ipv6=1 >/dev/null 2>&1 || true
 nsx sysctl -qw net.ipv4.tcp_syncookies=1
-# ustack's side: a TAP device, Linux 198.18.0.1 on it, ustack 198.18.0.2
-ip -n "$NS" tuntap add dev tap0 mode tap
-ip -n "$NS" addr add 198.18.0.1/24 dev tap0
-ip -n "$NS" link set tap0 up
+# ustack's side: tap0, Linux 198.18.0.1 on it, ustack 198.18.0.2.
 # Linux's side: a veth pair; the listener's address on vL, the flood enters at vF
 ip -n "$NS" link add vF type veth peer name vL
 ip -n "$NS" addr add 198.18.1.1/24 dev vL
@@ -119,8 +90,6 @@ base_run() {
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }   # utime + stime
 per_sec() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
-ustack_counter() { awk -v n="$2" '/^counters:/ { v = 0 } $1 == n { v = $2 } END { print v + 0 }' "$1"; }
-linux_cookies() { nsx awk '/^TcpExt:/ { if (!h) { for (i = 1; i <= NF; i++) k[i] = $i; h = 1 } else for (i = 1; i <= NF; i++) if (k[i] == "SyncookiesSent") print $i }' /proc/net/netstat; }
 
 echo "== SYN flood: $COUNT spoofed SYNs at $RATE/s asked, one run, namespace $NS ($(nproc) CPUs, $(uname -sr))"
 # ---- ustack echo over TAP ----
@@ -128,7 +97,7 @@ nsenter --net="/run/netns/$NS" "$USTACK" --tap tap0 --ip 198.18.0.2/24 --synq 12
     echo --port 7 --duration 300 >"$OUT/ustack.log" 2>&1 &
 UP=$!
 PIDS+=("$UP")
-for _ in $(seq 1 100); do ip -n "$NS" link show tap0 | grep -q NO-CARRIER || break; sleep 0.05; done
+wait_attached
 us_base=$(base_run 198.18.0.2)
 rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/$UP/status")
 cpu0=$(cpu_ticks "$UP")
@@ -148,12 +117,12 @@ kill -TERM "$UP"; wait "$UP" 2>/dev/null || true
 timeout 330 nsenter --net="/run/netns/$NS" python3 "$OUT/listener.py" 198.18.1.1 7 >"$OUT/listener.log" 2>&1 &
 LP=$!
 PIDS+=("$LP")
-for _ in $(seq 1 100); do nsx ss -Hltn 'sport = :7' | grep -q . && break; sleep 0.05; done
+wait_listening 7
 lx_base=$(base_run 198.18.1.1)
-c0=$(linux_cookies)
+c0=$(tcpext SyncookiesSent)
 flood_run linux vF "$VL_MAC" 198.18.1.1 198.18.1
 lx_sent=$FLOOD_SENT lx_fsecs=$FLOOD_SECS lx_ok=$CONN_OK lx_bad=$CONN_BAD lx_csecs=$CONN_SECS
-lx_cookies=$(($(linux_cookies) - c0))
+lx_cookies=$(($(tcpext SyncookiesSent) - c0))
 
 echo
 printf "%-46s %16s %16s\n" "" "ustack" "Linux"
