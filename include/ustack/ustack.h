@@ -182,6 +182,12 @@ struct us_tcp_info {
     uint64_t bytes_sent, bytes_acked, bytes_received;
     uint32_t send_queue, recv_queue; /* bytes waiting */
     char cc[16];
+    const char *cc_state;      /* the algorithm's state (BBR: "startup", "probe_bw_up", ...), or NULL */
+    uint64_t pacing_rate;      /* bytes/s, 0 = not paced */
+    uint64_t delivery_rate;    /* bytes/s, the latest valid delivery-rate sample (SACK connections) */
+    bool delivery_rate_app_limited; /* ... taken while the application, not the network, limited it */
+    uint64_t delivered;        /* bytes delivered (cumulatively ACKed or SACKed), as the rate samples count */
+    us_time_t min_rtt;         /* smallest RTT of the rate samples */
     const char *send_reason;   /* why the sender sends or holds data now (STALL.md S1), a static string */
 };
 enum {

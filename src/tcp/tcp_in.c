@@ -635,6 +635,7 @@ static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct us_tc
         if (reneged && (tcb->flags & TF_SACK_RCV))
             sack_rexmit_head(st, tcb, now);         /* RFC 2018 8: the receiver dropped it */
         window_update(st, tcb, s, now);
+        tcp_rate_ack(tcb, now);                     /* the rate sample, the algorithm's on_rate */
         if (tcb->state == US_TCP_CLOSED) {          /* LAST_ACK finished */
             tcb->state = US_TCP_LAST_ACK;
             tcp_drop(st, tcb, 0, now);
@@ -659,6 +660,7 @@ static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct us_tc
         tcb->dupacks = 0;
     if (tcp_rack_lost_pending(tcb))
         tcp_rack_recover(st, tcb, now);
+    tcp_rate_ack(tcb, now);
     return ACK_OK;
 }
 

@@ -9,6 +9,7 @@
  *   tcp_cc.c     congestion control ops registry, NewReno, HyStart++ (tcp_cubic.c: CUBIC)
  *   tcp_sack.c   sender SACK scoreboard and RFC 6675 loss recovery helpers
  *   tcp_rack.c   RACK-TLP loss detection (RFC 8985) on SACK connections
+ *   tcp_rate.c   delivery-rate samples on the RACK records (BBR's input)
  *   tcp_user.c   calls from the socket layer (tcp.h)
  *
  * Sequence variables follow RFC 9293 names. Times kept in the control block are
@@ -110,6 +111,7 @@ struct tcp_ooo {
 
 /* ---- congestion control ops (RFC 5681 / 6582 hooks) ----------------------- */
 #define US_TCP_CC_PRIV 24
+struct tcp_rate_sample;
 struct tcp_cc_ops {
     const char *name;
     /* Connection established (or the algorithm chosen on one): the windows. */
@@ -127,6 +129,13 @@ struct tcp_cc_ops {
     void (*post_recovery)(struct us_tcb *tcb, us_time_t now);
     /* Optional (NULL): an RTT sample (µs), before the ACK's on_ack. */
     void (*on_rtt)(struct us_tcb *tcb, uint32_t rtt_us);
+    /* Optional: every acceptable ACK, after the core processed it, with its
+     * delivery-rate sample (BBR's model; Linux's cong_control). */
+    void (*on_rate)(struct us_tcb *tcb, const struct tcp_rate_sample *rs, us_time_t now);
+    /* Optional: the pacing rate in bytes/s, 0 = no pacing (tcp_out.c). */
+    uint64_t (*pacing_rate)(const struct us_tcb *tcb);
+    /* Optional: the algorithm's state for us_tcp_info, a static string. */
+    const char *(*state_name)(const struct us_tcb *tcb);
 };
 const struct tcp_cc_ops *tcp_cc_get(uint8_t idx);
 int tcp_cc_find(const char *name);       /* index or -ENOENT */
@@ -203,13 +212,56 @@ struct tcp_sb {
     uint32_t (*blk)[2];                  /* [left, right), cap entries */
 };
 
+/* Delivery-rate sampling (draft-cheng-iccrg-delivery-rate-estimation,
+ * tcp_rate.c): what a segment carries from its (re)transmission. P.delivered
+ * and P.lost are the low 32 bits of the connection's 64-bit byte counts. */
+struct tcp_rate_tx {
+    uint32_t delivered;                  /* P.delivered: C.delivered when sent */
+    uint32_t delivered_us;               /* P.delivered_time */
+    uint32_t first_tx_us;                /* P.first_sent_time */
+    uint32_t tx_in_flight;               /* bytes in flight just after it left (BBR v3) */
+    uint32_t lost;                       /* C.lost when sent (BBR v3) */
+};
+
 /* RFC 8985 per-segment record: one per transmitted segment in flight,
  * sorted by sequence number, covering [SND.UNA, SND.MAX). */
-enum { RS_SACKED = 1, RS_LOST = 2, RS_RETRANS = 4 };
+enum { RS_SACKED = 1, RS_LOST = 2, RS_RETRANS = 4, RS_APP_LIMITED = 8 };
 struct tcp_rseg {
     uint32_t seq, end;                   /* [seq, end), FIN counted */
     uint32_t xmit_us;                    /* last (re)transmission, µs */
     uint32_t fl;                         /* RS_* */
+    struct tcp_rate_tx rt;               /* delivery-rate state (tcp_rate.c) */
+};
+
+/* One ACK's rate sample (the draft's "rs"), generated after the ACK was
+ * processed; valid only when `valid`. */
+struct tcp_rate_sample {
+    bool valid;                          /* a delivery rate over a usable interval */
+    bool is_app_limited;                 /* rs.is_app_limited */
+    uint64_t delivery_rate;              /* bytes/s (valid only) */
+    uint32_t delivered;                  /* rs.delivered: bytes over the interval */
+    uint32_t interval_us;                /* rs.interval */
+    uint32_t rtt_us;                     /* RTT of the most recently sent delivered segment, 0 = none */
+    uint64_t prior_delivered;            /* C.delivered when that segment left */
+    uint32_t tx_in_flight;               /* its tx_in_flight */
+    uint32_t lost;                       /* bytes marked lost since it left */
+    uint32_t newly_acked, newly_lost;    /* bytes this ACK delivered / marked lost */
+};
+
+/* Connection-level rate state ("C."), in tcp_ext. */
+struct tcp_rate {
+    uint64_t delivered, lost;            /* C.delivered, C.lost (bytes) */
+    uint32_t delivered_us, first_tx_us;  /* C.delivered_time, C.first_sent_time */
+    uint64_t app_limited;                /* C.app_limited: delivered mark, 0 = not app-limited */
+    /* the sample being built by this ACK's deliveries */
+    bool have;
+    uint32_t prior_delivered, prior_us, send_elapsed, ack_elapsed, tx_in_flight, prior_lost, rtt_us;
+    bool app;
+    uint64_t delivered_gen, lost_gen;    /* C.delivered, C.lost at the last sample */
+    uint32_t min_rtt_us;                 /* smallest sample RTT (interval floor) */
+    uint64_t last_rate;                  /* latest valid delivery rate, bytes/s (us_tcp_info) */
+    bool last_app_limited;
+    struct tcp_rate_sample rs;           /* the latest sample */
 };
 #define TCP_RACK_SEGS_MIN 32u
 #define TCP_RACK_SEGS_MAX 65535u         /* hard bound (uint16_t indices); see tcp_rack.c */
@@ -278,6 +330,11 @@ struct tcp_ext {
     struct tcp_rack rack;
     struct tcp_prr prr;
     uint32_t rack_lost_marks;            /* segments RACK ever marked lost (new-loss test for PRR) */
+    /* delivery-rate sampling (tcp_rate.c) and pacing (tcp_out.c) */
+    struct tcp_rate rate;
+    us_time_t pace_next;                 /* the next paced segment may leave at this time */
+    bool pace_wait;                      /* data is held for the pacing time */
+    void *cc_state;                      /* an algorithm's state beyond cc_priv (BBR), freed with ext */
 };
 enum { TW_ACKED, TW_SENT, TW_RCVD };
 
@@ -520,6 +577,18 @@ void tcp_rack_free(struct tcp_ext *e);
 void tcp_rack_recover(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 /* tcp_out.c: the TLP segment (7.3); returns true when it was a retransmission. */
 bool tcp_send_tlp(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+
+/* tcp_rate.c (draft-cheng-iccrg-delivery-rate-estimation) on the RACK
+ * records: a segment left (g new or retransmitted; before SND.MAX moves), a
+ * record was delivered (newly SACKed or cumulatively ACKed), bytes were
+ * marked lost; at the end of an ACK the sample (and the algorithm's on_rate);
+ * the sender ran out of data with room in cwnd (application-limited). */
+void tcp_rate_sent(struct us_tcb *tcb, struct tcp_rseg *g, uint32_t len, uint32_t t);
+void tcp_rate_delivered(struct us_tcb *tcb, const struct tcp_rseg *g, uint32_t t);
+void tcp_rate_lost(struct us_tcb *tcb, uint32_t bytes);
+void tcp_rate_ack(struct us_tcb *tcb, us_time_t now);
+void tcp_rate_check_app_limited(struct us_tcb *tcb);
+uint64_t tcp_rate_delivered_total(const struct us_tcb *tcb);
 
 /* tcp_buf.c (out-of-order queue) */
 /* Insert an out-of-order segment (bounded); returns false if dropped for memory. */

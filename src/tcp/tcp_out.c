@@ -133,6 +133,52 @@ static uint16_t window_field(struct us_tcb *tcb, uint8_t flags, unsigned xf)
     return (uint16_t)field;
 }
 
+/* ---- pacing ------------------------------------------------------------------ */
+
+/* Pacing for an algorithm that asks for it (tcp_cc_ops.pacing_rate): a token
+ * bucket in time. Every data segment moves the next send time on by its
+ * serialisation time at the pacing rate; a sender that fell behind (idle,
+ * or ACK-clocked below the rate) may catch up by one quantum at once —
+ * 1 ms of data at the rate, at least 2 and at most 64 KiB worth of segments,
+ * the TSO-sized bursts Linux's pacing sends — and is then held until the
+ * next send time. The wait is a deadline of the connection's timer
+ * (tcp_rearm), so the stack's next deadline includes it; the core never
+ * sleeps. */
+static uint64_t pacing_rate(const struct us_tcb *tcb)
+{
+    const struct tcp_cc_ops *cc = tcp_cc_get(tcb->cc_idx);
+    return cc->pacing_rate && tcb->ext ? cc->pacing_rate(tcb) : 0;
+}
+
+static us_time_t pace_ns(uint64_t bytes, uint64_t rate)
+{
+    return (us_time_t)(bytes * 1000000000ull / rate);
+}
+
+static void pace_sent(struct us_tcb *tcb, uint32_t len, us_time_t now)
+{
+    uint64_t rate = pacing_rate(tcb);
+    if (!rate)
+        return;
+    uint64_t q = rate / 1000u;
+    uint64_t lo = 2u * tcb->mss_send, hi = 65536u > lo ? 65536u : lo;
+    q = q < lo ? lo : q > hi ? hi : q;
+    us_time_t burst = pace_ns(q, rate) - pace_ns(tcb->mss_send, rate);
+    us_time_t base = tcb->ext->pace_next;
+    if (base + burst < now)
+        base = now - burst;
+    tcb->ext->pace_next = base + pace_ns(len + US_TCP_HLEN + 20u, rate);
+}
+
+/* May a segment leave now? When not, the connection waits for pace_next. */
+static bool pace_hold(struct us_tcb *tcb, us_time_t now)
+{
+    if (!pacing_rate(tcb) || tcb->ext->pace_next <= now)
+        return false;
+    tcb->ext->pace_wait = true;
+    return true;
+}
+
 /* Build and send one segment; payload = `len` bytes of the send queue at `seq`. */
 static int tcp_emit(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len,
                     unsigned xf, us_time_t now)
@@ -176,6 +222,7 @@ static int tcp_emit(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, uint8
         tcp_rack_sent(tcb, seq, seq + len + ((flags & US_TH_FIN) ? 1u : 0u), now);   /* RFC 8985 6.1 */
         if ((tcb->flags & TF_SACK_RCV) && tcb->ext)
             tcb->ext->prr.out += len + ((flags & US_TH_FIN) ? 1u : 0u);            /* RFC 6937 prr_out */
+        pace_sent(tcb, len, now);
     }
     US_COUNT(st, TCP_TX);
     struct us_ip_out io = { .src = tcb->lip, .dst = tcb->rip, .proto = US_IPPROTO_TCP, .df = true };
@@ -466,7 +513,7 @@ static void rack_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
     uint32_t len;
     bool fin;
-    while (tcp_prr_sndcnt(tcb) >= tcb->mss_send) {
+    while (tcp_prr_sndcnt(tcb) >= tcb->mss_send && !pace_hold(tcb, now)) {
         int r = tcp_rack_rexmit_lost(st, tcb, now);
         if (r > 0)
             continue;
@@ -481,7 +528,7 @@ static void sack_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         rack_output(st, tcb, now);
         return;
     }
-    while (tcp_sack_sb(tcb) && tcp_prr_sndcnt(tcb) >= tcb->mss_send) {
+    while (tcp_sack_sb(tcb) && tcp_prr_sndcnt(tcb) >= tcb->mss_send && !pace_hold(tcb, now)) {
         if (sack_next(st, tcb, now) == 0)
             break;
     }
@@ -514,6 +561,8 @@ void tcp_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     uint32_t len;
     bool fin;
     int r;
+    if (tcb->ext)
+        tcb->ext->pace_wait = false;
     if (tcb->flags & TF_SACK_RCV) {
         sack_output(st, tcb, now);
         if (tcb->flags & TF_ACK_NOW)
@@ -522,13 +571,15 @@ void tcp_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         return;
     }
     gbn_skip(tcb);
-    while ((r = decide(st, tcb, &len, &fin)) > 0) {
+    while ((r = decide(st, tcb, &len, &fin)) > 0 && !pace_hold(tcb, now)) {
         gbn_clip(tcb, &len, &fin);
         if (send_data(st, tcb, len, fin, now) < 0)
             break;
         tcb->flags &= ~TF_FORCE;
         gbn_skip(tcb);
     }
+    if (r <= 0)
+        tcp_rate_check_app_limited(tcb);    /* the application, not the network, stops us? */
     if (tcb->flags & TF_ACK_NOW)
         tcp_send_ack(st, tcb, now);
     tcp_timers_update(st, tcb, now);

@@ -100,18 +100,19 @@ static bool make_room(struct tcp_rack *r, uint32_t limit)
     return true;
 }
 
-static void append(struct tcp_rack *r, uint32_t limit, uint32_t seq, uint32_t end, uint32_t t)
+static struct tcp_rseg *append(struct tcp_rack *r, uint32_t limit, uint32_t seq, uint32_t end, uint32_t t)
 {
     if (!make_room(r, limit)) {
-        if (r->n > r->first) {                   /* full: the last record grows */
-            struct tcp_rseg *g = &r->seg[r->n - 1];
-            g->end = end;
-            g->xmit_us = t;
-            g->fl &= ~(uint32_t)RS_LOST;
-        }
-        return;
+        if (r->n <= r->first)
+            return NULL;
+        struct tcp_rseg *g = &r->seg[r->n - 1];   /* full: the last record grows */
+        g->end = end;
+        g->xmit_us = t;
+        g->fl &= ~(uint32_t)RS_LOST;
+        return g;
     }
-    r->seg[r->n++] = (struct tcp_rseg){ seq, end, t, 0 };
+    r->seg[r->n] = (struct tcp_rseg){ .seq = seq, .end = end, .xmit_us = t };
+    return &r->seg[r->n++];
 }
 
 void tcp_rack_sent(struct us_tcb *tcb, uint32_t seq, uint32_t end, us_time_t now)
@@ -121,17 +122,21 @@ void tcp_rack_sent(struct us_tcb *tcb, uint32_t seq, uint32_t end, us_time_t now
     struct tcp_rack *r = &tcb->ext->rack;
     uint32_t t = t_us(now);
     uint32_t old_end = seq_min(end, tcb->snd_max);
+    uint32_t in_flight = tcp_flight(tcb) + (seq_gt(end, tcb->snd_max) ? end - tcb->snd_max : 0);
     for (uint16_t i = r->first; i < r->n && seq_lt(seq, old_end); i++) {
         struct tcp_rseg *g = &r->seg[i];
         if (seq_lt(g->seq, old_end) && seq_gt(g->end, seq)) {
             g->xmit_us = t;                       /* 6.1: the retransmission's time */
             g->fl = (g->fl & ~(uint32_t)RS_LOST) | RS_RETRANS;
+            tcp_rate_sent(tcb, g, in_flight, t);
             r->rexmit_high = r->rexmit_any ? seq_max(r->rexmit_high, g->end) : g->end;
             r->rexmit_any = true;
         }
     }
     if (seq_gt(end, tcb->snd_max)) {
-        append(r, rack_limit(tcb), seq_max(seq, tcb->snd_max), end, t);
+        struct tcp_rseg *g = append(r, rack_limit(tcb), seq_max(seq, tcb->snd_max), end, t);
+        if (g)
+            tcp_rate_sent(tcb, g, in_flight, t);
         if (tcb->tkind == TK_TLP)
             tcp_timer_restart(tcb);               /* 7.2: new data re-schedules the PTO */
     }
@@ -258,6 +263,7 @@ static void detect_loss(struct us_stack *st, struct us_tcb *tcb, struct tcp_rack
         int32_t left = (int32_t)(g->xmit_us + r->rtt_us + w - t);
         if (left <= 0) {
             g->fl = (g->fl & ~(uint32_t)RS_RETRANS) | RS_LOST;
+            tcp_rate_lost(tcb, g->end - g->seq);
             US_COUNT(st, TCP_RACK_LOST);
             tcb->ext->rack_lost_marks++;
         } else if ((uint32_t)left > r->reo_timeout_us) {
@@ -284,8 +290,10 @@ static void mark_delivered(struct us_tcb *tcb, struct tcp_rack *r, uint32_t una,
             if (b < sb->n && seq_le(sb->blk[b][0], g->seq) && seq_ge(sb->blk[b][1], g->end))
                 g->fl |= RS_SACKED;
         }
-        if (!was && (now_acked || (g->fl & RS_SACKED)))
+        if (!was && (now_acked || (g->fl & RS_SACKED))) {
             rack_update(r, g, t);
+            tcp_rate_delivered(tcb, g, t);
+        }
         /* above the cumulative point and the highest SACKed byte nothing
          * can change */
         if (!reneged && !now_acked && (!sb || !sb->n || seq_ge(g->end, sb->blk[sb->n - 1][1])))

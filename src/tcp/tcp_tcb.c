@@ -108,6 +108,7 @@ void tcp_tcb_free(struct us_stack *st, struct us_tcb *tcb)
         tcp_ooo_free(tcb->ext);
         tcp_sack_free(tcb->ext);
         tcp_rack_free(tcb->ext);
+        free(tcb->ext->cc_state);
         free(tcb->ext);
     }
     tcp_state(st)->ntcb--;

@@ -83,6 +83,8 @@ void tcp_rearm(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         if (l < when)
             when = l;
     }
+    if (tcb->ext && tcb->ext->pace_wait && tcb->ext->pace_next < when)
+        when = tcb->ext->pace_next;         /* pacing: the next segment's send time (tcp_out.c) */
     if (when == US_TIME_NEVER)
         us_timer_cancel(&st->timers, &tcb->timer);
     else if (!us_timer_armed(&tcb->timer) || tcb->timer.when != when)

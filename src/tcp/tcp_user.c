@@ -199,6 +199,7 @@ ssize_t us_tcp_send(struct us_stack *st, struct us_tcb *tcb, const void *buf, si
     if (space == 0)
         return -EAGAIN;
     uint32_t want = len > space ? space : (uint32_t)len;
+    tcp_rate_check_app_limited(tcb);     /* the draft: on a write that finds the sender idle */
     uint32_t n = tcp_buf_append(&tcb->sndq, buf, want);
     if (n == 0)
         return -ENOBUFS;
@@ -640,7 +641,16 @@ int us_tcp_get_info(struct us_stack *st, struct us_tcb *tcb, struct us_tcp_info 
     }
     info->send_queue = tcb->sndq.len;
     info->recv_queue = tcb->rcvq.len;
-    snprintf(info->cc, sizeof(info->cc), "%s", tcp_cc_get(tcb->cc_idx)->name);
+    const struct tcp_cc_ops *cc = tcp_cc_get(tcb->cc_idx);
+    snprintf(info->cc, sizeof(info->cc), "%s", cc->name);
+    info->cc_state = cc->state_name ? cc->state_name(tcb) : NULL;
+    info->pacing_rate = cc->pacing_rate ? cc->pacing_rate(tcb) : 0;
+    if (tcb->ext) {
+        info->delivery_rate = tcb->ext->rate.last_rate;
+        info->delivery_rate_app_limited = tcb->ext->rate.last_app_limited;
+        info->delivered = tcb->ext->rate.delivered;
+        info->min_rtt = US_US(tcb->ext->rate.min_rtt_us);
+    }
     uint32_t len;
     bool fin;
     info->send_reason = tcp_send_reason_name(tcp_should_send(tcb, &len, &fin));
