@@ -1,5 +1,5 @@
-/* ustack — the transport interface: TCP streams with readiness and a clock,
- * over ustack's sockets or the kernel's.
+/* ustack — the transport interface: TCP streams and UDP datagrams with
+ * readiness, a clock and a random source, over ustack's sockets or the kernel's.
  *
  * Application code (the HTTP server and client) is written once against this
  * interface and never reads a clock: it is a state machine that takes `now`
@@ -84,6 +84,23 @@ int us_tp_close(struct us_tp *t, int fd, us_time_t now);
 int us_tp_setopt(struct us_tp *t, int fd, int opt, int val, us_time_t now);
 int us_tp_local_addr(struct us_tp *t, int fd, struct us_tp_addr *a);
 int us_tp_peer_addr(struct us_tp *t, int fd, struct us_tp_addr *a);
+
+/* ---- datagrams ----------------------------------------------------------- */
+/* A UDP socket bound to a (ip 0 = every address, port 0 = an ephemeral port);
+ * -EADDRINUSE when the port is taken. Readable (US_TP_READ) while a datagram
+ * is queued; closed with us_tp_close. */
+int us_tp_udp_open(struct us_tp *t, const struct us_tp_addr *a, us_time_t now);
+/* One datagram to `to`: len bytes, or an error (-EAGAIN, -EMSGSIZE …). */
+ssize_t us_tp_sendto(struct us_tp *t, int fd, const void *buf, size_t len, const struct us_tp_addr *to,
+                     us_time_t now);
+/* The next datagram (bytes beyond len are discarded) and who sent it
+ * (from may be NULL): its length up to len, or -EAGAIN when none is queued. */
+ssize_t us_tp_recvfrom(struct us_tp *t, int fd, void *buf, size_t len, struct us_tp_addr *from, us_time_t now);
+
+/* ---- randomness ---------------------------------------------------------- */
+/* len random bytes: ustack, the stack's source (seeded in the simulator, so
+ * runs repeat); kernel, getrandom(2). 0 or a negative errno. */
+int us_tp_random(struct us_tp *t, void *buf, size_t len);
 
 /* ---- readiness and time -------------------------------------------------- */
 /* Interest in US_TP_READ / US_TP_WRITE (0 = none); ctx comes back with events. */

@@ -80,6 +80,10 @@ us_time_t us_stack_next_deadline(struct us_stack *st, us_time_t now);
 void us_stack_input(struct us_stack *st, struct us_pkt *frame, us_time_t now);
 struct us_dev *us_stack_dev(struct us_stack *st);
 const struct us_config *us_stack_config(const struct us_stack *st);
+/* Bytes from the stack's random source (seeded when deterministic, else
+ * seeded from the OS): what ISNs and ephemeral ports come from, for
+ * applications that need the same (DNS query IDs and source ports). */
+void us_random_bytes(struct us_stack *st, void *out, size_t len);
 
 /* ---- counters ------------------------------------------------------------ */
 /* Every dropped packet is counted with a reason. Names are "layer.reason". */

@@ -248,6 +248,7 @@ us_time_t us_stack_next_deadline(struct us_stack *st, us_time_t now)
 
 struct us_dev *us_stack_dev(struct us_stack *st) { return st->dev; }
 const struct us_config *us_stack_config(const struct us_stack *st) { return &st->cfg; }
+void us_random_bytes(struct us_stack *st, void *out, size_t len) { us_rng_bytes(&st->rng, out, len); }
 
 size_t us_counter_count(void) { return N_COUNTERS; }
 const char *us_counter_name(size_t i) { return i < N_COUNTERS ? counter_names[i] : NULL; }

@@ -17,6 +17,10 @@ struct us_tp_ops {
     int (*close)(struct us_tp *t, int fd, us_time_t now);
     int (*setopt)(struct us_tp *t, int fd, int opt, int val, us_time_t now);
     int (*addr)(struct us_tp *t, int fd, struct us_tp_addr *a, bool peer);
+    int (*udp_open)(struct us_tp *t, const struct us_tp_addr *a, us_time_t now);
+    ssize_t (*sendto)(struct us_tp *t, int fd, const void *buf, size_t len, const struct us_tp_addr *to, us_time_t now);
+    ssize_t (*recvfrom)(struct us_tp *t, int fd, void *buf, size_t len, struct us_tp_addr *from, us_time_t now);
+    int (*random)(struct us_tp *t, void *buf, size_t len);
     int (*watch)(struct us_tp *t, int fd, unsigned events, void *ctx);
     int (*poll)(struct us_tp *t, struct us_tp_event *ev, int max, us_time_t now);
     int (*wait)(struct us_tp *t, us_time_t deadline);

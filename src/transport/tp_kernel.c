@@ -7,6 +7,9 @@
  *   streams   us_tp_* → socket/bind/listen/accept4/connect/recv/sendmsg
  *             (MSG_NOSIGNAL: a reset peer is an -EPIPE, not a signal)/
  *             shutdown/close, errno returned negated
+ *   datagrams udp_open/sendto/recvfrom → socket(SOCK_DGRAM)/bind/sendto/
+ *             recvfrom (the excess of a datagram is dropped, as
+ *             ustack does); random → getrandom
  *   readiness watch → epoll_ctl ADD/MOD/DEL; poll → the events the last wait
  *             collected, else epoll_wait(0); wait → epoll_wait until an event
  *             or the deadline (never returns early: a timeout rounded down
@@ -22,6 +25,7 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <ustack/driver.h>
 #include "tp_int.h"
@@ -193,6 +197,55 @@ static int k_addr(struct us_tp *t, int fd, struct us_tp_addr *a, bool peer)
     return 0;
 }
 
+static int k_udp_open(struct us_tp *t, const struct us_tp_addr *a, us_time_t now)
+{
+    (void)now;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return neg_errno();
+    struct sockaddr_in sin = to_sin(a);
+    if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+        int e = neg_errno();
+        close(fd);
+        return e;
+    }
+    return adopt(t, fd);
+}
+
+static ssize_t k_sendto(struct us_tp *t, int fd, const void *buf, size_t len, const struct us_tp_addr *to, us_time_t now)
+{
+    (void)t, (void)now;
+    struct sockaddr_in sin = to_sin(to);
+    ssize_t n = sendto(fd, buf, len, MSG_NOSIGNAL, (struct sockaddr *)&sin, sizeof(sin));
+    return n < 0 ? neg_errno() : n;
+}
+
+static ssize_t k_recvfrom(struct us_tp *t, int fd, void *buf, size_t len, struct us_tp_addr *from, us_time_t now)
+{
+    (void)t, (void)now;
+    struct sockaddr_in sin;
+    socklen_t slen = sizeof(sin);
+    ssize_t n = recvfrom(fd, buf, len, 0, (struct sockaddr *)&sin, &slen);
+    if (n < 0)
+        return neg_errno();
+    if (from)
+        *from = from_sin(&sin);
+    return n;
+}
+
+static int k_random(struct us_tp *t, void *buf, size_t len)
+{
+    (void)t;
+    for (size_t got = 0; got < len;) {
+        ssize_t n = getrandom((uint8_t *)buf + got, len - got, 0);
+        if (n < 0 && errno != EINTR)
+            return -errno;
+        if (n > 0)
+            got += (size_t)n;
+    }
+    return 0;
+}
+
 static int k_watch(struct us_tp *t, int fd, unsigned events, void *ctx)
 {
     struct tp_k *k = K(t);
@@ -300,6 +353,10 @@ static const struct us_tp_ops kernel_ops = {
     .close = k_close,
     .setopt = k_setopt,
     .addr = k_addr,
+    .udp_open = k_udp_open,
+    .sendto = k_sendto,
+    .recvfrom = k_recvfrom,
+    .random = k_random,
     .watch = k_watch,
     .poll = k_poll,
     .wait = k_wait,

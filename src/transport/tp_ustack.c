@@ -3,6 +3,8 @@
  * Paths through this file:
  *   streams   us_tp_* → us_socket/us_bind/us_listen/us_accept/us_connect/
  *             us_send/us_recv/us_shutdown/us_close, with `now` passed through
+ *   datagrams udp_open/sendto/recvfrom → us_socket(DGRAM)/us_bind/us_sendto/
+ *             us_recvfrom; random → us_random_bytes (the stack's source)
  *   readiness poll → us_poll over the watched descriptors, starting where the
  *             last poll stopped so no descriptor starves when more are ready
  *             than fit
@@ -27,18 +29,21 @@ struct tp_us {
 
 static struct tp_us *U(struct us_tp *t) { return (struct tp_us *)(void *)t; }
 
-static int us_listen_on(struct us_tp *t, const struct us_tp_addr *a, int backlog, us_time_t now)
+/* A socket of `type` bound to a — a stream one listening too — and recorded
+ * in the watch set; closed again on failure. */
+static int bound_socket(struct us_tp *t, int type, const struct us_tp_addr *a, int backlog, us_time_t now)
 {
     struct us_stack *st = U(t)->st;
-    int fd = us_socket(st, US_SOCK_STREAM);
+    int fd = us_socket(st, type);
     if (fd < 0)
         return fd;
-    int one = 1;
+    int one = 1, rc = 0;
     struct us_sockaddr sa = {a->ip, a->port};
-    int rc = us_setsockopt(st, fd, US_SOL_SOCKET, US_SO_REUSEADDR, &one, sizeof(one), now);
+    if (type == US_SOCK_STREAM)
+        rc = us_setsockopt(st, fd, US_SOL_SOCKET, US_SO_REUSEADDR, &one, sizeof(one), now);
     if (rc >= 0)
         rc = us_bind(st, fd, &sa, now);
-    if (rc >= 0)
+    if (rc >= 0 && type == US_SOCK_STREAM)
         rc = us_listen(st, fd, backlog, now);
     if (rc >= 0)
         rc = us_tp_ws_open(&U(t)->ws, fd);
@@ -47,6 +52,11 @@ static int us_listen_on(struct us_tp *t, const struct us_tp_addr *a, int backlog
         return rc;
     }
     return fd;
+}
+
+static int us_listen_on(struct us_tp *t, const struct us_tp_addr *a, int backlog, us_time_t now)
+{
+    return bound_socket(t, US_SOCK_STREAM, a, backlog, now);
 }
 
 static int us_accept_one(struct us_tp *t, int lfd, struct us_tp_addr *peer, us_time_t now)
@@ -149,6 +159,33 @@ static int us_addr_of(struct us_tp *t, int fd, struct us_tp_addr *a, bool peer)
     return rc;
 }
 
+static int us_udp_on(struct us_tp *t, const struct us_tp_addr *a, us_time_t now)
+{
+    return bound_socket(t, US_SOCK_DGRAM, a, 0, now);
+}
+
+static ssize_t us_send_dgram(struct us_tp *t, int fd, const void *buf, size_t len, const struct us_tp_addr *to,
+                             us_time_t now)
+{
+    struct us_sockaddr sa = {to->ip, to->port};
+    return us_sendto(U(t)->st, fd, buf, len, 0, &sa, now);
+}
+
+static ssize_t us_recv_dgram(struct us_tp *t, int fd, void *buf, size_t len, struct us_tp_addr *from, us_time_t now)
+{
+    struct us_sockaddr sa;
+    ssize_t n = us_recvfrom(U(t)->st, fd, buf, len, 0, &sa, now);
+    if (n >= 0 && from)
+        *from = (struct us_tp_addr){sa.addr, sa.port};
+    return n;
+}
+
+static int us_rand(struct us_tp *t, void *buf, size_t len)
+{
+    us_random_bytes(U(t)->st, buf, len);
+    return 0;
+}
+
 static int us_watch_fd(struct us_tp *t, int fd, unsigned events, void *ctx)
 {
     int rc = us_tp_ws_set(&U(t)->ws, fd, events, ctx);
@@ -233,6 +270,10 @@ static const struct us_tp_ops ustack_ops = {
     .close = us_close_fd,
     .setopt = us_opt,
     .addr = us_addr_of,
+    .udp_open = us_udp_on,
+    .sendto = us_send_dgram,
+    .recvfrom = us_recv_dgram,
+    .random = us_rand,
     .watch = us_watch_fd,
     .poll = us_poll_ready,
     .wait = us_wait_step,

@@ -61,6 +61,20 @@ int us_tp_setopt(struct us_tp *t, int fd, int opt, int val, us_time_t now)
 int us_tp_local_addr(struct us_tp *t, int fd, struct us_tp_addr *a) { return t->ops->addr(t, fd, a, false); }
 int us_tp_peer_addr(struct us_tp *t, int fd, struct us_tp_addr *a) { return t->ops->addr(t, fd, a, true); }
 
+int us_tp_udp_open(struct us_tp *t, const struct us_tp_addr *a, us_time_t now) { return t->ops->udp_open(t, a, now); }
+
+ssize_t us_tp_sendto(struct us_tp *t, int fd, const void *buf, size_t len, const struct us_tp_addr *to, us_time_t now)
+{
+    return t->ops->sendto(t, fd, buf, len, to, now);
+}
+
+ssize_t us_tp_recvfrom(struct us_tp *t, int fd, void *buf, size_t len, struct us_tp_addr *from, us_time_t now)
+{
+    return t->ops->recvfrom(t, fd, buf, len, from, now);
+}
+
+int us_tp_random(struct us_tp *t, void *buf, size_t len) { return t->ops->random(t, buf, len); }
+
 int us_tp_watch(struct us_tp *t, int fd, unsigned events, void *ctx)
 {
     return t->ops->watch(t, fd, events & (US_TP_READ | US_TP_WRITE), ctx);
