@@ -404,6 +404,115 @@ static void leave_recovery(struct us_tcb *tcb, us_time_t now)
         tcp_sack_clear(tcb);
 }
 
+/* ---- undo of spurious retransmissions (RFC 3708, RFC 3522, RFC 4015) ------------ */
+
+static bool undo_in_episode(const struct us_tcb *tcb, const struct tcp_undo *u)
+{
+    return u->armed && ((tcb->flags & TF_RECOVERY) || (u->rto && seq_lt(tcb->snd_una, u->high)));
+}
+
+/* Linux tcp_init_undo: an RTO inside an episode (or a second RTO) continues
+ * it, with the window from before the first reduction. */
+void tcp_undo_start(struct us_tcb *tcb, bool rto)
+{
+    if (!tcp_ext(tcb))
+        return;
+    struct tcp_undo *u = &tcb->ext->undo;
+    if (!undo_in_episode(tcb, u))
+        *u = (struct tcp_undo){ .armed = true, .marker = tcb->snd_una, .high = tcb->snd_max, .cwnd = tcb->cwnd,
+                                .ssthresh = tcb->ssthresh };
+    u->high = seq_max(u->high, tcb->snd_max);
+    u->rto |= rto;
+}
+
+void tcp_undo_rexmit(struct us_tcb *tcb, us_time_t now)
+{
+    struct tcp_undo *u = tcb->ext ? &tcb->ext->undo : NULL;
+    if (!u || !undo_in_episode(tcb, u))
+        return;
+    if (!u->stamped) {
+        u->stamped = true;
+        u->stamp_ms = t_ms(now);                    /* the TSval it carried (fill_opts) */
+    }
+    u->retrans++;
+}
+
+/* The episode was spurious: the window from before it (Linux
+ * tcp_undo_cwnd_reduction: cwnd and ssthresh no lower than then), out of
+ * recovery without the post-recovery reduction, and after an RTO no
+ * go-back-N: SND.NXT = SND.MAX (RFC 4015 3.2 step 3). A real loss later in
+ * the window starts a recovery of its own. */
+static void undo(struct us_stack *st, struct us_tcb *tcb, bool eifel, us_time_t now)
+{
+    struct tcp_ext *e = tcb->ext;
+    struct tcp_undo *u = &e->undo;
+    bool rto = u->rto && seq_lt(tcb->snd_una, u->high) && !(tcb->flags & TF_RECOVERY);
+    uint32_t cwnd = tcb->cwnd;
+    if (tcb->cwnd < u->cwnd)
+        tcb->cwnd = u->cwnd;
+    if (tcb->ssthresh < u->ssthresh)
+        tcb->ssthresh = u->ssthresh;
+    if (eifel) {
+        e->undo_eifel++;
+        if (u->rto)
+            US_COUNT(st, TCP_UNDO_RTO_EIFEL);
+        else
+            US_COUNT(st, TCP_UNDO_RECOVERY_EIFEL);
+    } else {
+        e->undo_dsack++;
+        if (u->rto)
+            US_COUNT(st, TCP_UNDO_RTO_DSACK);
+        else
+            US_COUNT(st, TCP_UNDO_RECOVERY_DSACK);
+    }
+    US_LOG(st, US_LOG_DEBUG, TCP_CONN_FMT " undo: spurious %s (%s), cwnd %u -> %u, ssthresh %u", TCP_CONN_ARGS(tcb),
+           u->rto ? "timeout" : "recovery", eifel ? "timestamp older than the retransmission" : "D-SACKs for all of it",
+           cwnd, tcb->cwnd, tcb->ssthresh);
+    (void)now;
+    if (rto) {
+        tcb->snd_nxt = tcb->snd_max;
+        tcp_rack_undo(tcb);
+    }
+    if (tcb->flags & TF_RECOVERY) {
+        tcb->flags &= ~(TF_RECOVERY | TF_PARTIAL | TF_SACK_RCV);
+        tcb->dupacks = 0;
+        tcp_rack_post_recovery(tcb);
+    }
+    tcb->recover = tcb->snd_una;
+    u->armed = false;
+}
+
+/* Every acceptable ACK: D-SACKs that report the episode's retransmissions
+ * (RFC 3708: when they account for all of them, none was needed), and the
+ * Eifel detection (RFC 3522: an ACK of new data whose echoed timestamp is
+ * older than the first retransmission was sent for an original). */
+static void undo_ack(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, us_time_t now)
+{
+    struct tcp_ext *e = tcb->ext;
+    if (!e)
+        return;
+    struct tcp_undo *u = &e->undo;
+    bool dsack = (tcb->flags & TF_SACK) && tcp_sack_is_dsack(s);
+    if (dsack) {
+        US_COUNT(st, TCP_DSACK_RCVD);
+        e->dsacks_rcvd++;
+    }
+    if (!u->armed || !u->stamped)
+        return;
+    uint32_t l = s->sack[0][0], r = s->sack[0][1];
+    if (dsack && seq_lt(l, r) && seq_ge(l, u->marker) && seq_le(r, u->high)) {
+        uint32_t mss = tcb->mss_send ? tcb->mss_send : 536u;
+        u->retrans -= (int32_t)((r - l + mss - 1) / mss);
+        if (u->retrans <= 0) {
+            undo(st, tcb, false, now);
+            return;
+        }
+    }
+    if ((tcb->flags & TF_TS) && s->ts && s->tsecr && seq_gt(s->ack, tcb->snd_una) && seq_gt(s->ack, u->marker) &&
+        undo_in_episode(tcb, u) && seq_lt(s->tsecr, u->stamp_ms))
+        undo(st, tcb, true, now);
+}
+
 /* A partial ACK during recovery. RFC 6582 3.2 steps 3–5 without SACK; with
  * SACK (RFC 6675 5 (B)) the scoreboard and pipe already reflect the ACK and
  * tcp_output sends what NextSeg() picks — only the timer restarts (RFC 6298 5.3). */
@@ -457,6 +566,7 @@ void tcp_rack_recover(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
     if ((tcb->flags & TF_RECOVERY) || !seq_ge(tcb->snd_una, tcb->recover))
         return;
+    tcp_undo_start(tcb, false);
     tcp_cc_get(tcb->cc_idx)->on_congestion(tcb, now);
     tcb->recover = tcb->snd_max;
     tcb->flags |= TF_RECOVERY | TF_SACK_RCV;
@@ -480,6 +590,7 @@ void tcp_rack_recover(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
  * NewReno (RFC 6582), as RFC 6675 asks when the peer does not SACK. */
 static void enter_recovery(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
+    tcp_undo_start(tcb, false);
     tcp_cc_get(tcb->cc_idx)->on_congestion(tcb, now);
     tcb->recover = tcb->snd_max;
     tcb->flags |= TF_RECOVERY;
@@ -628,6 +739,7 @@ static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct us_tc
         bool safe = una != tcb->snd_una && !reneged && tcb->ext->rack_lost_marks == lost0;
         tcp_prr_ack(tcb, d > 0 ? (uint32_t)d : 0, safe);
     }
+    undo_ack(st, tcb, s, now);
     if (seq_gt(s->ack, tcb->snd_una)) {
         new_data_acked(st, tcb, s, now);
         if (tcp_rack_lost_pending(tcb))
@@ -652,8 +764,8 @@ static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct us_tc
     /* RFC 6675 2 (DupAck): once the peer is known to send SACK blocks, an
      * ACK without new SACK information (e.g. for a duplicate segment after
      * go-back-N) is no loss signal — nor a reason for NewReno inflation. */
-    if (dup && (tcb->flags & TF_SACK) && tcb->ext && tcb->ext->sack_seen && !s->nsack)
-        dup = false;
+    if (dup && (tcb->flags & TF_SACK) && tcb->ext && tcb->ext->sack_seen && s->nsack <= (tcp_sack_is_dsack(s) ? 1 : 0))
+        dup = false;                                /* nor one that only reports a duplicate (RFC 2883) */
     if (dup)
         dup_ack(st, tcb, now);
     else if (s->ack == tcb->snd_una && !(tcb->flags & TF_RECOVERY))

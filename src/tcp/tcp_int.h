@@ -296,6 +296,21 @@ struct tcp_prr {
     bool reduced;                        /* pipe has come down to ssthresh: the bounds apply */
 };
 
+/* Undo of a spurious loss episode — a fast recovery or an RTO whose
+ * retransmissions were not needed: D-SACK based (RFC 3708, Linux's
+ * undo_retrans) and by timestamps (Eifel detection RFC 3522, response
+ * RFC 4015). Kept after the episode ends: the D-SACKs of a reordered
+ * segment arrive after the ACK that ended its recovery. */
+struct tcp_undo {
+    bool armed;                          /* the last episode may still be undone */
+    bool rto;                            /* it began with, or went through, an RTO */
+    bool stamped;                        /* it retransmitted something: stamp_ms is valid */
+    uint32_t marker, high;               /* SND.UNA and SND.MAX when it began */
+    uint32_t cwnd, ssthresh;             /* before its reduction */
+    uint32_t stamp_ms;                   /* TSval of its first retransmission */
+    int32_t retrans;                     /* retransmissions no D-SACK has reported yet */
+};
+
 /* Rarely used state, allocated on demand and freed with the control block. */
 struct tcp_ext {
     /* receive reassembly (RFC 9293 3.10.7.4, RFC 2018) */
@@ -335,6 +350,8 @@ struct tcp_ext {
     us_time_t pace_next;                 /* the next paced segment may leave at this time */
     bool pace_wait;                      /* data is held for the pacing time */
     void *cc_state;                      /* an algorithm's state beyond cc_priv (BBR), freed with ext */
+    struct tcp_undo undo;
+    uint64_t dsacks_rcvd, undo_dsack, undo_eifel; /* statistics for us_tcp_info */
 };
 enum { TW_ACKED, TW_SENT, TW_RCVD };
 
@@ -541,6 +558,8 @@ uint32_t tcp_sack_head_hole(const struct us_tcb *tcb);
 bool tcp_sack_next_hole(const struct us_tcb *tcb, bool lost, uint32_t *seq, uint32_t *len);
 /* NextSeg() rule 4: the rescue retransmission. */
 bool tcp_sack_rescue(const struct us_tcb *tcb, uint32_t *seq, uint32_t *len);
+/* RFC 2883 4: the ACK's first SACK block is a D-SACK. */
+bool tcp_sack_is_dsack(const struct us_tcp_repr *s);
 /* Bytes the scoreboard holds (SACKed above SND.UNA). */
 uint32_t tcp_sack_bytes(const struct us_tcb *tcb);
 /* RFC 6937 PRR bounds: start at recovery entry; account an ACK's
@@ -571,10 +590,15 @@ void tcp_rack_arm(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 void tcp_rack_reo_timeout(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 void tcp_rack_pto(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 void tcp_rack_on_rto(struct us_tcb *tcb);
+void tcp_rack_undo(struct us_tcb *tcb);
 void tcp_rack_post_recovery(struct us_tcb *tcb);
 void tcp_rack_free(struct tcp_ext *e);
 /* tcp_in.c: RACK marked a loss — enter recovery once per round (RFC 8985 9.3). */
 void tcp_rack_recover(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+/* tcp_in.c: a loss episode (recovery, or an RTO when `rto`) begins, before
+ * the congestion response; a retransmission leaves (counted for the undo). */
+void tcp_undo_start(struct us_tcb *tcb, bool rto);
+void tcp_undo_rexmit(struct us_tcb *tcb, us_time_t now);
 /* tcp_out.c: the TLP segment (7.3); returns true when it was a retransmission. */
 bool tcp_send_tlp(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 

@@ -264,18 +264,19 @@ void tcp_send_keepalive(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     US_COUNT(st, TCP_KEEPALIVE_PROBES);
 }
 
-static void count_rexmit(struct us_stack *st, struct us_tcb *tcb)
+static void count_rexmit(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
     US_COUNT(st, TCP_RETRANSMITS);
     if (tcp_ext(tcb))
         tcb->ext->retransmits++;
+    tcp_undo_rexmit(tcb, now);
     tcb->flags &= ~TF_RTT;   /* Karn: never time a retransmitted segment */
 }
 
 void tcp_rexmit_head(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
     if (tcb->state == US_TCP_SYN_SENT || tcb->state == US_TCP_SYN_RECEIVED) {
-        count_rexmit(st, tcb);
+        count_rexmit(st, tcb, now);
         tcp_send_syn(st, tcb, now);
         return;
     }
@@ -287,7 +288,7 @@ void tcp_rexmit_head(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         len = out;
     bool fin = (tcb->flags & TF_FIN_Q) && len == tcb->sndq.len && out > len;
     uint8_t flags = US_TH_ACK | (fin ? US_TH_FIN : 0) | (len && len == tcb->sndq.len ? US_TH_PSH : 0);
-    count_rexmit(st, tcb);
+    count_rexmit(st, tcb, now);
     tcp_emit(st, tcb, tcb->snd_una, flags, len, 0, now);
 }
 
@@ -307,7 +308,7 @@ uint32_t tcp_rexmit_range(struct us_stack *st, struct us_tcb *tcb, uint32_t seq,
     uint8_t flags = US_TH_ACK | (fin ? US_TH_FIN : 0) | (dlen && off + dlen == qlen ? US_TH_PSH : 0);
     if (tcp_emit(st, tcb, seq, flags, dlen, 0, now) == -ENOBUFS)
         return 0;
-    count_rexmit(st, tcb);
+    count_rexmit(st, tcb, now);
     return dlen + (fin ? 1u : 0u);
 }
 
@@ -444,7 +445,7 @@ static int send_data(struct us_stack *st, struct us_tcb *tcb, uint32_t len, bool
     if (rc == -ENOBUFS)
         return rc;
     if (rexmt)
-        count_rexmit(st, tcb);
+        count_rexmit(st, tcb, now);
     else if (len && !(tcb->flags & TF_RTT)) {
         tcb->flags |= TF_RTT;
         tcb->rtt_seq = seq;

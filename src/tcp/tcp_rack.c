@@ -144,22 +144,11 @@ void tcp_rack_sent(struct us_tcb *tcb, uint32_t seq, uint32_t end, us_time_t now
 
 /* ---- ACK processing ---------------------------------------------------------- */
 
-/* RFC 2883 4: the first block is a D-SACK when it lies below the cumulative
- * ACK or inside the second block. */
-static bool is_dsack(const struct us_tcp_repr *s)
-{
-    if (!s->nsack)
-        return false;
-    if (seq_le(s->sack[0][1], s->ack))
-        return true;
-    return s->nsack > 1 && seq_ge(s->sack[0][0], s->sack[1][0]) && seq_le(s->sack[0][1], s->sack[1][1]);
-}
-
 /* 6.2 step 4: a D-SACK means we retransmitted too early — widen the window
  * by min_RTT/4, at most once per round trip, for the next 16 recoveries. */
 static void dsack_seen(struct us_stack *st, struct us_tcb *tcb, struct tcp_rack *r)
 {
-    US_COUNT(st, TCP_DSACK_RCVD);
+    (void)st;
     uint8_t m = r->reo_mult ? r->reo_mult : 1;
     if (m > 1 && !seq_ge(tcb->snd_una, r->dsack_round))
         return;
@@ -180,7 +169,7 @@ void tcp_rack_tlp_ack(struct us_stack *st, struct us_tcb *tcb, const struct us_t
     struct tcp_rack *r = rk(tcb);
     if (!r)
         return;
-    bool dsack = is_dsack(s);
+    bool dsack = tcp_sack_is_dsack(s);
     if (dsack)
         dsack_seen(st, tcb, r);
     if (!r->tlp_active || seq_lt(s->ack, r->tlp_end_seq))
@@ -203,15 +192,30 @@ void tcp_rack_tlp_ack(struct us_stack *st, struct us_tcb *tcb, const struct us_t
         r->tlp_active = false;                    /* a plain duplicate for the probe */
 }
 
-/* 6.2 step 2 (RACK_update) and step 3 (reordering) for one delivered record. */
-static void rack_update(struct tcp_rack *r, const struct tcp_rseg *g, uint32_t t)
+/* 6.2 step 2: a cumulative ACK echoes a timestamp older than the record's
+ * last (re)transmission (by more than the 1 ms timestamp clock), so it was
+ * sent for an earlier copy — after a spurious RTO, for the original. Only a
+ * cumulative ACK tells: an ACK for an out-of-order arrival echoes the last
+ * in-order segment's timestamp (RFC 7323 4.3), older in any case. */
+static bool echo_older(const struct us_tcb *tcb, const struct us_tcp_repr *s, const struct tcp_rseg *g, us_time_t now)
 {
-    uint32_t rtt = t - g->xmit_us;
+    if (!(tcb->flags & TF_TS) || !s->ts || !s->tsecr)
+        return false;
+    uint64_t echo_age = (uint64_t)(uint32_t)(t_ms(now) - s->tsecr) * 1000u;
+    return echo_age > (uint64_t)(t_us(now) - g->xmit_us) + 1000u;
+}
+
+/* 6.2 step 2 (RACK_update) and step 3 (reordering) for one delivered record. */
+static void rack_update(const struct us_tcb *tcb, struct tcp_rack *r, const struct tcp_rseg *g,
+                        const struct us_tcp_repr *s, bool cum, us_time_t now)
+{
+    uint32_t t = t_us(now), rtt = t - g->xmit_us;
     if (!r->have)
         r->fack = g->end;                         /* RACK.fack starts at the first delivery, not at 0 */
     if (g->fl & RS_RETRANS) {
-        /* ambiguous: an RTT below the minimum belongs to the original */
-        if (r->min_rtt_us && rtt < r->min_rtt_us)
+        /* ambiguous: an ACK for an earlier copy, or an RTT below the
+         * minimum, belongs to the original */
+        if ((cum && echo_older(tcb, s, g, now)) || (r->min_rtt_us && rtt < r->min_rtt_us))
             return;
     } else if (!r->min_rtt_us || rtt < r->min_rtt_us) {
         r->min_rtt_us = rtt ? rtt : 1;
@@ -275,7 +279,8 @@ static void detect_loss(struct us_stack *st, struct us_tcb *tcb, struct tcp_rack
 }
 
 /* Mark records the scoreboard covers; feed every newly delivered one to RACK. */
-static void mark_delivered(struct us_tcb *tcb, struct tcp_rack *r, uint32_t una, bool reneged, uint32_t t)
+static void mark_delivered(struct us_tcb *tcb, struct tcp_rack *r, const struct us_tcp_repr *s, uint32_t una,
+                           bool reneged, us_time_t now)
 {
     const struct tcp_sb *sb = tcp_sack_sb(tcb);
     uint32_t b = 0;
@@ -291,8 +296,8 @@ static void mark_delivered(struct us_tcb *tcb, struct tcp_rack *r, uint32_t una,
                 g->fl |= RS_SACKED;
         }
         if (!was && (now_acked || (g->fl & RS_SACKED))) {
-            rack_update(r, g, t);
-            tcp_rate_delivered(tcb, g, t);
+            rack_update(tcb, r, g, s, now_acked, now);
+            tcp_rate_delivered(tcb, g, t_us(now));
         }
         /* above the cumulative point and the highest SACKed byte nothing
          * can change */
@@ -304,12 +309,11 @@ static void mark_delivered(struct us_tcb *tcb, struct tcp_rack *r, uint32_t una,
 void tcp_rack_ack(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, uint32_t una, bool reneged,
                   us_time_t now)
 {
-    (void)s;
     struct tcp_rack *r = rk(tcb);
     if (!r || !r->seg)
         return;
     uint32_t t = t_us(now);
-    mark_delivered(tcb, r, una, reneged, t);
+    mark_delivered(tcb, r, s, una, reneged, now);
     while (r->first < r->n && seq_le(r->seg[r->first].end, una))
         r->first++;
     if (r->first < r->n && seq_lt(r->seg[r->first].seq, una))
@@ -373,6 +377,14 @@ void tcp_rack_on_rto(struct us_tcb *tcb)
         r->seg[i].fl &= ~(uint32_t)RS_LOST;
     r->tlp_active = false;
     r->reo_timeout_us = 0;
+}
+
+/* A spurious RTO undone (RFC 4015): what was marked lost since is not. */
+void tcp_rack_undo(struct us_tcb *tcb)
+{
+    struct tcp_rack *r = rk(tcb);
+    for (uint16_t i = r ? r->first : 0; r && r->seg && i < r->n; i++)
+        r->seg[i].fl &= ~(uint32_t)RS_LOST;
 }
 
 /* ---- timers -------------------------------------------------------------------- */

@@ -257,6 +257,16 @@ uint32_t tcp_sack_pipe(const struct us_tcb *tcb)
     return pipe;
 }
 
+/* The first block lies below the cumulative ACK or inside the second block. */
+bool tcp_sack_is_dsack(const struct us_tcp_repr *s)
+{
+    if (!s->nsack)
+        return false;
+    if (seq_le(s->sack[0][1], s->ack))
+        return true;
+    return s->nsack > 1 && seq_ge(s->sack[0][0], s->sack[1][0]) && seq_le(s->sack[0][1], s->sack[1][1]);
+}
+
 uint32_t tcp_sack_bytes(const struct us_tcb *tcb)
 {
     const struct tcp_sb *sb = tcp_sack_sb(tcb);

@@ -170,6 +170,7 @@ static bool on_rexmt(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     if (syn) {
         tcp_rexmit_head(st, tcb, now);
     } else {
+        tcp_undo_start(tcb, true);
         tcp_cc_get(tcb->cc_idx)->on_rto(tcb, now);
         tcb->flags &= ~(TF_RECOVERY | TF_PARTIAL | TF_SACK_RCV);
         /* RFC 6675 5.1 (and RFC 2018 erratum 1610): keep the scoreboard, so

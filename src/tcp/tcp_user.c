@@ -625,6 +625,9 @@ int us_tcp_get_info(struct us_stack *st, struct us_tcb *tcb, struct us_tcp_info 
         info->fast_retransmits = tcb->ext->fast_retransmits;
         info->rto_expirations = tcb->ext->rto_expirations;
         info->probes_sent = tcb->ext->probes_sent;
+        info->dsacks_received = tcb->ext->dsacks_rcvd;
+        info->undo_dsack = tcb->ext->undo_dsack;
+        info->undo_eifel = tcb->ext->undo_eifel;
     }
     info->snd_wnd = tcb->snd_wnd;
     info->rcv_wnd = sync ? tcp_rcv_window(tcb) : 0;
