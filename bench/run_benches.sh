@@ -29,7 +29,7 @@ PIDS=()
 OUT=$(mktemp -d /tmp/ustack-bench.XXXXXX)
 cleanup() {
     local rc=$?
-    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && { kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; } || true; done
     for ns in "$NSA" "$NSB" "$NSC"; do ip netns del "$ns" 2>/dev/null || true; done
     rm -rf "$OUT"
     exit $rc

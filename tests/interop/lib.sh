@@ -20,7 +20,7 @@ PIDS=()
 cleanup() {
     local rc=$?
     for p in "${PIDS[@]:-}"; do
-        [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+        [ -n "$p" ] && { kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; } || true   # a killed process waits non-zero: set -e must not end the trap here
     done
     ip netns del "$NS" 2>/dev/null || true
     if [ $rc -ne 0 ]; then
