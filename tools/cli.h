@@ -78,7 +78,7 @@ struct cli_cmd {
     int (*run)(struct cli *c);  /* returns the exit status */
 };
 extern const struct cli_cmd cmd_up, cmd_ping, cmd_echo, cmd_sink, cmd_source, cmd_demo, cmd_sim, cmd_analyze;
-extern const struct cli_cmd cmd_serve, cmd_get;
+extern const struct cli_cmd cmd_serve, cmd_get, cmd_resolve;
 
 struct cli_ipnet { us_ip4_t ip; uint8_t prefix; };
 
@@ -125,6 +125,7 @@ struct cli {
     bool seed_set;
     const char *cc;
     const char *stack;          /* --stack: "ustack" (default) or "kernel" */
+    struct cli_strv dns;        /* --dns, each ADDR[:PORT][,ADDR[:PORT]…] (cli_dns_servers) */
     int verbose;
     uint8_t syncookies;         /* us_config.tcp_syncookies (set when syncookies_set) */
     bool syncookies_set;
@@ -168,6 +169,10 @@ int cli_transport(struct cli *c);
 /* Frees c->tp (closing what is open), then what cli_setup built. */
 void cli_transport_teardown(struct cli *c);
 bool cli_on_kernel(const struct cli *c);
+/* The servers of --dns into cfg (cmd_resolve.c): 0, or the exit status of
+ * an error (a bad address, more than US_DNS_MAX_SERVERS). */
+struct us_dns_config;
+int cli_dns_servers(const struct cli *c, struct us_dns_config *cfg);
 void cli_print_counters(struct us_stack *st, FILE *out, bool all);
 /* Counter by name; aborts on a name that does not exist (a programming error). */
 uint64_t cli_counter(const struct us_stack *st, const char *name);

@@ -10,7 +10,7 @@
 
 static const struct cli_cmd *const commands[] = {
     &cmd_up, &cmd_ping, &cmd_echo, &cmd_sink, &cmd_source, &cmd_demo, &cmd_sim, &cmd_analyze,
-    &cmd_serve, &cmd_get,
+    &cmd_serve, &cmd_get, &cmd_resolve,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -42,6 +42,8 @@ static const struct cli_opt global_opts[] = {
      .out = &g.seed, .width = sizeof(g.seed), .uhi = UINT64_MAX, .seen = &g.seed_set},
     CLI_CHOICE("--stack", "NAME", "where application commands (serve, get) run: ustack on --tap (default) or the kernel's sockets",
                &g.stack, stack_names),
+    {.name = "--dns", .metavar = "ADDR", .help = "DNS server for names (resolve, get): ADDR[:PORT], repeatable or a comma list, tried in turn",
+     .parse = cli_opt_strv, .out = &g.dns},
     CLI_CC("--cc", "congestion control, default cubic", &g.cc),
     {.name = "--syncookies", .metavar = "MODE", .help = "SYN cookies: 0 off, 1 when a SYN queue is full (default), 2 always",
      .parse = cli_opt_uint, .out = &g.syncookies, .width = sizeof(g.syncookies), .uhi = 2, .seen = &g.syncookies_set},

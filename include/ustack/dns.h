@@ -88,6 +88,7 @@ struct us_dns_result {
     uint32_t naddr;
     uint32_t ttl;            /* seconds it stays valid (remaining, for a cached one) */
     bool from_cache, from_hosts, via_tcp;
+    struct us_tp_addr server; /* the server that gave the answer (0 when none did) */
     uint32_t cnames;         /* CNAME links followed */
     uint32_t queries;        /* queries this lookup sent (0 from the cache) */
     us_time_t started, finished;

@@ -391,6 +391,7 @@ static void tcp_start(struct us_dns *d, struct lookup *l, us_time_t now);
 static void on_answer(struct us_dns *d, struct lookup *l, const struct dns_msg *m, bool tcp, us_time_t now)
 {
     d->st.answers++;
+    l->res.server = server_of(d, l->server);
     if ((m->flags & DNS_F_TC) && !tcp) {
         d->st.truncated++;
         tcp_start(d, l, now);
