@@ -623,6 +623,155 @@ static void paths_cannot_leave_the_root(void **st)
     hx_free(&x);
 }
 
+/* ---- limits and robustness ---- */
+
+/* max_requests 3: the third response says Connection: close and our FIN
+ * follows; a fourth request pipelined behind it is not answered. */
+static void the_last_request_a_connection_may_carry_is_answered_with_close(void **st)
+{
+    (void)st;
+    struct us_http_server_config cfg;
+    us_http_server_config_default(&cfg);
+    cfg.max_requests = 3;
+    struct hx x;
+    hx_init(&x, &cfg);
+    int c = hx_connect(&x);
+    struct rx rx = {0};
+    hx_send(&x, c, GET("/a.txt") GET("/b.txt") GET("/c.txt") GET("/a.txt"));
+    hx_collect(&x, c, &rx, 3, true, US_SEC(2));
+    assert_int_equal(rx.n, 3);
+    assert_false(rx.r[0].close);
+    assert_false(rx.r[1].close);
+    assert_true(rx.r[2].close);
+    assert_rsp(&rx.r[2], 200, "CCC\n");
+    assert_int_equal(count_segs(&x.tr, 1, F_FIN, 0), 1);
+    hx_close_clean(&x, c);
+    hx_free(&x);
+}
+
+/* More pipelined requests than the read-ahead bound holds: the server stops
+ * reading at the bound, resumes as it answers, and answers each request
+ * once, in order, the last one (Connection: close) with its FIN. */
+static void pipelined_requests_beyond_the_read_ahead_bound_are_all_answered(void **st)
+{
+    (void)st;
+    struct us_http_server_config cfg;
+    us_http_server_config_default(&cfg);
+    cfg.max_requests = 0;        /* (the default 1000 would close first) */
+    struct hx x;
+    hx_init(&x, &cfg);
+    int c = hx_connect(&x);
+    enum { N = 3000 };
+    static const char ra[] = "GET /a.txt HTTP/1.1\r\nHost: h\r\n\r\n", rb[] = "GET /b.txt HTTP/1.1\r\nHost: h\r\n\r\n";
+    static const char last[] = "GET /c.txt HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
+    size_t reqlen = (N / 2) * (sizeof(ra) - 1 + sizeof(rb) - 1) + sizeof(last) - 1, off = 0;
+    char *req = malloc(reqlen + 1);
+    for (int i = 0; i < N / 2; i++) {
+        memcpy(req + off, ra, sizeof(ra) - 1);
+        off += sizeof(ra) - 1;
+        memcpy(req + off, rb, sizeof(rb) - 1);
+        off += sizeof(rb) - 1;
+    }
+    memcpy(req + off, last, sizeof(last));
+    assert_true(reqlen > 65536);
+    size_t cap = (size_t)(N + 1) * 400, got = 0, sent = 0;
+    char *in = malloc(cap);
+    bool eof = false;
+    us_time_t limit = hx_now(&x) + US_SEC(30);
+    while (!eof && hx_now(&x) < limit) {
+        if (sent < reqlen) {
+            ssize_t w = us_tp_write(x.ctp, c, req + sent, reqlen - sent, hx_now(&x));
+            assert_true(w > 0 || w == -EAGAIN);
+            sent += w > 0 ? (size_t)w : 0;
+        }
+        ssize_t r;
+        while ((r = us_tp_read(x.ctp, c, in + got, cap - got, hx_now(&x))) > 0)
+            got += (size_t)r;
+        eof = r == 0;
+        hx_tick(&x, limit);
+    }
+    assert_true(eof);
+    assert_int_equal(sent, reqlen);
+    /* N + 1 responses, bodies alternating A, BB, then CCC */
+    size_t pos = 0;
+    int n = 0;
+    while (pos < got) {
+        struct us_http_field f[32];
+        struct us_http_parser p;
+        us_http_parser_init(&p, US_HTTP_RESPONSE, NULL, f, 32);
+        assert_int_equal(us_http_parse_head(&p, in + pos, got - pos), US_HTTP_COMPLETE);
+        assert_int_equal(p.msg.status, 200);
+        const char *want = n == N ? "CCC\n" : n % 2 ? "BB\n" : "A\n";
+        assert_int_equal(p.msg.content_length, strlen(want));
+        assert_memory_equal(in + pos + p.head_len, want, strlen(want));
+        pos += p.head_len + p.msg.content_length;
+        n++;
+    }
+    assert_int_equal(n, N + 1);
+    free(req);
+    free(in);
+    hx_close_clean(&x, c);
+    hx_free(&x);
+}
+
+static uint64_t xs(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* 300 connections each send a valid request mangled at random (bytes
+ * replaced by CR, LF, NUL, SP, ':', '%', digits; cut short; repeated), then
+ * half-close: every connection ends with the server's FIN, every byte it
+ * sent parses as responses, and a valid request is answered afterwards. */
+static void mangled_requests_are_answered_or_closed_and_the_server_serves_on(void **st)
+{
+    (void)st;
+    struct hx x;
+    hx_init(&x, NULL);
+    static const char base[] = "GET /a.txt HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nRange: bytes=0-0\r\n"
+                               "Transfer-Encoding: chunked\r\nIf-None-Match: \"x\"\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    static const char alphabet[] = "\r\n\0 :%09aZ-;,\"/.";
+    uint64_t seed = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < 300; i++) {
+        char m[512];
+        size_t n = sizeof(base) - 1;
+        memcpy(m, base, n);
+        int edits = 1 + (int)(xs(&seed) % 4);
+        for (int e = 0; e < edits; e++) {
+            size_t at = xs(&seed) % n;
+            switch (xs(&seed) % 4) {
+            case 0: m[at] = alphabet[xs(&seed) % (sizeof(alphabet) - 1)]; break;
+            case 1: n = at + 1; break;                               /* cut short */
+            case 2: if (n < sizeof(m) - 16) { memmove(m + at + 1, m + at, n - at); m[at] = alphabet[xs(&seed) % 16]; n++; } break;
+            default: if (n + n / 2 < sizeof(m)) { memcpy(m + n, m, n / 2); n += n / 2; } break; /* repeated */
+            }
+        }
+        int c = hx_connect(&x);
+        assert_int_equal(us_tp_write(x.ctp, c, m, n, hx_now(&x)), (ssize_t)n);
+        assert_int_equal(us_tp_shutdown(x.ctp, c, hx_now(&x)), 0);
+        struct rx rx = {0};
+        hx_collect(&x, c, &rx, 0, true, HEADER + US_SEC(2));
+        us_tp_close(x.ctp, c, hx_now(&x));
+    }
+    hx_run_until(&x, hx_now(&x) + LINGER + US_SEC(1));
+    struct us_http_server_stats s;
+    us_http_server_stats(x.srv, &s);
+    assert_int_equal(s.open, 0);
+    assert_int_equal(s.accepted, 300);
+    /* the mangling reached both ways: valid requests served, invalid ones refused */
+    assert_true(s.requests > 5);
+    assert_true(s.responses[4] > 100);
+    int c = hx_connect(&x);
+    struct rx rx = {0};
+    hx_send(&x, c, GET("/a.txt"));
+    hx_collect(&x, c, &rx, 1, false, US_SEC(1));
+    assert_rsp(&rx.r[0], 200, "A\n");
+    hx_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -638,6 +787,9 @@ int main(void)
         cmocka_unit_test(expect_100_continue_then_the_body_and_417_for_other_expectations),
         cmocka_unit_test(other_methods_405_with_allow_unknown_501_head_without_body),
         cmocka_unit_test(paths_cannot_leave_the_root),
+        cmocka_unit_test(the_last_request_a_connection_may_carry_is_answered_with_close),
+        cmocka_unit_test(pipelined_requests_beyond_the_read_ahead_bound_are_all_answered),
+        cmocka_unit_test(mangled_requests_are_answered_or_closed_and_the_server_serves_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
