@@ -22,8 +22,12 @@ static FILE *open_log(const char *path, char *logbuf, size_t len)
 {
     if (path && !strcmp(path, "off"))
         return NULL;
-    if (!path || !strcmp(path, "-"))
+    if (!path || !strcmp(path, "-")) {
+        /* fully buffered: the server flushes the log after each step, not
+         * each line (a write per request would cost more than the request) */
+        setvbuf(stdout, logbuf, _IOFBF, len);
         return stdout;
+    }
     FILE *f = fopen(path, "a");
     if (f)
         setvbuf(f, logbuf, _IOFBF, len);
