@@ -27,7 +27,11 @@
  * the connection are sent again too. Redirects (301, 302, 303, 307, 308) are
  * followed when asked, at most max_redirects times, a relative Location
  * resolved against the request's URL (RFC 3986 5). 1xx responses are
- * skipped; HEAD, 204 and 304 have no body. Body data is handed to the
+ * skipped; HEAD, 204 and 304 have no body. A host name is looked up through
+ * the configured resolver before the request joins its origin's queue (the
+ * origin is the address and port; Host still names the name); a failed lookup
+ * ends the request with -ENOENT (its message says why), a redirect to another
+ * name is looked up in turn. Body data is handed to the
  * callback as it arrives (spans of the receive buffer): nothing buffers a
  * whole body. */
 #ifndef USTACK_HTTP_CLIENT_H
@@ -35,6 +39,8 @@
 
 #include "http.h"
 #include "transport.h"
+
+struct us_dns;
 
 /* ---- URLs ------------------------------------------------------------------ */
 #define US_URL_HOST_MAX 255
@@ -54,8 +60,8 @@ int us_url_resolve(const struct us_url *base, const char *ref, size_t reflen, st
 void us_url_free(struct us_url *u);
 /* "http://host[:port]/path" into buf (truncated to len). */
 const char *us_url_str(const struct us_url *u, char *buf, size_t len);
-/* The address of the URL's host: numeric IPv4 now (a name needs DNS: -ENOENT
- * with a message). The one place names will be resolved. */
+/* The address of the URL's host when it is numeric IPv4; a name: -ENOENT
+ * with a message (the client then asks its resolver, us_hc_config.dns). */
 int us_url_host_ip(const struct us_url *u, us_ip4_t *ip, char *err, size_t errlen);
 
 /* ---- the client ------------------------------------------------------------ */
@@ -71,6 +77,10 @@ struct us_hc_config {
     uint32_t max_redirects;     /* 10 */
     bool follow_redirects;      /* false */
     const char *user_agent;     /* "ustack/" USTACK_VERSION */
+    /* Names in URLs are looked up through this resolver (dns.h), which must
+     * run on the same transport: the client hands it the transport's events
+     * for its descriptors and calls its timers. NULL: numeric hosts only. */
+    struct us_dns *dns;
 };
 void us_hc_config_default(struct us_hc_config *c);
 
@@ -90,6 +100,12 @@ enum us_hc_event_kind {
  * on a reused connection has connect_start = connect_end = 0. */
 struct us_hc_timing {
     us_time_t queued, connect_start, connect_end, sent, first_byte, end;
+    /* the name's lookup (0: a numeric host); dns_status is enum us_dns_status
+     * when there was one, else -1 */
+    us_time_t dns_start, dns_end;
+    int dns_status;
+    bool dns_cached;            /* answered by the resolver's cache (or hosts file) */
+    uint32_t dns_queries;       /* queries the lookup sent */
     uint32_t conn_id;           /* the connection of the last attempt (1, 2, ... per client) */
     bool reused;                /* that connection carried requests before this one */
     uint32_t redirects, retries;

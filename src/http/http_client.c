@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ustack/dns.h>
 #include <ustack/http_client.h>
 #include <ustack/ustack.h>
 
@@ -43,6 +44,8 @@ struct us_hc_req {
     us_time_t deadline;             /* the overall timeout, US_TIME_NEVER: none */
     struct us_hc_timing t;
     char *location;                 /* a redirect to follow once this response ends */
+    bool in_route;                  /* req_route runs: a lookup answered at once is kept, not acted on */
+    int route_rc;                   /* its outcome then */
     char err[192];
 };
 
@@ -81,6 +84,7 @@ struct us_hc {
     struct us_hc_config cfg;
     struct us_http_limits lim;
     struct hc_origin *origins;
+    struct us_hc_req *resolving;    /* requests waiting for their name's lookup (r->next) */
     size_t pending, nconns;
     uint32_t opened;
 };
@@ -159,6 +163,12 @@ void us_hc_free(struct us_hc *hc)
             req_free(r);
         }
         free(o);
+    }
+    while (hc->resolving) {
+        struct us_hc_req *r = hc->resolving;
+        hc->resolving = r->next;
+        us_dns_cancel(hc->cfg.dns, r, now);
+        req_free(r);
     }
     free(hc);
 }
@@ -277,18 +287,79 @@ static struct us_hc_req *flight_pop(struct hc_conn *c)
     return r;
 }
 
-/* The origin of r->url: 0, or a negative errno with r->err set. */
-static int req_route(struct us_hc *hc, struct us_hc_req *r)
+static void resolving_remove(struct us_hc *hc, struct us_hc_req *r)
 {
-    us_ip4_t ip;
-    int rc = us_url_host_ip(&r->url, &ip, r->err, sizeof(r->err));
-    if (rc)
-        return rc;
+    for (struct us_hc_req **pp = &hc->resolving; *pp; pp = &(*pp)->next)
+        if (*pp == r) {
+            *pp = r->next;
+            r->next = NULL;
+            return;
+        }
+}
+
+static int route_to(struct us_hc *hc, struct us_hc_req *r, us_ip4_t ip)
+{
     if (!(r->o = origin_get(hc, ip, r->url.port))) {
         snprintf(r->err, sizeof(r->err), "out of memory");
         return -ENOMEM;
     }
     return 0;
+}
+
+/* The resolver's answer for r's host (dns.h: at once, inside req_route, or
+ * later from us_dns_event / us_dns_step inside us_hc_step). */
+static void dns_done(void *arg, const struct us_dns_result *res)
+{
+    struct us_hc_req *r = arg;
+    struct us_hc *hc = r->hc;
+    us_time_t now = res->finished ? res->finished : res->started;
+    r->t.dns_end = now;
+    r->t.dns_status = res->status;
+    r->t.dns_cached = res->from_cache || res->from_hosts;
+    r->t.dns_queries = res->queries;
+    int rc;
+    if (res->status == US_DNS_OK && res->naddr) {
+        rc = route_to(hc, r, res->addr[0]);
+    } else {
+        snprintf(r->err, sizeof(r->err), "cannot resolve %.120s: %s", r->url.host, us_dns_strstatus(res->status));
+        rc = -ENOENT;
+    }
+    if (r->in_route) {   /* req_route's caller acts on it */
+        r->route_rc = rc;
+        return;
+    }
+    resolving_remove(hc, r);
+    if (rc)
+        req_done(r, rc, now);
+    else
+        wait_push(r->o, r, false);
+}
+
+/* The origin of r->url: 0 (r->o set), 1 when the name is being looked up
+ * (r waits in hc->resolving; dns_done queues it), or a negative errno with
+ * r->err set. */
+static int req_route(struct us_hc *hc, struct us_hc_req *r, us_time_t now)
+{
+    us_ip4_t ip;
+    int rc = us_url_host_ip(&r->url, &ip, r->err, sizeof(r->err));
+    if (!rc)
+        return route_to(hc, r, ip);
+    if (rc != -ENOENT || !hc->cfg.dns)
+        return rc;
+    r->in_route = true;
+    r->route_rc = 1;
+    r->t.dns_start = now;
+    rc = us_dns_lookup(hc->cfg.dns, r->url.host, dns_done, r, now);
+    r->in_route = false;
+    if (rc < 0) {
+        snprintf(r->err, sizeof(r->err), "cannot resolve %.120s: %s", r->url.host, strerror(-rc));
+        return rc;
+    }
+    if (r->route_rc == 1) {
+        r->next = hc->resolving;
+        hc->resolving = r;
+    }
+    return r->route_rc;
 }
 
 int us_hc_submit(struct us_hc *hc, const struct us_hc_request *q, us_time_t now, struct us_hc_req **out,
@@ -299,23 +370,25 @@ int us_hc_submit(struct us_hc *hc, const struct us_hc_request *q, us_time_t now,
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    int rc = us_url_parse(q->url, &r->url, err, errlen);
-    if (!rc && q->headers && !(r->headers = strdup(q->headers)))
-        rc = -ENOMEM;
-    if (!rc && (rc = req_route(hc, r)))
-        snprintf(err, errlen, "%s", r->err);
-    if (rc) {
-        req_free(r);
-        return rc;
-    }
     r->hc = hc;
     r->method = q->method ? q->method : US_HTTP_M_GET;
     r->cb = q->cb;
     r->arg = q->arg;
     r->t.queued = now;
     r->t.content_length = UINT64_MAX;
+    r->t.dns_status = -1;
     r->deadline = hc->cfg.timeout ? now + hc->cfg.timeout : US_TIME_NEVER;
-    wait_push(r->o, r, false);
+    int rc = us_url_parse(q->url, &r->url, err, errlen);
+    if (!rc && q->headers && !(r->headers = strdup(q->headers)))
+        rc = -ENOMEM;
+    if (!rc && (rc = req_route(hc, r, now)) < 0)
+        snprintf(err, errlen, "%s", r->err);
+    if (rc < 0) {
+        req_free(r);
+        return rc;
+    }
+    if (rc == 0)
+        wait_push(r->o, r, false);
     hc->pending++;
     if (out)
         *out = r;
@@ -600,9 +673,9 @@ static void req_complete(struct us_hc *hc, struct hc_conn *c, us_time_t now)
     char u[512];
     us_url_str(&r->url, u, sizeof(u));
     emit(r, US_HC_REDIRECT, now, u, strlen(u));
-    if ((rc = req_route(hc, r)))
+    if ((rc = req_route(hc, r, now)) < 0)
         req_done(r, rc, now);
-    else
+    else if (rc == 0)
         wait_push(r->o, r, false);
 }
 
@@ -892,7 +965,21 @@ us_time_t us_hc_step(struct us_hc *hc, us_time_t now)
     struct us_tp_event ev[64];
     int n = us_tp_poll(hc->tp, ev, 64, now);
     for (int i = 0; i < n; i++)
-        conn_event(hc, ev[i].ctx, ev[i].events, now);
+        if (!hc->cfg.dns || !us_dns_event(hc->cfg.dns, &ev[i], now))
+            conn_event(hc, ev[i].ctx, ev[i].events, now);
+    us_time_t dns_next = hc->cfg.dns ? us_dns_step(hc->cfg.dns, now) : US_TIME_NEVER;
+    for (struct us_hc_req **pp = &hc->resolving, *r; (r = *pp);) {
+        if (r->deadline > now) {
+            if (r->deadline < dns_next)
+                dns_next = r->deadline;
+            pp = &r->next;
+            continue;
+        }
+        *pp = r->next;
+        us_dns_cancel(hc->cfg.dns, r, now);
+        req_fail(r, -ETIMEDOUT, now, "timed out after %.3f s (looking up %.120s)", (double)(now - r->t.queued) / 1e9,
+                 r->url.host);
+    }
     for (struct hc_origin *o = hc->origins; o; o = o->next)
         expire(hc, o, now);
     for (struct hc_origin *o = hc->origins; o; o = o->next)
@@ -903,7 +990,7 @@ us_time_t us_hc_step(struct us_hc *hc, us_time_t now)
             if (c->state == C_OPEN && c->out_off < c->out_len)
                 conn_flush(hc, c, now);
     }
-    us_time_t next = n == 64 ? now : US_TIME_NEVER;
+    us_time_t next = n == 64 ? now : dns_next;
     for (struct hc_origin *o = hc->origins; o; o = o->next) {
         reap(o);
         next = deadlines(hc, o, next);
