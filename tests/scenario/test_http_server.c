@@ -30,8 +30,8 @@ struct hx {
 
 static void put_file(const char *dir, const char *name, const char *text)
 {
-    char p[512];
-    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    char p[1024];
+    assert_true(snprintf(p, sizeof(p), "%s/%s", dir, name) < (int)sizeof(p));
     FILE *f = fopen(p, "w");
     assert_non_null(f);
     fputs(text, f);
