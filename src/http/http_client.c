@@ -28,6 +28,10 @@
 enum { C_CONNECTING = 1, C_OPEN, C_CLOSED };
 #define HC_BUF 65536u
 #define HC_FIELDS 100u
+/* Bytes one step reads from a connection at most: the step's `now` stays
+ * close to when they arrived (first byte, end) and no connection starves
+ * the others; what is left is read at the next step, which comes at once. */
+#define HC_READ_BUDGET (256u * 1024u)
 
 struct hc_origin;
 
@@ -87,6 +91,7 @@ struct us_hc {
     struct us_hc_req *resolving;    /* requests waiting for their name's lookup (r->next) */
     size_t pending, nconns;
     uint32_t opened;
+    bool more;                      /* a connection stopped at its read budget */
 };
 
 void us_hc_config_default(struct us_hc_config *c)
@@ -780,7 +785,11 @@ static void on_bytes(struct us_hc *hc, struct hc_conn *c, us_time_t now)
 
 static void conn_read(struct us_hc *hc, struct hc_conn *c, us_time_t now)
 {
-    for (;;) {
+    for (size_t got = 0;;) {
+        if (got >= HC_READ_BUDGET) {
+            hc->more = true;
+            return;
+        }
         if (c->len == HC_BUF) { /* a head cannot be larger: the parser's limit ended it */
             conn_proto_error(hc, c, now, "response head too large");
             return;
@@ -793,6 +802,7 @@ static void conn_read(struct us_hc *hc, struct hc_conn *c, us_time_t now)
             return;
         }
         c->len += (size_t)n;
+        got += (size_t)n;
         on_bytes(hc, c, now);
         if (c->state == C_CLOSED)
             return;
@@ -964,6 +974,7 @@ us_time_t us_hc_step(struct us_hc *hc, us_time_t now)
 {
     struct us_tp_event ev[64];
     int n = us_tp_poll(hc->tp, ev, 64, now);
+    hc->more = false;
     for (int i = 0; i < n; i++)
         if (!hc->cfg.dns || !us_dns_event(hc->cfg.dns, &ev[i], now))
             conn_event(hc, ev[i].ctx, ev[i].events, now);
@@ -990,7 +1001,7 @@ us_time_t us_hc_step(struct us_hc *hc, us_time_t now)
             if (c->state == C_OPEN && c->out_off < c->out_len)
                 conn_flush(hc, c, now);
     }
-    us_time_t next = n == 64 ? now : dns_next;
+    us_time_t next = n == 64 || hc->more ? now : dns_next;
     for (struct hc_origin *o = hc->origins; o; o = o->next) {
         reap(o);
         next = deadlines(hc, o, next);
