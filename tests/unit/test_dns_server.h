@@ -1,5 +1,5 @@
 /* A tiny DNS server for the resolver's tests, on the transport interface so
- * the same server answers over kernel loopback (tests/unit/test_dns.c) and on
+ * the same server answers over kernel loopback (tests/unit/test_dns_resolver.c) and on
  * the second simulated ustack host (tests/scenario/test_dns.c). It answers A
  * queries from a table, logs every query it gets (time, ID, source port,
  * over UDP or TCP), and misbehaves on request: drops queries, answers with
@@ -51,7 +51,7 @@ struct ts_server {
     size_t tcp_got;
 };
 
-static const struct ts_rec *ts_find(const struct ts_server *s, const struct dns_name *n)
+static inline const struct ts_rec *ts_find(const struct ts_server *s, const struct dns_name *n)
 {
     for (size_t i = 0; i < s->nrec; i++) {
         struct dns_name rn;
@@ -62,7 +62,7 @@ static const struct ts_rec *ts_find(const struct ts_server *s, const struct dns_
 }
 
 /* The answer to q (a parsed query) into buf; its length. */
-static size_t ts_answer(const struct ts_server *s, const struct dns_msg *q, uint8_t *buf, size_t cap, bool tcp)
+static inline size_t ts_answer(const struct ts_server *s, const struct dns_msg *q, uint8_t *buf, size_t cap, bool tcp)
 {
     struct dns_writer w;
     uint16_t flags = DNS_F_QR | DNS_F_AA | DNS_F_RD | DNS_F_RA;
@@ -112,7 +112,7 @@ static size_t ts_answer(const struct ts_server *s, const struct dns_msg *q, uint
     return dns_w_end(&w);
 }
 
-static void ts_log(struct ts_server *s, const struct dns_msg *q, uint16_t port, bool tcp, us_time_t now)
+static inline void ts_log(struct ts_server *s, const struct dns_msg *q, uint16_t port, bool tcp, us_time_t now)
 {
     if (s->nlog < TS_LOG) {
         struct ts_query *l = &s->log[s->nlog++];
@@ -123,7 +123,7 @@ static void ts_log(struct ts_server *s, const struct dns_msg *q, uint16_t port, 
 
 /* Wrong ID, then the right ID for another question, then the right answer
  * from another port: each must be dropped by the resolver. */
-static void ts_send_spoofs(struct ts_server *s, const struct dns_msg *q, const struct us_tp_addr *to, us_time_t now)
+static inline void ts_send_spoofs(struct ts_server *s, const struct dns_msg *q, const struct us_tp_addr *to, us_time_t now)
 {
     uint8_t buf[DNS_UDP_MAX];
     struct dns_msg f = *q;
@@ -143,7 +143,7 @@ static void ts_send_spoofs(struct ts_server *s, const struct dns_msg *q, const s
     us_tp_sendto(s->tp, s->spoof_fd, buf, n, to, now);
 }
 
-static void ts_serve_udp(struct ts_server *s, us_time_t now)
+static inline void ts_serve_udp(struct ts_server *s, us_time_t now)
 {
     for (;;) {
         uint8_t buf[DNS_UDP_MAX + 1];
@@ -167,7 +167,7 @@ static void ts_serve_udp(struct ts_server *s, us_time_t now)
     }
 }
 
-static void ts_serve_tcp(struct ts_server *s, us_time_t now)
+static inline void ts_serve_tcp(struct ts_server *s, us_time_t now)
 {
     if (s->cfd < 0) {
         s->cfd = us_tp_accept(s->tp, s->lfd, NULL, now);
@@ -203,7 +203,7 @@ static void ts_serve_tcp(struct ts_server *s, us_time_t now)
 }
 
 /* Serves whatever arrived (call after every wait). */
-static void ts_serve(struct ts_server *s, us_time_t now)
+static inline void ts_serve(struct ts_server *s, us_time_t now)
 {
     for (; s; s = s->also) {
         ts_serve_udp(s, now);
@@ -211,7 +211,7 @@ static void ts_serve(struct ts_server *s, us_time_t now)
     }
 }
 
-static void ts_start(struct ts_server *s, struct us_tp *tp, us_ip4_t ip, uint16_t port, const struct ts_rec *rec,
+static inline void ts_start(struct ts_server *s, struct us_tp *tp, us_ip4_t ip, uint16_t port, const struct ts_rec *rec,
                      size_t nrec)
 {
     memset(s, 0, sizeof(*s));
@@ -236,7 +236,7 @@ static void ts_start(struct ts_server *s, struct us_tp *tp, us_ip4_t ip, uint16_
 /* Runs the client's transport (and the server's, when another) until the
  * lookups of d are done or `limit` (then fails): events to the resolver,
  * the server served after every wait. */
-static inline void ts_run(struct ts_server *s, struct us_tp *cli, struct us_dns *d, us_time_t limit)
+static inline inline void ts_run(struct ts_server *s, struct us_tp *cli, struct us_dns *d, us_time_t limit)
 {
     while (us_dns_pending(d)) {
         us_time_t now = us_tp_now(cli);
@@ -253,6 +253,30 @@ static inline void ts_run(struct ts_server *s, struct us_tp *cli, struct us_dns 
         us_tp_wait(cli, next < limit ? next : limit);
         ts_serve(s, us_tp_now(cli));
     }
+}
+
+/* A lookup's outcome, as its done callback saw it. */
+struct ts_got {
+    struct us_dns_result res;
+    int done;
+};
+
+static inline void ts_on_done(void *arg, const struct us_dns_result *r)
+{
+    struct ts_got *g = arg;
+    g->res = *r;
+    g->done++;
+}
+
+/* One lookup of name run to its end (ts_run, at most `patience`). */
+static inline const struct us_dns_result *ts_lookup(struct ts_server *s, struct us_tp *cli, struct us_dns *d, const char *name,
+                                             struct ts_got *g, us_time_t patience)
+{
+    g->done = 0;
+    assert_int_equal(us_dns_lookup(d, name, ts_on_done, g, us_tp_now(cli)), 0);
+    ts_run(s, cli, d, us_tp_now(cli) + patience);
+    assert_int_equal(g->done, 1);
+    return &g->res;
 }
 
 #endif

@@ -1,7 +1,7 @@
 /* Checks of the transport interface's datagrams and random source
  * (include/ustack/transport.h) that every backend must pass, written once
  * like test_http_transport.h: the kernel backend runs them over loopback
- * (tests/unit/test_dns.c), the ustack backend between two
+ * (tests/unit/test_dns_resolver.c), the ustack backend between two
  * simulated hosts (tests/scenario/test_dns.c). */
 #ifndef TEST_DNS_TRANSPORT_H
 #define TEST_DNS_TRANSPORT_H

@@ -32,8 +32,7 @@ struct fx {
     struct ts_server srv, srv2;
     struct us_dns *dns;
     struct us_dns_config cfg;
-    struct us_dns_result res;
-    int done;
+    struct ts_got got;
 };
 
 static void fx_init(struct fx *f)
@@ -64,20 +63,9 @@ static void fx_free(struct fx *f)
     us_tp_free(f->tp);
 }
 
-static void on_done(void *arg, const struct us_dns_result *r)
-{
-    struct fx *f = arg;
-    f->res = *r;
-    f->done++;
-}
-
 static const struct us_dns_result *lookup(struct fx *f, const char *name)
 {
-    f->done = 0;
-    assert_int_equal(us_dns_lookup(f->dns, name, on_done, f, us_tp_now(f->tp)), 0);
-    ts_run(&f->srv, f->tp, f->dns, us_tp_now(f->tp) + US_SEC(10));
-    assert_int_equal(f->done, 1);
-    return &f->res;
+    return ts_lookup(&f->srv, f->tp, f->dns, name, &f->got, US_SEC(10));
 }
 
 static struct us_dns_stats stats(const struct fx *f)
@@ -231,9 +219,9 @@ static void servfail_moves_to_the_next_server_and_is_never_cached(void **s)
     f.srv.rcode = DNS_R_SERVFAIL;
     f.srv.also = &f.srv2;
     lookup(&f, "a.test");
-    assert_int_equal(f.done, 1);
-    assert_int_equal(f.res.status, US_DNS_OK);
-    assert_int_equal(f.res.queries, 2);
+    assert_int_equal(f.got.done, 1);
+    assert_int_equal(f.got.res.status, US_DNS_OK);
+    assert_int_equal(f.got.res.queries, 2);
     assert_int_equal(f.srv.udp_queries, 1);
     assert_int_equal(f.srv2.udp_queries, 1);
     assert_int_equal(stats(&f).servfail, 1);
@@ -291,22 +279,22 @@ static void the_hosts_file_addresses_and_bad_names_answer_at_once(void **s)
     f.cfg.hosts = path;
     fx_dns(&f);
     unlink(path);
-    f.done = 0;
+    f.got.done = 0;
     /* answered before us_dns_lookup returns */
-    assert_int_equal(us_dns_lookup(f.dns, "ALIAS.test", on_done, &f, us_tp_now(f.tp)), 0);
-    assert_int_equal(f.done, 1);
-    assert_int_equal(f.res.status, US_DNS_OK);
-    assert_true(f.res.from_hosts);
-    assert_int_equal(f.res.addr[0], 0xc6120009u);
-    assert_int_equal(us_dns_lookup(f.dns, "file.test", on_done, &f, us_tp_now(f.tp)), 0);
-    assert_int_equal(f.res.naddr, 2);
-    assert_int_equal(f.res.addr[1], 0xc612000au);
-    assert_int_equal(us_dns_lookup(f.dns, "198.18.0.77", on_done, &f, us_tp_now(f.tp)), 0);
-    assert_int_equal(f.res.status, US_DNS_OK);
-    assert_int_equal(f.res.addr[0], 0xc612004du);
-    assert_int_equal(us_dns_lookup(f.dns, "bad..name", on_done, &f, us_tp_now(f.tp)), 0);
-    assert_int_equal(f.res.status, US_DNS_BADNAME);
-    assert_int_equal(f.done, 4);
+    assert_int_equal(us_dns_lookup(f.dns, "ALIAS.test", ts_on_done, &f.got, us_tp_now(f.tp)), 0);
+    assert_int_equal(f.got.done, 1);
+    assert_int_equal(f.got.res.status, US_DNS_OK);
+    assert_true(f.got.res.from_hosts);
+    assert_int_equal(f.got.res.addr[0], 0xc6120009u);
+    assert_int_equal(us_dns_lookup(f.dns, "file.test", ts_on_done, &f.got, us_tp_now(f.tp)), 0);
+    assert_int_equal(f.got.res.naddr, 2);
+    assert_int_equal(f.got.res.addr[1], 0xc612000au);
+    assert_int_equal(us_dns_lookup(f.dns, "198.18.0.77", ts_on_done, &f.got, us_tp_now(f.tp)), 0);
+    assert_int_equal(f.got.res.status, US_DNS_OK);
+    assert_int_equal(f.got.res.addr[0], 0xc612004du);
+    assert_int_equal(us_dns_lookup(f.dns, "bad..name", ts_on_done, &f.got, us_tp_now(f.tp)), 0);
+    assert_int_equal(f.got.res.status, US_DNS_BADNAME);
+    assert_int_equal(f.got.done, 4);
     assert_int_equal(f.srv.udp_queries, 0);
     assert_int_equal(stats(&f).hosts_hits, 2);
     /* a missing hosts file is an error naming it */
@@ -318,8 +306,8 @@ static void the_hosts_file_addresses_and_bad_names_answer_at_once(void **s)
     f.cfg.hosts = NULL;
     f.cfg.nservers = 0;
     fx_dns(&f);
-    assert_int_equal(us_dns_lookup(f.dns, "a.test", on_done, &f, us_tp_now(f.tp)), 0);
-    assert_int_equal(f.res.status, US_DNS_NOSERVER);
+    assert_int_equal(us_dns_lookup(f.dns, "a.test", ts_on_done, &f.got, us_tp_now(f.tp)), 0);
+    assert_int_equal(f.got.res.status, US_DNS_NOSERVER);
     fx_free(&f);
 }
 
@@ -352,12 +340,12 @@ static void resolve_runs_one_lookup_to_its_end(void **s)
     assert_int_equal(us_dns_resolve(f.dns, "198.18.0.5", &r), 0);
     assert_int_equal(r.status, US_DNS_OK);
     assert_int_equal(r.addr[0], 0xc6120005u);
-    f.done = 0;
-    assert_int_equal(us_dns_lookup(f.dns, "a.test", on_done, &f, us_tp_now(f.tp)), 0);
+    f.got.done = 0;
+    assert_int_equal(us_dns_lookup(f.dns, "a.test", ts_on_done, &f.got, us_tp_now(f.tp)), 0);
     assert_int_equal(us_dns_pending(f.dns), 1);
-    us_dns_cancel(f.dns, &f, us_tp_now(f.tp));
+    us_dns_cancel(f.dns, &f.got, us_tp_now(f.tp));
     assert_int_equal(us_dns_pending(f.dns), 0);
-    assert_int_equal(f.done, 0);
+    assert_int_equal(f.got.done, 0);
     fx_free(&f);
 }
 
