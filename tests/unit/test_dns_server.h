@@ -236,7 +236,7 @@ static inline void ts_start(struct ts_server *s, struct us_tp *tp, us_ip4_t ip, 
 /* Runs the client's transport (and the server's, when another) until the
  * lookups of d are done or `limit` (then fails): events to the resolver,
  * the server served after every wait. */
-static inline inline void ts_run(struct ts_server *s, struct us_tp *cli, struct us_dns *d, us_time_t limit)
+static inline void ts_run(struct ts_server *s, struct us_tp *cli, struct us_dns *d, us_time_t limit)
 {
     while (us_dns_pending(d)) {
         us_time_t now = us_tp_now(cli);
