@@ -5,6 +5,7 @@
  * crossed: handshakes, the segments carrying requests. */
 #include "scenario/test_tcp_helpers.h"
 #include <ustack/http_client.h>
+#include <ustack/http_server.h>
 #include <ustack/transport.h>
 
 #define ONE_WAY US_MS(5)
@@ -26,7 +27,7 @@ struct srv {
 };
 
 struct got {                   /* what one request's events said */
-    char body[65536];
+    char body[200000];
     size_t len;
     int done, error, retries, redirects, info, heads;
     uint16_t status;
@@ -43,12 +44,15 @@ struct fix {
     struct us_tp *cli;
     struct us_hc *hc;
     struct srv s;
+    struct us_http_server *hs;  /* the real server on B instead of the script (then s.tp is its transport) */
+    char root[256];
 };
 
 static void fix_init(struct fix *f, const struct us_hc_config *cfg, const struct sresp *resp, size_t nresp)
 {
     struct tu_opts o = {.seed = 3};
     o.imp_a.tx.delay = o.imp_b.tx.delay = ONE_WAY;
+    f->hs = NULL;
     tt_net(&f->n, &f->tr, &o);
     char err[128];
     struct us_driver *d = us_sim_driver(f->n.sim);
@@ -69,6 +73,12 @@ static void fix_init(struct fix *f, const struct us_hc_config *cfg, const struct
 
 static void fix_free(struct fix *f)
 {
+    if (f->hs) {
+        us_http_server_free(f->hs, tt_now(&f->n));
+        char cmd[300];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->root);
+        assert_int_equal(system(cmd), 0);
+    }
     us_hc_free(f->hc);
     us_tp_free(f->cli);
     us_tp_free(f->s.tp);
@@ -175,8 +185,13 @@ static void run(struct fix *f, us_time_t limit)
     us_time_t end = tt_now(&f->n) + limit;
     for (;;) {
         us_time_t now = us_tp_now(f->cli);
-        srv_step(&f->s, now);
         us_time_t d = us_hc_step(f->hc, now);
+        if (f->hs) {
+            us_time_t ds = us_http_server_step(f->hs, now);
+            d = ds < d ? ds : d;
+        } else {
+            srv_step(&f->s, now);
+        }
         if (!us_hc_pending(f->hc))
             return;
         if (now >= end)
@@ -193,8 +208,13 @@ static void idle(struct fix *f, us_time_t dt)
     us_time_t end = tt_now(&f->n) + dt;
     while (tt_now(&f->n) < end) {
         us_time_t now = us_tp_now(f->cli);
-        srv_step(&f->s, now);
         us_time_t d = us_hc_step(f->hc, now);
+        if (f->hs) {
+            us_time_t ds = us_http_server_step(f->hs, now);
+            d = ds < d ? ds : d;
+        } else {
+            srv_step(&f->s, now);
+        }
         int rc = us_tp_wait(f->cli, d < end ? d : end);
         assert_true(rc == 0 || rc == -EDEADLK);
         if (rc == -EDEADLK)
@@ -603,6 +623,101 @@ static void truncated_and_invalid_responses_end_in_errors(void **st)
     }
 }
 
+/* The client's idle connection closes idle_timeout after its last response,
+ * to the nanosecond: its FIN leaves then. */
+static void idle_connection_closes_at_the_idle_timeout(void **st)
+{
+    (void)st;
+    static const struct sresp r[] = {{OK_BODY(2) "ok", false}};
+    struct fix f;
+    struct us_hc_config c = cfg_with(1, 1);
+    c.idle_timeout = US_SEC(3);
+    struct got g;
+    fetch(&f, &c, r, 1, "http://198.18.0.2/", &g);
+    assert_int_equal(g.error, 0);
+    assert_int_equal(us_hc_connections(f.hc), 1);
+    tt_clear(&f.tr);
+    idle(&f, US_SEC(4));
+    assert_int_equal(us_hc_connections(f.hc), 0);
+    const struct seg *fin = NULL;
+    for (size_t i = 0; i < f.tr.n && !fin; i++)
+        if (f.tr.v[i].host == 0 && (f.tr.v[i].flags & F_FIN))
+            fin = &f.tr.v[i];
+    assert_non_null(fin);
+    assert_int_equal(fin->t, g.done_at + US_SEC(3));
+    fix_free(&f);
+}
+
+/* Against the real file server (http_server.h) on B over a lossy link (2 %
+ * each way, 20 ms one way): three 200 kB files over one keep-alive
+ * connection, then four pipelined requests; every body byte-exact. */
+static void real_server_over_a_lossy_link_keep_alive_and_pipelined_bodies_are_byte_exact(void **st)
+{
+    (void)st;
+    struct fix f;
+    memset(&f, 0, sizeof(f));
+    struct tu_opts o = {.seed = 11};
+    o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(20);
+    o.imp_a.tx.loss = o.imp_b.tx.loss = 0.02;
+    tt_net(&f.n, &f.tr, &o);
+    char err[128];
+    struct us_driver *d = us_sim_driver(f.n.sim);
+    f.cli = us_tp_ustack_new(f.n.a.st, d, err, sizeof(err));
+    f.s.tp = us_tp_ustack_new(f.n.b.st, d, err, sizeof(err));
+    assert_non_null(f.cli);
+    assert_non_null(f.s.tp);
+    snprintf(f.root, sizeof(f.root), "%s/hclient.XXXXXX", tu_tmpdir());
+    char mk[300];
+    snprintf(mk, sizeof(mk), "mkdir -p '%s'", tu_tmpdir());
+    assert_int_equal(system(mk), 0);
+    assert_non_null(mkdtemp(f.root));
+    static uint8_t file[200000];
+    for (size_t i = 0; i < sizeof(file); i++)
+        file[i] = (uint8_t)(i * 7 + (i >> 8));
+    char path[300];
+    snprintf(path, sizeof(path), "%s/f.bin", f.root);
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(file, 1, sizeof(file), fp), sizeof(file));
+    fclose(fp);
+    struct us_http_server_config sc;
+    us_http_server_config_default(&sc);
+    sc.root = f.root;
+    f.hs = us_http_server_new(f.s.tp, &sc, err, sizeof(err));
+    if (!f.hs)
+        fail_msg("%s", err);
+    struct us_hc_config c = cfg_with(1, 4);
+    f.hc = us_hc_new(f.cli, &c);
+    static struct got g[7];
+    for (int i = 0; i < 3; i++) {
+        submit(&f, "http://198.18.0.2/f.bin", 0, &g[i]);
+        run(&f, US_SEC(60));
+    }
+    for (int i = 3; i < 7; i++)
+        submit(&f, "http://198.18.0.2/f.bin", 0, &g[i]);
+    run(&f, US_SEC(120));
+    for (int i = 0; i < 7; i++) {
+        if (g[i].error)
+            fail_msg("request %d: %s", i, g[i].msg);
+        assert_int_equal(g[i].status, 200);
+        assert_int_equal(g[i].len, sizeof(file));
+        assert_memory_equal(g[i].body, file, sizeof(file));
+        assert_int_equal(g[i].t.conn_id, 1);
+    }
+    /* one connection: every SYN A sent (retransmissions too) has one ISN */
+    int syns = 0;
+    uint32_t isn = 0;
+    for (size_t i = 0; i < f.tr.n; i++)
+        if (f.tr.v[i].host == 0 && f.tr.v[i].flags == F_SYN) {
+            if (!syns++)
+                isn = f.tr.v[i].seq;
+            assert_int_equal(f.tr.v[i].seq, isn);
+        }
+    assert_true(syns >= 1);
+    assert_true(tu_counter(f.n.a.st, "tcp.retransmits") + tu_counter(f.n.b.st, "tcp.retransmits") > 0);
+    fix_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -619,6 +734,8 @@ int main(void)
         cmocka_unit_test(connection_refused_fails_the_request),
         cmocka_unit_test(eight_requests_over_four_parallel_connections),
         cmocka_unit_test(truncated_and_invalid_responses_end_in_errors),
+        cmocka_unit_test(idle_connection_closes_at_the_idle_timeout),
+        cmocka_unit_test(real_server_over_a_lossy_link_keep_alive_and_pipelined_bodies_are_byte_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
