@@ -207,10 +207,12 @@ static const struct tcp_cc_ops tcp_newreno = {
 /* ---- registry -------------------------------------------------------------- */
 
 extern const struct tcp_cc_ops tcp_cubic;   /* tcp_cubic.c */
+extern const struct tcp_cc_ops tcp_bbr;     /* tcp_bbr.c */
 
 static const struct tcp_cc_ops *const algorithms[] = {
     &tcp_newreno,
     &tcp_cubic,
+    &tcp_bbr,
 };
 #define N_ALGOS (sizeof(algorithms) / sizeof(algorithms[0]))
 

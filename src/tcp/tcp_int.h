@@ -6,7 +6,8 @@
  *   tcp_in.c     segment arrival (RFC 9293 3.10.7)
  *   tcp_out.c    "should I send now?", segment output, ACK/RST, receive window
  *   tcp_timer.c  the multiplexed per-connection timer, RTO (RFC 6298)
- *   tcp_cc.c     congestion control ops registry, NewReno, HyStart++ (tcp_cubic.c: CUBIC)
+ *   tcp_cc.c     congestion control ops registry, NewReno, HyStart++ (tcp_cubic.c: CUBIC,
+ *                tcp_bbr.c: BBR; pacing in tcp_out.c)
  *   tcp_sack.c   sender SACK scoreboard and RFC 6675 loss recovery helpers
  *   tcp_rack.c   RACK-TLP loss detection (RFC 8985) on SACK connections
  *   tcp_rate.c   delivery-rate samples on the RACK records (BBR's input)
@@ -347,7 +348,8 @@ struct tcp_ext {
     uint32_t rack_lost_marks;            /* segments RACK ever marked lost (new-loss test for PRR) */
     /* delivery-rate sampling (tcp_rate.c) and pacing (tcp_out.c) */
     struct tcp_rate rate;
-    us_time_t pace_next;                 /* the next paced segment may leave at this time */
+    us_time_t pace_next;                 /* the next paced burst may start at this time */
+    uint32_t pace_credit;                /* bytes the current burst may still send */
     bool pace_wait;                      /* data is held for the pacing time */
     void *cc_state;                      /* an algorithm's state beyond cc_priv (BBR), freed with ext */
     struct tcp_undo undo;

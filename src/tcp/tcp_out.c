@@ -135,24 +135,24 @@ static uint16_t window_field(struct us_tcb *tcb, uint8_t flags, unsigned xf)
 
 /* ---- pacing ------------------------------------------------------------------ */
 
-/* Pacing for an algorithm that asks for it (tcp_cc_ops.pacing_rate): a token
- * bucket in time. Every data segment moves the next send time on by its
- * serialisation time at the pacing rate; a sender that fell behind (idle,
- * or ACK-clocked below the rate) may catch up by one quantum at once —
- * 1 ms of data at the rate, at least 2 and at most 64 KiB worth of segments,
- * the TSO-sized bursts Linux's pacing sends — and is then held until the
- * next send time. The wait is a deadline of the connection's timer
- * (tcp_rearm), so the stack's next deadline includes it; the core never
- * sleeps. */
+/* Pacing for an algorithm that asks for it (tcp_cc_ops.pacing_rate), in
+ * TSO-like bursts as Linux paces: a burst of one quantum — 1 ms of data at
+ * the rate, at least 2 segments and at most 64 KiB — leaves back to back,
+ * and the next one may start once the bytes sent (with their TCP/IP
+ * headers) would have taken their time at the pacing rate. A sender that
+ * was idle starts from now: no credit for the time it did not send. The
+ * wait is a deadline of the connection's timer (tcp_rearm), so the stack's
+ * next deadline includes it; the core never sleeps. */
 static uint64_t pacing_rate(const struct us_tcb *tcb)
 {
     const struct tcp_cc_ops *cc = tcp_cc_get(tcb->cc_idx);
     return cc->pacing_rate && tcb->ext ? cc->pacing_rate(tcb) : 0;
 }
 
-static us_time_t pace_ns(uint64_t bytes, uint64_t rate)
+static uint32_t pace_quantum(const struct us_tcb *tcb, uint64_t rate)
 {
-    return (us_time_t)(bytes * 1000000000ull / rate);
+    uint64_t q = rate / 1000u, lo = 2u * tcb->mss_send, hi = 65536u > lo ? 65536u : lo;
+    return (uint32_t)(q < lo ? lo : q > hi ? hi : q);
 }
 
 static void pace_sent(struct us_tcb *tcb, uint32_t len, us_time_t now)
@@ -160,22 +160,28 @@ static void pace_sent(struct us_tcb *tcb, uint32_t len, us_time_t now)
     uint64_t rate = pacing_rate(tcb);
     if (!rate)
         return;
-    uint64_t q = rate / 1000u;
-    uint64_t lo = 2u * tcb->mss_send, hi = 65536u > lo ? 65536u : lo;
-    q = q < lo ? lo : q > hi ? hi : q;
-    us_time_t burst = pace_ns(q, rate) - pace_ns(tcb->mss_send, rate);
-    us_time_t base = tcb->ext->pace_next;
-    if (base + burst < now)
-        base = now - burst;
-    tcb->ext->pace_next = base + pace_ns(len + US_TCP_HLEN + 20u, rate);
+    struct tcp_ext *e = tcb->ext;
+    uint32_t wire = len + US_TCP_HLEN + 20u;
+    e->pace_credit = e->pace_credit > wire ? e->pace_credit - wire : 0;
+    if (e->pace_next < now)
+        e->pace_next = now;
+    e->pace_next += (us_time_t)((uint64_t)wire * 1000000000ull / rate);
 }
 
 /* May a segment leave now? When not, the connection waits for pace_next. */
 static bool pace_hold(struct us_tcb *tcb, us_time_t now)
 {
-    if (!pacing_rate(tcb) || tcb->ext->pace_next <= now)
+    uint64_t rate = pacing_rate(tcb);
+    if (!rate)
         return false;
-    tcb->ext->pace_wait = true;
+    struct tcp_ext *e = tcb->ext;
+    if (e->pace_credit)
+        return false;                        /* the current burst goes on */
+    if (e->pace_next <= now) {
+        e->pace_credit = pace_quantum(tcb, rate);
+        return false;
+    }
+    e->pace_wait = true;
     return true;
 }
 

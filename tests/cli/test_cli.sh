@@ -19,8 +19,8 @@ expect_err() { # expect_err PATTERN ARGS...
 expect_err "--loss: '1.5' is not allowed (expected a number 0..1)" --loss 1.5 up
 expect_err "--mtu: 'abc' is not allowed (expected an integer 576..9000)" --mtu abc up
 expect_err "--ip: '300.1.1.1' is not an IPv4 address" --ip 300.1.1.1/24 up
-expect_err "--cc: 'vegas' is not allowed (allowed: newreno, cubic)" --cc vegas up
-expect_err "--cc: 'bbr' is not allowed (allowed: newreno, cubic)" --cc bbr up
+expect_err "--cc: 'vegas' is not allowed (allowed: newreno, cubic, bbr)" --cc vegas up
+expect_err "--cc: 'bbr2' is not allowed (allowed: newreno, cubic, bbr)" --cc bbr2 up
 expect_err "unknown option '--bogus'" --bogus up
 expect_err "unknown command 'fly' (allowed: up, ping, echo, sink, source, demo, sim, analyze" fly
 # a mistyped command or option gets a suggestion; a global option after the command is explained
@@ -65,6 +65,7 @@ ccs=$("$U" --cc nosuch up 2>&1 | sed -n "s/.*(allowed: \(.*\))$/\1/p" || true)
 [ -n "$ccs" ] || fail "--cc error lists no names"
 case ", $ccs," in *", newreno,"*) ;; *) fail "--cc names '$ccs' lack newreno";; esac
 case ", $ccs," in *", cubic,"*) ;; *) fail "--cc names '$ccs' lack cubic";; esac
+case ", $ccs," in *", bbr,"*) ;; *) fail "--cc names '$ccs' lack bbr";; esac
 grep -q -- "--cc NAME .*(allowed: $ccs)" "$T/help.all" || fail "ustack --help does not list the --cc names '$ccs'"
 grep -q -- "(allowed: $ccs)" "$T/h.source" || fail "source --help does not list the --cc names '$ccs'"
 for cc in ${ccs//,/ }; do
