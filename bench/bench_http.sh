@@ -74,17 +74,29 @@ EOF
 declare -A RATE
 run_wrk() {
     local name=$1 url=$2; shift 2
-    local best=0 r e= k
+    local best=0 r e= k c0 c1 req cpu=
     for k in $(seq 1 "$REPEAT"); do
+        c0=$(cputicks "$SRV_PID")
         timeout $((SECS + 30)) nsenter --net="/run/netns/$NS" taskset -c "$CPU_CLIENT" \
             wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --timeout 5s "$@" "$url" >"$OUT/wrk-$name.txt" 2>&1 || true
+        c1=$(cputicks "$SRV_PID")
         r=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' "$OUT/wrk-$name.txt")
+        req=$(awk '/requests in/ {print $1}' "$OUT/wrk-$name.txt")
         [ -n "$r" ] || { echo "$BENCH: wrk $name gave no rate:" >&2; cat "$OUT/wrk-$name.txt" >&2; r=0; }
-        [ "$r" -gt "$best" ] && best=$r
+        if [ "$r" -gt "$best" ]; then
+            best=$r
+            # the server process's CPU time per request (user + system, in µs)
+            cpu=$(awk -v t=$((c1 - c0)) -v n="${req:-0}" -v hz="$(getconf CLK_TCK)" \
+                'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "?" }')
+        fi
         e+=$(grep -E "Socket errors|Non-2xx" "$OUT/wrk-$name.txt" | tr -s ' ' | tr '\n' ';' || true)
     done
     RATE[$name]="${best}${e:+ ($e)}"
+    CPU[$name]=$cpu
 }
+# cputicks PID: utime + stime of the process, in clock ticks
+cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+declare -A CPU
 
 ulimit -n $((IDLE + 4096))
 # wait_http URL: until it answers, at most 5 s
@@ -126,6 +138,7 @@ idle_mem() {
 nsenter --net="/run/netns/$NS" taskset -c "$CPU_SERVER" "$USTACK" --tap tap0 --ip 198.18.0.2/24 --backlog 4096 serve --port 80 --root "$WWW" \
     --access-log off --max-requests 0 --duration 3600 >"$OUT/serve.log" 2>&1 &
 SPID=$!
+SRV_PID=$SPID
 PIDS+=("$SPID")
 wait_attached
 wait_http http://198.18.0.2/
@@ -138,6 +151,7 @@ kill "$SPID"; wait "$SPID" 2>/dev/null || true
 nginx_conf 198.19.0.2:80 "$OUT/nginx-veth.conf"
 nsenter --net="/run/netns/$NS2" taskset -c "$CPU_SERVER" nginx -c "$OUT/nginx-veth.conf" >"$OUT/nginx.log" 2>&1 &
 NPID=$!
+SRV_PID=$NPID
 PIDS+=("$NPID")
 wait_http http://198.19.0.2/
 idle_mem ng "$NPID" 198.19.0.2 80
@@ -149,6 +163,7 @@ kill "$NPID"; wait "$NPID" 2>/dev/null || true
 nsenter --net="/run/netns/$NS" taskset -c "$CPU_SERVER" "$USTACK" --stack kernel serve --listen 127.0.0.1 --port 8080 --root "$WWW" \
     --access-log off --max-requests 0 --duration 3600 >"$OUT/kserve.log" 2>&1 &
 KPID=$!
+SRV_PID=$KPID
 PIDS+=("$KPID")
 wait_http http://127.0.0.1:8080/
 idle_mem k "$KPID" 127.0.0.1 8080
@@ -158,6 +173,7 @@ kill "$KPID"; wait "$KPID" 2>/dev/null || true
 nginx_conf 127.0.0.1:8081 "$OUT/nginx-lo.conf"
 nsenter --net="/run/netns/$NS" taskset -c "$CPU_SERVER" nginx -c "$OUT/nginx-lo.conf" >"$OUT/nginx-lo.log" 2>&1 &
 NPID=$!
+SRV_PID=$NPID
 PIDS+=("$NPID")
 wait_http http://127.0.0.1:8081/
 run_wrk nl_ka http://127.0.0.1:8081/index.html
@@ -165,11 +181,14 @@ run_wrk nl_close http://127.0.0.1:8081/index.html -H "Connection: close"
 kill "$NPID"; wait "$NPID" 2>/dev/null || true
 
 echo "HTTP server, $(stat -c %s "$WWW/index.html")-byte page, wrk -t$THREADS -c$CONNS -d${SECS}s, server on CPU $CPU_SERVER, wrk on CPU $CPU_CLIENT (req/s)"
-printf '  %-44s %14s %16s\n' "" "keep-alive" "Connection: close"
-printf '  %-44s %14s %16s\n' "ustack serve, ustack over TAP" "${RATE[us_ka]}" "${RATE[us_close]}"
-printf '  %-44s %14s %16s\n' "nginx (1 worker), Linux over veth" "${RATE[ng_ka]}" "${RATE[ng_close]}"
-printf '  %-44s %14s %16s\n' "ustack serve --stack kernel, loopback" "${RATE[k_ka]}" "${RATE[k_close]}"
-printf '  %-44s %14s %16s\n' "nginx (1 worker), loopback" "${RATE[nl_ka]}" "${RATE[nl_close]}"
+row() { printf '  %-40s %11s %11s %15s %11s\n' "$@"; }
+row "" "keep-alive" "(CPU us/req)" "Connection:close" "(CPU us/req)"
+row "ustack serve, ustack over TAP" "${RATE[us_ka]}" "${CPU[us_ka]}" "${RATE[us_close]}" "${CPU[us_close]}"
+row "nginx (1 worker), Linux over veth" "${RATE[ng_ka]}" "${CPU[ng_ka]}" "${RATE[ng_close]}" "${CPU[ng_close]}"
+row "ustack serve --stack kernel, loopback" "${RATE[k_ka]}" "${CPU[k_ka]}" "${RATE[k_close]}" "${CPU[k_close]}"
+row "nginx (1 worker), loopback" "${RATE[nl_ka]}" "${CPU[nl_ka]}" "${RATE[nl_close]}" "${CPU[nl_close]}"
+echo "  (CPU us/req: the server process's user+system time per request; over TAP it includes the"
+echo "   kernel's side of every frame ustack writes, delivery to wrk's socket included)"
 echo "memory per idle HTTP connection (process VmRSS; the kernel's socket memory is not in it):"
 echo "  ustack serve over TAP (stack and server):  ${MEM[us]}"
 echo "  ustack serve --stack kernel (server only): ${MEM[k]}"
