@@ -5,7 +5,9 @@
 # then GAP seconds of pause; stops early once STAMPFILE (the flood's, see
 # syn_flood.py) says "end", or after SECS (default and at most 300). Prints
 # each connect's start time and outcome, then
-# "clients: OK of TRIED echoed byte-exact in SECONDS s".
+# "clients: OK of TRIED echoed byte-exact in SECONDS s" and where those seconds
+# went (from /proc/self/schedstat): "sched: R s running, W s waiting for a CPU,
+# S s waiting for the server" (S: the rest: blocked in connect/recv, and GAP).
 import os, socket, sys, time
 ip, port, n, size, gap = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
 stamp = sys.argv[6] if len(sys.argv) > 6 else None
@@ -19,8 +21,16 @@ def flood_ended():
     except OSError:
         return False
 
+def schedstat():
+    try:
+        with open("/proc/self/schedstat") as f:
+            run, wait = f.read().split()[:2]
+        return int(run) / 1e9, int(wait) / 1e9
+    except (OSError, ValueError):
+        return None
+
 ok = tried = 0
-t0 = time.monotonic()
+t0, s0 = time.monotonic(), schedstat()
 while tried < n and time.monotonic() - t0 < secs and not (stamp and flood_ended()):
     k, t = tried, time.time()
     tried += 1
@@ -45,4 +55,9 @@ while tried < n and time.monotonic() - t0 < secs and not (stamp and flood_ended(
     except Exception as e:
         print(f"connect {k} at {t:.3f}: {e!r}")
     time.sleep(gap)
-print(f"clients: {ok} of {tried} echoed byte-exact in {time.monotonic() - t0:.3f} s")
+wall, s1 = time.monotonic() - t0, schedstat()
+print(f"clients: {ok} of {tried} echoed byte-exact in {wall:.3f} s")
+if s0 and s1:
+    run, wait = s1[0] - s0[0], s1[1] - s0[1]
+    print(f"sched: {run:.3f} s running, {wait:.3f} s waiting for a CPU, "
+          f"{max(wall - run - wait, 0):.3f} s waiting for the server")
