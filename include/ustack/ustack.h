@@ -182,6 +182,8 @@ struct us_tcp_info {
     uint64_t retransmits, fast_retransmits, rto_expirations, probes_sent;
     uint64_t dsacks_received;  /* ACKs whose first SACK block was a D-SACK (RFC 2883) */
     uint64_t undo_dsack, undo_eifel; /* spurious recoveries/timeouts undone: by D-SACK (RFC 3708), by timestamps (RFC 3522) */
+    us_time_t reo_wnd;         /* RACK reordering window once reordering is seen (RFC 8985 6.2) */
+    us_time_t rack_min_rtt;    /* RACK.min_RTT: the windowed minimum it is taken from */
     uint32_t snd_wnd, rcv_wnd;
     uint8_t snd_wscale, rcv_wscale;
     bool sack_ok, ts_ok;

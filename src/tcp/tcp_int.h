@@ -265,6 +265,7 @@ struct tcp_rate {
     struct tcp_rate_sample rs;           /* the latest sample */
 };
 #define TCP_RACK_SEGS_MIN 32u
+#define TCP_RACK_MIN_RTT_WIN_MS 10000u   /* RACK.min_RTT is the minimum of the last 10 s */
 #define TCP_RACK_SEGS_MAX 65535u         /* hard bound (uint16_t indices); see tcp_rack.c */
 
 /* RACK-TLP state (RFC 8985 5.2 names). The record array exists only while
@@ -275,11 +276,13 @@ struct tcp_rack {
     bool have;                           /* xmit_us/end_seq valid */
     bool reordering_seen;
     uint32_t xmit_us, end_seq;           /* RACK.xmit_ts, RACK.end_seq */
-    uint32_t rtt_us, min_rtt_us;         /* RACK.rtt, RACK.min_RTT (0 = none) */
+    uint32_t rtt_us, min_rtt_us;         /* RACK.rtt, RACK.min_RTT (windowed, 0 = none) */
     uint32_t fack;                       /* RACK.fack: highest (S)ACKed end */
     uint32_t reo_timeout_us;             /* from the last detection, 0 = none */
     uint8_t reo_mult, reo_persist;       /* RACK.reo_wnd_mult, RACK.reo_wnd_persist */
-    uint32_t dsack_round;                /* SND.MAX when reo_mult last grew */
+    uint32_t dsack_round;                /* SND.MAX when reo_mult last grew ... */
+    bool dsack_round_on;                 /* ... while SND.UNA is below it (RACK.dsack_round set) */
+    struct tcp_rtt_sample { uint32_t t, v; } mrtt[3]; /* min_RTT's window: ms, µs */
     bool tlp_active, tlp_retrans;        /* TLP.end_seq set / TLP.is_retrans */
     uint32_t tlp_end_seq;                /* TLP.end_seq */
     bool rexmit_any;                     /* some record was retransmitted ... */
@@ -593,6 +596,8 @@ void tcp_rack_reo_timeout(struct us_stack *st, struct us_tcb *tcb, us_time_t now
 void tcp_rack_pto(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 void tcp_rack_on_rto(struct us_tcb *tcb);
 void tcp_rack_undo(struct us_tcb *tcb);
+/* The reordering window (µs) once reordering has been seen: min(mult · min_RTT / 4, SRTT). */
+uint32_t tcp_rack_reo_wnd(const struct us_tcb *tcb);
 void tcp_rack_post_recovery(struct us_tcb *tcb);
 void tcp_rack_free(struct tcp_ext *e);
 /* tcp_in.c: RACK marked a loss — enter recovery once per round (RFC 8985 9.3). */

@@ -145,23 +145,33 @@ void tcp_rack_sent(struct us_tcb *tcb, uint32_t seq, uint32_t end, us_time_t now
 /* ---- ACK processing ---------------------------------------------------------- */
 
 /* 6.2 step 4: a D-SACK means we retransmitted too early — widen the window
- * by min_RTT/4, at most once per round trip, for the next 16 recoveries. */
-static void dsack_seen(struct us_stack *st, struct us_tcb *tcb, struct tcp_rack *r)
+ * by min_RTT/4, once per round trip (until SND.UNA passes the SND.MAX of the
+ * last widening), for the next 16 recoveries. It also means reordering:
+ * the segment RACK gave up on was delivered after all. Step 3 cannot see
+ * that when the late segment was the one retransmitted (its record is a
+ * retransmission), and without reordering_seen the window stays 0 once
+ * DupThresh segments are SACKed — every reordering beyond the first
+ * min_RTT / 4 was a spurious retransmission however often D-SACKs came
+ * (Linux counts a D-SACK of a retransmission as reordering too). */
+static void dsack_seen(struct us_tcb *tcb, struct tcp_rack *r)
 {
-    (void)st;
-    uint8_t m = r->reo_mult ? r->reo_mult : 1;
-    if (m > 1 && !seq_ge(tcb->snd_una, r->dsack_round))
+    r->reordering_seen = true;
+    if (r->dsack_round_on && !seq_ge(tcb->snd_una, r->dsack_round))
         return;
+    uint8_t m = r->reo_mult ? r->reo_mult : 1;
     r->reo_mult = m < 255 ? (uint8_t)(m + 1) : m;
     r->dsack_round = tcb->snd_max;
+    r->dsack_round_on = true;
     r->reo_persist = REO_PERSIST;
 }
 
 void tcp_rack_post_recovery(struct us_tcb *tcb)
 {
     struct tcp_rack *r = rk(tcb);
-    if (r && r->reo_persist && --r->reo_persist == 0)
+    if (r && r->reo_persist && --r->reo_persist == 0) {
         r->reo_mult = 1;
+        r->dsack_round_on = false;
+    }
 }
 
 void tcp_rack_tlp_ack(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, us_time_t now)
@@ -171,7 +181,7 @@ void tcp_rack_tlp_ack(struct us_stack *st, struct us_tcb *tcb, const struct us_t
         return;
     bool dsack = tcp_sack_is_dsack(s);
     if (dsack)
-        dsack_seen(st, tcb, r);
+        dsack_seen(tcb, r);
     if (!r->tlp_active || seq_lt(s->ack, r->tlp_end_seq))
         return;
     if (dsack) {
@@ -205,6 +215,41 @@ static bool echo_older(const struct us_tcb *tcb, const struct us_tcp_repr *s, co
     return echo_age > (uint64_t)(t_us(now) - g->xmit_us) + 1000u;
 }
 
+/* RACK.min_RTT over the last TCP_RACK_MIN_RTT_WIN_MS (RFC 8985 6.2 allows
+ * the connection's minimum; a window follows a path whose delay grew, as
+ * Linux's tcp_min_rtt_wlen does): Kathleen Nichols' running minimum with
+ * three samples, the best of the window and the best of its later quarters
+ * (Linux lib/win_minmax.c), O(1) per sample. Times in ms. */
+static uint32_t min_rtt_update(struct tcp_rack *r, uint32_t t, uint32_t v)
+{
+    struct tcp_rtt_sample *m = r->mrtt, x = { t, v };
+    uint32_t win = TCP_RACK_MIN_RTT_WIN_MS;
+    if (!r->min_rtt_us || v <= m[0].v || t - m[2].t > win) {
+        m[0] = m[1] = m[2] = x;                   /* a new minimum, or the window is empty */
+        return v;
+    }
+    if (v <= m[1].v)
+        m[1] = m[2] = x;
+    else if (v <= m[2].v)
+        m[2] = x;
+    uint32_t dt = t - m[0].t;
+    if (dt > win) {                               /* the best left the window: promote */
+        m[0] = m[1];
+        m[1] = m[2];
+        m[2] = x;
+        if (t - m[0].t > win) {
+            m[0] = m[1];
+            m[1] = m[2];
+            m[2] = x;
+        }
+    } else if (m[1].t == m[0].t && dt > win / 4) {
+        m[1] = m[2] = x;                          /* a second choice from the second quarter */
+    } else if (m[2].t == m[1].t && dt > win / 2) {
+        m[2] = x;                                 /* a third choice from the second half */
+    }
+    return m[0].v;
+}
+
 /* 6.2 step 2 (RACK_update) and step 3 (reordering) for one delivered record. */
 static void rack_update(const struct us_tcb *tcb, struct tcp_rack *r, const struct tcp_rseg *g,
                         const struct us_tcp_repr *s, bool cum, us_time_t now)
@@ -217,8 +262,8 @@ static void rack_update(const struct us_tcb *tcb, struct tcp_rack *r, const stru
          * minimum, belongs to the original */
         if ((cum && echo_older(tcb, s, g, now)) || (r->min_rtt_us && rtt < r->min_rtt_us))
             return;
-    } else if (!r->min_rtt_us || rtt < r->min_rtt_us) {
-        r->min_rtt_us = rtt ? rtt : 1;
+    } else {
+        r->min_rtt_us = min_rtt_update(r, t_ms(now), rtt ? rtt : 1);
     }
     /* RACK.rtt ends as the RTT of the most recently sent delivered segment */
     if (!r->have || sent_after(g->xmit_us, g->end, r->xmit_us, r->end_seq)) {
@@ -233,13 +278,23 @@ static void rack_update(const struct us_tcb *tcb, struct tcp_rack *r, const stru
         r->fack = g->end;
 }
 
+static uint32_t reo_wnd_seen(const struct us_tcb *tcb, const struct tcp_rack *r)
+{
+    uint64_t w = (uint64_t)(r->reo_mult ? r->reo_mult : 1) * r->min_rtt_us / 4;
+    return w < tcb->srtt || !tcb->srtt ? (uint32_t)w : tcb->srtt;
+}
+
+uint32_t tcp_rack_reo_wnd(const struct us_tcb *tcb)
+{
+    return tcb->ext ? reo_wnd_seen(tcb, &tcb->ext->rack) : 0;
+}
+
 /* 6.2 step 4 (RACK_update_reo_wnd). */
 static uint32_t reo_wnd(const struct us_tcb *tcb, const struct tcp_rack *r, uint32_t sacked)
 {
     if (!r->reordering_seen && ((tcb->flags & TF_RECOVERY) || sacked >= TCP_DUPTHRESH))
         return 0;
-    uint64_t w = (uint64_t)(r->reo_mult ? r->reo_mult : 1) * r->min_rtt_us / 4;
-    return w < tcb->srtt || !tcb->srtt ? (uint32_t)w : tcb->srtt;
+    return reo_wnd_seen(tcb, r);
 }
 
 /* 6.2 step 5 (RACK_detect_loss): mark lost every record sent before the most

@@ -628,6 +628,8 @@ int us_tcp_get_info(struct us_stack *st, struct us_tcb *tcb, struct us_tcp_info 
         info->dsacks_received = tcb->ext->dsacks_rcvd;
         info->undo_dsack = tcb->ext->undo_dsack;
         info->undo_eifel = tcb->ext->undo_eifel;
+        info->reo_wnd = US_US(tcp_rack_reo_wnd(tcb));
+        info->rack_min_rtt = US_US(tcb->ext->rack.min_rtt_us);
     }
     info->snd_wnd = tcb->snd_wnd;
     info->rcv_wnd = sync ? tcp_rcv_window(tcb) : 0;

@@ -1,9 +1,13 @@
-/* ustack as a receiver reports duplicate segments with D-SACK (RFC 2883):
- * a segment wholly below RCV.NXT, and a segment the out-of-order queue
- * already holds, are each answered at once by an ACK whose first SACK block
- * is the duplicate range (in the second case followed by the block that
- * contains it, RFC 2883 4.1.2); the report is made once. Asserted on the
- * segments B sent, in virtual time. */
+/* D-SACK (RFC 2883) both ways.
+ * ustack as a receiver reports duplicate segments: a segment wholly below
+ * RCV.NXT, and a segment the out-of-order queue already holds, are each
+ * answered at once by an ACK whose first SACK block is the duplicate range
+ * (in the second case followed by the block that contains it, RFC 2883
+ * 4.1.2); the report is made once. Asserted on the segments B sent.
+ * ustack as a sender widens RACK's reordering window on D-SACKs (RFC 8985
+ * 6.2 step 4): on a link that delays some segments by more than
+ * min_RTT / 4, the first spurious retransmissions are reported by D-SACK
+ * and after that the reordered segments are left alone. In virtual time. */
 #include "test_tcp_helpers.h"
 
 #define RTT US_MS(20)
@@ -148,11 +152,92 @@ static void duplicate_of_an_out_of_order_segment_is_reported_before_its_block(vo
     tt_free(&x.n, &x.tr);
 }
 
+/* ---- the sender's reordering window grows on D-SACKs ------------------------------ */
+
+static void rack_cfg(struct us_config *c, int host, void *arg)
+{
+    (void)host;
+    (void)arg;
+    c->tcp_rack = true;
+}
+
+static void reordering_beyond_the_window_stops_causing_retransmissions_after_dsacks(void **s)
+{
+    (void)s;
+    /* 10 Mbit/s (1.2 ms a segment), RTT 20 ms: min_RTT / 4 is about 5 ms;
+     * 3% of the segments arrive 8 ms late, overtaken by about six others */
+    struct tu_opts o = {.seed = 33, .cfg_hook = rack_cfg};
+    struct us_impair_dir d = {.delay = RTT / 2, .rate_bps = 10000000, .queue_bytes = 1 << 20, .reorder = 0.03,
+                              .reorder_gap = US_MS(8)};
+    o.imp_a.tx = d;
+    o.imp_b.tx.delay = RTT / 2;
+    struct conn x;
+    tt_net(&x.n, &x.tr, &o);
+    int l = tt_listen(x.n.b.st, 80, 8, us_sim_now(x.n.sim));
+    tt_pair(&x.n, l, 80, &x.a, &x.b);
+    uint64_t ooo0 = tu_counter(x.n.b.st, "tcp.out_of_order_segments");
+    struct xfer y = {.sim = x.n.sim, .ss = x.n.a.st, .ds = x.n.b.st, .sfd = x.a, .dfd = x.b, .total = 3000000,
+                     .seed = 7};
+    assert_int_equal(xfer_run(&y, tt_now(&x.n) + US_SEC(60)), 0);
+    assert_false(y.bad);
+    uint64_t ooo = tu_counter(x.n.b.st, "tcp.out_of_order_segments") - ooo0;
+    struct us_tcp_info ti;
+    assert_int_equal(us_tcp_info(x.n.a.st, x.a, &ti), 0);
+    /* every retransmission was spurious (nothing is lost): B reported each */
+    printf("# %llu segments arrived out of order; %llu retransmissions, %llu D-SACKs, reordering window %.3f ms "
+           "(min RTT %.3f ms)\n", (unsigned long long)ooo, (unsigned long long)ti.retransmits,
+           (unsigned long long)ti.dsacks_received, (double)ti.reo_wnd / 1e6, (double)ti.rack_min_rtt / 1e6);
+    assert_true(ooo >= 40);
+    assert_true(ti.retransmits <= 3);
+    assert_true(ti.dsacks_received >= 1);
+    assert_true(ti.reo_wnd > US_MS(8));
+    assert_int_equal(ti.rto_expirations, 0);
+    tt_free(&x.n, &x.tr);
+}
+
+/* RACK.min_RTT is the minimum of the last 10 s: after the path's delay grew
+ * from 2 ms to 40 ms the reordering window follows it (connection-wide it
+ * would stay at the old 2 ms, a window of 0.5 ms on a 40 ms path). */
+static void reordering_window_follows_the_min_rtt_of_the_last_10_seconds(void **s)
+{
+    (void)s;
+    struct tu_opts o = {.seed = 34, .cfg_hook = rack_cfg};
+    o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(1);
+    struct conn x;
+    tt_net(&x.n, &x.tr, &o);
+    int l = tt_listen(x.n.b.st, 80, 8, us_sim_now(x.n.sim));
+    tt_pair(&x.n, l, 80, &x.a, &x.b);
+    static uint8_t buf[20000];
+    struct us_tcp_info ti;
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) {
+            struct us_impair_config c = {.tx = {.delay = US_MS(20)}, .seed = 1};
+            us_impair_set(x.n.a.imp, &c);
+            us_impair_set(x.n.b.imp, &c);
+        }
+        for (int i = 0; i < 30; i++) {                /* 10 kB every 500 ms for 15 s */
+            assert_int_equal(us_send(x.n.a.st, x.a, buf, 10000, 0, tt_now(&x.n)), 10000);
+            tt_run(&x.n, US_MS(500));
+            drain_b(&x);
+        }
+        assert_int_equal(us_tcp_info(x.n.a.st, x.a, &ti), 0);
+        printf("# path RTT %d ms: RACK min RTT %.3f ms, reordering window %.3f ms\n", round ? 40 : 2,
+               (double)ti.rack_min_rtt / 1e6, (double)ti.reo_wnd / 1e6);
+        assert_int_equal(ti.bytes_in_flight, 0);
+        us_time_t rtt = round ? US_MS(40) : US_MS(2);
+        assert_true(ti.rack_min_rtt >= rtt && ti.rack_min_rtt <= rtt + US_MS(1));
+        assert_true(ti.reo_wnd >= rtt / 4 && ti.reo_wnd <= (rtt + US_MS(1)) / 4);
+    }
+    tt_free(&x.n, &x.tr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(duplicate_below_rcv_nxt_is_answered_with_a_dsack_block_once),
         cmocka_unit_test(duplicate_of_an_out_of_order_segment_is_reported_before_its_block),
+        cmocka_unit_test(reordering_beyond_the_window_stops_causing_retransmissions_after_dsacks),
+        cmocka_unit_test(reordering_window_follows_the_min_rtt_of_the_last_10_seconds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
