@@ -623,6 +623,34 @@ static void paths_cannot_leave_the_root(void **st)
     hx_free(&x);
 }
 
+/* Connection on both sides: a 1.1 request with Connection: close is answered
+ * with Connection: close and our FIN right behind the response; a 1.0
+ * request asking for keep-alive gets Connection: keep-alive and the
+ * connection stays open for the next one. */
+static void connection_close_and_1_0_keep_alive_are_honoured(void **st)
+{
+    (void)st;
+    struct hx x;
+    hx_init(&x, NULL);
+    int c = hx_connect(&x);
+    struct rx rx = {0};
+    hx_send(&x, c, "GET /a.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    hx_collect(&x, c, &rx, 1, false, US_SEC(1));
+    assert_rsp(&rx.r[0], 200, "A\n");
+    assert_non_null(strstr(rx.r[0].head, "\r\nConnection: keep-alive\r\n"));
+    hx_run_until(&x, hx_now(&x) + US_SEC(1));
+    assert_int_equal(count_segs(&x.tr, 1, F_FIN, 0), 0);
+    hx_send(&x, c, "GET /b.txt HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+    hx_collect(&x, c, &rx, 2, true, US_SEC(1));
+    assert_rsp(&rx.r[1], 200, "BB\n");
+    assert_true(rx.r[1].close);
+    const struct seg *resp = last_data_seg(&x.tr, 1), *fin = find_seg(&x.tr, 1, F_FIN, false, 0);
+    assert_non_null(fin);
+    assert_true(fin == resp || fin->t == resp->t);   /* the FIN rides with the response or leaves at once */
+    hx_close_clean(&x, c);
+    hx_free(&x);
+}
+
 /* ---- limits and robustness ---- */
 
 /* max_requests 3: the third response says Connection: close and our FIN
@@ -787,6 +815,7 @@ int main(void)
         cmocka_unit_test(expect_100_continue_then_the_body_and_417_for_other_expectations),
         cmocka_unit_test(other_methods_405_with_allow_unknown_501_head_without_body),
         cmocka_unit_test(paths_cannot_leave_the_root),
+        cmocka_unit_test(connection_close_and_1_0_keep_alive_are_honoured),
         cmocka_unit_test(the_last_request_a_connection_may_carry_is_answered_with_close),
         cmocka_unit_test(pipelined_requests_beyond_the_read_ahead_bound_are_all_answered),
         cmocka_unit_test(mangled_requests_are_answered_or_closed_and_the_server_serves_on),
