@@ -232,12 +232,10 @@ static void on_event(const struct us_hc_event *ev)
         if (x->own_file)
             x->out = NULL;
         timing_line(g, x);
-        if (x->failed_http || x->error) {
-            if (x->failed_http || x->error)
-                fprintf(stderr, "ustack get: %s: %s\n", x->url, x->msg);
-            if (!g->status)
-                g->status = exit_status(x);
-        }
+        if (x->failed_http)
+            fprintf(stderr, "ustack get: %s: %s\n", x->url, x->msg);
+        if ((x->failed_http || x->error) && !g->status)
+            g->status = exit_status(x);
         g->active--;
         g->finished++;
         if (g->sink && x->index == g->turn)
@@ -446,7 +444,7 @@ static int get_run(struct cli *c)
 }
 
 static const struct cli_opt get_opts[] = {
-    CLI_ARGV("URL...", "the URLs to fetch (http://HOST[:PORT]/PATH, HOST a numeric IPv4 address)", &get_urls),
+    CLI_ARGV("URL...", "URL to fetch (http://HOST[:PORT]/PATH; several are fetched in turn, or --parallel)", &get_urls),
     CLI_STR("-o", "FILE", "write the bodies to FILE (in URL order) instead of stdout", &get_output),
     CLI_FLAG("-O", "write each body to a file named after the last segment of its URL path", &get_remote_name),
     CLI_UINT("--parallel", "N", "transfers at once (default 1)", &get_parallel, 1, 10000),
