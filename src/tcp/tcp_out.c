@@ -149,6 +149,8 @@ static uint64_t pacing_rate(const struct us_tcb *tcb)
     return cc->pacing_rate && tcb->ext ? cc->pacing_rate(tcb) : 0;
 }
 
+#define PACE_CATCH_UP 4u
+
 static uint32_t pace_quantum(const struct us_tcb *tcb, uint64_t rate)
 {
     uint64_t q = rate / 1000u, lo = 2u * tcb->mss_send, hi = 65536u > lo ? 65536u : lo;
@@ -162,9 +164,8 @@ static void pace_sent(struct us_tcb *tcb, uint32_t len, us_time_t now)
         return;
     struct tcp_ext *e = tcb->ext;
     uint32_t wire = len + US_TCP_HLEN + 20u;
+    (void)now;
     e->pace_credit = e->pace_credit > wire ? e->pace_credit - wire : 0;
-    if (e->pace_next < now)
-        e->pace_next = now;
     e->pace_next += (us_time_t)((uint64_t)wire * 1000000000ull / rate);
 }
 
@@ -178,7 +179,15 @@ static bool pace_hold(struct us_tcb *tcb, us_time_t now)
     if (e->pace_credit)
         return false;                        /* the current burst goes on */
     if (e->pace_next <= now) {
-        e->pace_credit = pace_quantum(tcb, rate);
+        /* A burst that starts late (the wake-up came after pace_next: a
+         * real-time loop's timer latency) is charged from pace_next, so the
+         * next ones follow sooner and the rate holds; later than
+         * PACE_CATCH_UP quanta's time, the sender was idle (or ACK-clocked)
+         * and starts from now. */
+        uint32_t q = pace_quantum(tcb, rate);
+        if (now - e->pace_next > (us_time_t)((uint64_t)PACE_CATCH_UP * q * 1000000000ull / rate))
+            e->pace_next = now;
+        e->pace_credit = q;
         return false;
     }
     e->pace_wait = true;
