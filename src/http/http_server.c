@@ -44,6 +44,7 @@ enum { C_HEAD, C_BODY, C_SEND, C_LINGER };
 enum { T_IDLE, T_HEADER, T_LINGER, T_N };
 
 #define SEND_WINDOW 65536u
+#define ACCEPT_PAUSE US_MS(100)
 
 struct conn {
     int fd;
@@ -74,6 +75,7 @@ struct us_http_server {
     struct hf_root root;
     int lfd;
     bool lwatched, accept_again;  /* accept_again: the listener was watched again during a step */
+    us_time_t accept_retry;       /* after an accept failed (EMFILE, ENOMEM): when to try again, or 0 */
     uint16_t port;
     us_time_t now;
     struct tlist t[T_N];
@@ -449,6 +451,20 @@ static void fail(struct us_http_server *s, struct conn *k, int status)
 
 /* ---- connections ---------------------------------------------------------- */
 
+/* The listener is unwatched while the server is full or accept fails, and
+ * watched again (accepting at the end of the step) when that may be over. */
+static void listener_pause(struct us_http_server *s)
+{
+    if (s->lwatched && us_tp_watch(s->tp, s->lfd, 0, NULL) == 0)
+        s->lwatched = false;
+}
+
+static void listener_resume(struct us_http_server *s)
+{
+    if (!s->lwatched && s->lfd >= 0 && us_tp_watch(s->tp, s->lfd, US_TP_READ, NULL) == 0)
+        s->lwatched = s->accept_again = true;
+}
+
 static void conn_close(struct us_http_server *s, struct conn *k)
 {
     t_unlink(s, k);
@@ -459,8 +475,7 @@ static void conn_close(struct us_http_server *s, struct conn *k)
     free(k->out);
     free(k);
     s->st.open--;
-    if (!s->lwatched && s->lfd >= 0 && us_tp_watch(s->tp, s->lfd, US_TP_READ, NULL) == 0)
-        s->lwatched = s->accept_again = true;
+    listener_resume(s);
 }
 
 /* Our FIN now; the input is drained until the peer's FIN or the linger
@@ -777,11 +792,17 @@ static void accept_all(struct us_http_server *s)
     while (s->st.open < s->cfg.max_conns) {
         struct us_tp_addr peer;
         int fd = us_tp_accept(s->tp, s->lfd, &peer, s->now);
-        if (fd < 0)
-            return;
-        struct conn *k = calloc(1, sizeof(*k));
+        struct conn *k = fd >= 0 ? calloc(1, sizeof(*k)) : NULL;
         if (!k) {
-            us_tp_close(s->tp, fd, s->now);
+            if (fd == -EAGAIN)
+                return;
+            /* out of descriptors or memory: the listener stays readable, so
+             * it rests (ACCEPT_PAUSE, or until a connection closes) instead
+             * of waking every wait */
+            if (fd >= 0)
+                us_tp_close(s->tp, fd, s->now);
+            listener_pause(s);
+            s->accept_retry = s->now + ACCEPT_PAUSE;
             return;
         }
         k->fd = fd;
@@ -794,8 +815,7 @@ static void accept_all(struct us_http_server *s)
         enter_head(s, k);
         drive(s, k);
     }
-    if (s->lwatched && us_tp_watch(s->tp, s->lfd, 0, NULL) == 0)
-        s->lwatched = false;  /* full: the accept queue holds the rest */
+    listener_pause(s);  /* full: the accept queue holds the rest */
 }
 
 static void expire(struct us_http_server *s)
@@ -835,6 +855,10 @@ us_time_t us_http_server_step(struct us_http_server *s, us_time_t now)
         }
     } while (n == 256 && ++rounds < 16);
     expire(s);
+    if (s->accept_retry && now >= s->accept_retry) {
+        s->accept_retry = 0;
+        listener_resume(s);
+    }
     if (s->accept_again) {
         s->accept_again = false;
         accept_all(s);
@@ -843,7 +867,7 @@ us_time_t us_http_server_step(struct us_http_server *s, us_time_t now)
         fflush(s->cfg.access_log);
     if (n == 256)
         return now;
-    us_time_t d = US_TIME_NEVER;
+    us_time_t d = s->accept_retry ? s->accept_retry : US_TIME_NEVER;
     for (int i = 0; i < T_N; i++)
         if (s->t[i].head && s->t[i].head->deadline < d)
             d = s->t[i].head->deadline;

@@ -800,6 +800,42 @@ static void mangled_requests_are_answered_or_closed_and_the_server_serves_on(voi
     hx_free(&x);
 }
 
+/* max_conns 2: a third connection waits in the accept queue (its request
+ * unanswered) until one of the two closes; then it is accepted and answered
+ * at once. */
+static void connections_past_max_conns_wait_until_one_closes(void **st)
+{
+    (void)st;
+    struct us_http_server_config cfg;
+    us_http_server_config_default(&cfg);
+    cfg.max_conns = 2;
+    struct hx x;
+    hx_init(&x, &cfg);
+    int c[3];
+    struct rx rx[3];
+    memset(rx, 0, sizeof(rx));
+    for (int i = 0; i < 3; i++) {
+        c[i] = hx_connect(&x);   /* the handshake completes: the stack's accept queue */
+        hx_send(&x, c[i], GET("/a.txt"));
+    }
+    for (int i = 0; i < 2; i++)
+        hx_collect(&x, c[i], &rx[i], 1, false, US_SEC(1));
+    hx_run_until(&x, hx_now(&x) + US_SEC(1));
+    assert_int_equal(us_tp_read(x.ctp, c[2], rx[2].buf, sizeof(rx[2].buf), hx_now(&x)), -EAGAIN);
+    struct us_http_server_stats s;
+    us_http_server_stats(x.srv, &s);
+    assert_int_equal(s.accepted, 2);
+    us_tp_close(x.ctp, c[0], hx_now(&x));
+    us_time_t t0 = hx_now(&x);
+    hx_collect(&x, c[2], &rx[2], 1, false, US_SEC(1));
+    assert_rsp(&rx[2].r[0], 200, "A\n");
+    /* the FIN's one-way trip, then the response's */
+    assert_true(hx_now(&x) - t0 <= 2 * ONE_WAY + US_MS(1));
+    us_tp_close(x.ctp, c[1], hx_now(&x));
+    hx_close_clean(&x, c[2]);
+    hx_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -818,6 +854,7 @@ int main(void)
         cmocka_unit_test(connection_close_and_1_0_keep_alive_are_honoured),
         cmocka_unit_test(the_last_request_a_connection_may_carry_is_answered_with_close),
         cmocka_unit_test(pipelined_requests_beyond_the_read_ahead_bound_are_all_answered),
+        cmocka_unit_test(connections_past_max_conns_wait_until_one_closes),
         cmocka_unit_test(mangled_requests_are_answered_or_closed_and_the_server_serves_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
