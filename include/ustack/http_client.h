@@ -108,6 +108,7 @@ struct us_hc_timing {
     uint32_t dns_queries;       /* queries the lookup sent */
     uint32_t conn_id;           /* the connection of the last attempt (1, 2, ... per client) */
     bool reused;                /* that connection carried requests before this one */
+    uint16_t local_port;        /* that connection's local port (0: not known) */
     uint32_t redirects, retries;
     uint16_t status;            /* of the final response, 0 if none */
     uint64_t body_bytes;        /* delivered through US_HC_DATA */

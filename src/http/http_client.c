@@ -554,6 +554,8 @@ static void assign(struct us_hc *hc, struct hc_conn *c, struct us_hc_req *r, us_
     c->inflight++;
     r->t.conn_id = c->id;
     r->t.reused = c->assigned++ > 0;
+    struct us_tp_addr la;
+    r->t.local_port = us_tp_local_addr(hc->tp, c->fd, &la) == 0 ? la.port : 0;
     r->t.connect_start = r->t.connect_end = 0;
     if (!r->t.reused) {
         r->t.connect_start = now;
