@@ -78,7 +78,7 @@ struct cli_cmd {
     int (*run)(struct cli *c);  /* returns the exit status */
 };
 extern const struct cli_cmd cmd_up, cmd_ping, cmd_echo, cmd_sink, cmd_source, cmd_demo, cmd_sim, cmd_analyze;
-extern const struct cli_cmd cmd_serve, cmd_get, cmd_resolve;
+extern const struct cli_cmd cmd_serve, cmd_get, cmd_resolve, cmd_page;
 
 struct cli_ipnet { us_ip4_t ip; uint8_t prefix; };
 

@@ -5,37 +5,47 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "pageview.h"
 #include "plot.h"
 #include "scen.h"
 
 static const char *name_opt, *pcap_opt, *mode_opt, *closer_opt, *plot_opt;
-static double rate_opt = 100, duration_opt = 40;
+static double rate_opt = -1, duration_opt = 40, loss_opt = 0;
 static uint32_t ports_opt = 1000;
 static us_time_t msl_opt = US_SEC(30);
-static us_time_t rtt_opt = US_MS(20), delack_opt = US_MS(40);
-static uint32_t body_opt = 100, requests_opt = 3;
+static us_time_t rtt_opt = 0, delack_opt = US_MS(40);   /* rtt 0: the scenario's default */
+static uint32_t body_opt = 100, requests_opt = 3, parallel_opt = 6, pipeline_opt = 8, resources_opt = 20;
+static const char *strategy_opt;
 
-static const char *const scen_names[] = {"nagle", "timewait", NULL};
+static const char *const scen_names[] = {"nagle", "timewait", "page", NULL};
+static const char *const page_strategies[] = {"serial", "parallel", "persistent", "pipelined", "all", NULL};
 static const char *const closers[] = {"client", "server", NULL};
 static const char *const nagle_modes[] = {"all", "nagle", "nodelay", "one-write", NULL};
 
 static const struct cli_opt opts[] = {
-    {.metavar = "SCENARIO", .help = "the scenario: nagle, timewait", .parse = cli_opt_choice, .out = &name_opt,
+    {.metavar = "SCENARIO", .help = "the scenario: nagle, timewait, page", .parse = cli_opt_choice, .out = &name_opt,
      .choices = scen_names},
-    {.name = "--rtt", .metavar = "MS", .help = "round-trip time of the link (default 20)", .parse = cli_opt_ms,
+    {.name = "--rtt", .metavar = "MS", .help = "round-trip time of the link (default 20; page 80)", .parse = cli_opt_ms,
      .out = &rtt_opt, .dlo = 0.002, .dhi = 10000},
     {.name = "--delack", .metavar = "MS", .help = "nagle: B's delayed-ACK time, 1..500 (default 40)",
      .parse = cli_opt_ms, .out = &delack_opt, .dlo = 1, .dhi = 500},
     CLI_UINT("--body", "BYTES", "nagle: bytes of the POST body, 1..1024 (default 100)", &body_opt, 1, 1024),
     CLI_UINT("--requests", "N", "nagle: requests on the connection, 1..16 (default 3)", &requests_opt, 1, 16),
     CLI_CHOICE("--mode", "MODE", "nagle: which sender to run (default all)", &mode_opt, nagle_modes),
-    CLI_REAL("--rate", "R", "timewait: connections per second (default 100)", &rate_opt, 0.01, 100000),
+    CLI_REAL("--rate", "R", "timewait: connections per second (default 100); page: link bits/s (default 10000000, 0 = unlimited)",
+             &rate_opt, 0, 1e11),
+    CLI_CHOICE("--strategy", "S", "page: serial, parallel, persistent, pipelined or all (default all)", &strategy_opt,
+               page_strategies),
+    CLI_UINT("--parallel", "N", "page: connections of parallel and persistent, 1..64 (default 6)", &parallel_opt, 1, 64),
+    CLI_UINT("--pipeline", "D", "page: requests outstanding when pipelined, 1..64 (default 8)", &pipeline_opt, 1, 64),
+    CLI_REAL("--loss", "P", "page: loss probability of each direction, 0..0.5 (default 0)", &loss_opt, 0, 0.5),
+    CLI_UINT("--resources", "N", "page: resources the page embeds, 1..128 (default 20)", &resources_opt, 1, 128),
     CLI_REAL("--duration", "S", "timewait: seconds of virtual time the load runs (default 40)", &duration_opt, 0.001, 3600),
     CLI_UINT("--ports", "N", "timewait: A's ephemeral ports, from 49152 (default 1000)", &ports_opt, 1, 16384),
     {.name = "--msl", .metavar = "MS", .help = "timewait: maximum segment lifetime; TIME_WAIT lasts 2*MSL (default 30000)",
      .parse = cli_opt_ms, .out = &msl_opt, .dlo = 1, .dhi = 600000},
     CLI_CHOICE("--closer", "SIDE", "timewait: who closes first (default client)", &closer_opt, closers),
-    CLI_STR("--plot", "FILE", "timewait: TIME_WAIT and connections over time as PNG (or .svg)", &plot_opt),
+    CLI_STR("--plot", "FILE", "timewait: TIME_WAIT over time; page: waterfall and cwnd (PNG, or .svg)", &plot_opt),
     CLI_STR("--pcap", "FILE", "capture of A's side (nagle default ustack-sim-nagle-MODE.pcap; timewait: none)", &pcap_opt),
     CLI_END,
 };
@@ -197,9 +207,72 @@ static int timewait(void)
     return rc;
 }
 
+/* ---- page ---- */
+static int page(void)
+{
+    int first = 0, last = PAGE_STRATEGIES - 1, one = page_strategy_parse(strategy_opt);
+    if (one >= 0)
+        first = last = one;
+    struct scen_page_opts o = {.parallel = parallel_opt, .pipeline = pipeline_opt, .rtt = rtt_opt,
+                               .rate = rate_opt < 0 ? 10000000 : (uint64_t)rate_opt, .loss = loss_opt,
+                               .resources = resources_opt, .seed = 1, .pcap = pcap_opt};
+    printf("ustack sim page: A (198.18.0.1) loads http://page.test/ from B (198.18.0.2): a page with %u resources.\n"
+           "B runs the HTTP server and answers DNS; A the resolver and client. Link: %.1f ms round trip, ",
+           resources_opt, ms(rtt_opt));
+    if (o.rate)
+        printf("%.3g Mbit/s", (double)o.rate / 1e6);
+    else
+        printf("unlimited rate");
+    printf(", loss %g%% each way.\n", loss_opt * 100);
+    static struct scen_page_result res[PAGE_STRATEGIES];
+    const struct page_result *done[PAGE_STRATEGIES];
+    int n = 0, status = 0;
+    for (int s = first; s <= last; s++) {
+        char err[256], pcap[512];
+        o.strategy = s;
+        if (pcap_opt && first != last) {
+            page_plot_name(pcap_opt, page_strategy_name(s), pcap, sizeof(pcap));
+            o.pcap = pcap;
+        }
+        if (scen_page_run(&o, &res[s], err, sizeof(err)) < 0)
+            return cli_error("sim page: %s", err), 1;
+        printf("\n%s: %u bodies, %llu bytes, %s\n", page_strategy_name(s), res[s].resources + 1,
+               (unsigned long long)res[s].site_bytes,
+               res[s].mismatched ? "SOME DIFFER FROM THE FILES" : "every one byte-exact");
+        page_print_waterfall(&res[s].load, true);
+        page_print_totals(&res[s].load, true);
+        if (plot_opt && page_plot(&res[s].load, plot_opt, first != last, true))
+            status = 1;
+        if (res[s].mismatched || res[s].load.failed)
+            status = 1;
+        done[n++] = &res[s].load;
+    }
+    if (n > 1) {
+        printf("\ncomparison:\n");
+        page_print_table(done, n, true);
+    }
+    printf("\nWhat it shows: every new connection costs a handshake (a round trip) and starts its congestion\n"
+           "window at 10 segments (slow start); every request on it costs at least a round trip more. Serial\n"
+           "pays all of it per resource; parallel overlaps it; persistent pays the handshakes and slow starts\n"
+           "once per connection; pipelined once in all, and sends requests without waiting for responses.\n"
+           "The name is looked up once on the wire; the cache answers the rest.\n");
+    for (int s = first; s <= last; s++)
+        page_result_free(&res[s].load);
+    return status;
+}
+
 static int run(struct cli *c)
 {
     (void)c;
+    bool pg = !strcmp(name_opt, "page");
+    if (!rtt_opt)
+        rtt_opt = pg ? US_MS(80) : US_MS(20);
+    if (rate_opt < 0 && !pg)
+        rate_opt = 100;
+    if (!pg && rate_opt <= 0)
+        return cli_error("sim %s: --rate must be above 0", name_opt);
+    if (pg)
+        return page();
     if (!strcmp(name_opt, "nagle"))
         return nagle();
     if (!strcmp(name_opt, "timewait"))
@@ -209,12 +282,14 @@ static int run(struct cli *c)
 
 const struct cli_cmd cmd_sim = {
     .name = "sim",
-    .summary = "a scenario in virtual time between two ustack hosts (nagle, timewait)",
+    .summary = "a scenario in virtual time between two ustack hosts (nagle, timewait, page)",
     .description = "Scenarios:\n"
                    "  nagle   a POST written as head + body: Nagle x delayed ACK, and TCP_NODELAY or one\n"
                    "          write removing the stall; the trace analyzer names it on the capture\n"
                    "  timewait  a connection per request at --rate: TIME_WAIT piling up and the ephemeral\n"
-                   "          ports running out (EADDRNOTAVAIL) when the client closes first\n",
+                   "          ports running out (EADDRNOTAVAIL) when the client closes first\n"
+                   "  page    a page and its resources loaded by --strategy serial, parallel, persistent,\n"
+                   "          pipelined or all: DNS, handshakes, slow starts and round trips per request\n",
     .globals = false,
     .opts = opts,
     .run = run,

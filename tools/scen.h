@@ -76,4 +76,102 @@ struct scen_tw_result {
 int scen_tw_run(const struct scen_tw_opts *o, struct scen_tw_result *r, char *err, size_t errlen);
 void scen_tw_free(struct scen_tw_result *r);
 
+/* ---- page: a page and its embedded resources, fetched by strategy ----
+ * The loader (page_load) is the same code in the simulator and in real time
+ * (`ustack page`): it resolves the host through the resolver, fetches the
+ * page, finds its resources in the HTML (page_scan) and fetches them:
+ *   serial      a new connection per request, one at a time (Connection: close)
+ *   parallel    up to N new connections at a time (Connection: close)
+ *   persistent  keep-alive over up to N connections
+ *   pipelined   keep-alive on one connection, up to D requests outstanding
+ * Only the transport differs. The `sim page` scenario (scen_page_run) runs it
+ * between A and B in virtual time: B serves a generated site with the real
+ * HTTP server and answers DNS for its name; the server's congestion window is
+ * read from B's connection at each response's first byte. */
+enum page_strategy { PAGE_SERIAL, PAGE_PARALLEL, PAGE_PERSISTENT, PAGE_PIPELINED, PAGE_STRATEGIES };
+const char *page_strategy_name(int s);
+int page_strategy_parse(const char *name);   /* -1: unknown */
+#define PAGE_MAX_RES 128
+#define PAGE_PATH_MAX 160
+
+/* Same-origin resources referenced by img/script/source src and link href in
+ * html (relative, /absolute and http://host/ URLs resolved against base),
+ * duplicates dropped, at most max. Returns how many; *other counts those of
+ * another origin (not fetched). */
+struct us_url;
+size_t page_scan(const char *html, size_t len, const struct us_url *base, char (*out)[PAGE_PATH_MAX], size_t max,
+                 size_t *other);
+
+struct page_req {
+    char path[PAGE_PATH_MAX];
+    us_time_t dns_start, dns_end;       /* the lookup (equal: from the cache) */
+    us_time_t connect_start, connect_end, sent, first_byte, end;   /* 0: not reached */
+    bool dns_cached, reused;
+    uint32_t conn_id;
+    uint16_t local_port, status;
+    uint64_t body_bytes, hash;          /* FNV-1a 64 of the body */
+    uint32_t cwnd;                      /* the server's cwnd at the first byte (0: not visible) */
+    uint64_t first_rtt_bytes;           /* body bytes within one handshake RTT of the first byte */
+    int error;                          /* 0 or a negative errno */
+    char msg[96];
+};
+struct page_cwnd_sample { us_time_t t; uint32_t conn_id, cwnd; };
+struct page_result {
+    int strategy;
+    uint32_t parallel, pipeline;
+    us_time_t t_start, t_end;           /* the first lookup .. the last response */
+    size_t nreq, other_origin;          /* req[0] is the page */
+    struct page_req req[PAGE_MAX_RES + 1];
+    uint64_t dns_queries, dns_cache_hits;
+    uint32_t connections;               /* handshakes the client started */
+    uint64_t body_bytes;
+    int tw_client, tw_server;           /* in TIME_WAIT at the end (-1: not visible) */
+    uint32_t failed;                    /* requests that did not end in 200 */
+    struct page_cwnd_sample *cwnd;      /* the server's cwnd when it changed (malloc'ed; page_result_free) */
+    size_t ncwnd, cwnd_cap;
+    /* the simulator's view of A's side of the wire */
+    uint32_t syns, req_segments, multi_req_segments, max_reqs_per_segment;
+};
+void page_result_free(struct page_result *r);
+
+struct page_load_opts {
+    int strategy;
+    uint32_t parallel, pipeline;        /* N (1..64), D (1..64) */
+    const char *url;
+    struct us_tp *tp;                   /* the client's transport */
+    struct us_dns *dns;                 /* on its own transport dns_tp (one driver with tp) */
+    struct us_tp *dns_tp;
+    us_time_t timeout;                  /* the whole load */
+    const char *save_dir;               /* each body into DIR/path ('/' -> '_'), or NULL */
+    /* the other side (the simulator's server), stepped with the client: its next deadline */
+    us_time_t (*peer_step)(void *arg, us_time_t now);
+    /* the server's cwnd on the connection from local_port (0: unknown) */
+    uint32_t (*server_cwnd)(void *arg, uint16_t local_port);
+    /* connections in TIME_WAIT on each side at the end */
+    void (*time_wait)(void *arg, int *client, int *server);
+    void *arg;
+    const volatile bool *stop;          /* real time: SIGINT */
+};
+/* 0 (r filled; r->failed says if any request failed), or -1 with a message. */
+int page_load(const struct page_load_opts *o, struct page_result *r, char *err, size_t errlen);
+
+struct scen_page_opts {
+    int strategy;
+    uint32_t parallel, pipeline;
+    us_time_t rtt;
+    uint64_t rate;                      /* bits/s of each direction, 0 = unlimited */
+    double loss;                        /* each direction */
+    uint32_t resources;                 /* 1..PAGE_MAX_RES */
+    uint64_t seed;
+    const char *pcap;                   /* capture of A's side, or NULL */
+};
+struct scen_page_result {
+    struct page_result load;
+    uint32_t resources;                 /* generated */
+    uint64_t site_bytes;                /* their bytes, page included */
+    uint32_t mismatched;                /* bodies that differ from the files (size or hash) */
+    uint64_t dns_answered;              /* queries B's responder answered */
+};
+int scen_page_run(const struct scen_page_opts *o, struct scen_page_result *r, char *err, size_t errlen);
+
 #endif

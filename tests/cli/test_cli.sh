@@ -49,7 +49,7 @@ fi
 # line, and one help line per option the overview lists for it
 "$U" --help >"$T/help.all"
 cmds=$(awk '/^Commands:/ {on=1; next} on && /^  [a-z]/ {print $1} on && /^$/ {exit}' "$T/help.all")
-[ "$(echo $cmds)" = "up ping echo sink source demo sim analyze serve get resolve" ] || fail "ustack --help lists commands '$(echo $cmds)'"
+[ "$(echo $cmds)" = "up ping echo sink source demo sim analyze serve get resolve page" ] || fail "ustack --help lists commands '$(echo $cmds)'"
 for cmd in $cmds; do
     "$U" "$cmd" --help >"$T/h.$cmd" || fail "$cmd --help exited non-zero"
     grep -q "^usage: ustack .*$cmd" "$T/h.$cmd" || fail "$cmd --help has no usage line"
@@ -100,6 +100,20 @@ grep -q "EADDRNOTAVAIL, the first at 1.000 s (predicted 1.00 s)" "$T/tw" || { ca
 [ -s "$T/tw.png" ] && [ -s "$T/tw.png.gp" ] || fail "sim timewait --plot wrote no PNG and script"
 "$U" sim timewait --closer server --rate 100 --ports 100 --msl 500 --duration 3 >"$T/tw2" || fail "sim timewait --closer server"
 grep -q "0 connects failed with EADDRNOTAVAIL" "$T/tw2" || fail "sim timewait --closer server: connects failed"
-expect_err "SCENARIO: 'fly' is not allowed (allowed: nagle, timewait)" sim fly
+# sim page: the four strategies, every body byte-exact, one DNS query on the wire, the same run twice, the plots
+"$U" sim page --resources 6 --rtt 100 --plot "$T/pg.png" >"$T/page1" || { cat "$T/page1"; fail "sim page exited non-zero"; }
+"$U" sim page --resources 6 --rtt 100 >"$T/page2" || fail "second sim page run"
+[ "$(grep -c 'every one byte-exact' "$T/page1")" = 4 ] || { cat "$T/page1"; fail "sim page: bodies not byte-exact"; }
+[ "$(grep -c 'DNS 1 query on the wire, 6 from the cache' "$T/page1")" = 4 ] || fail "sim page: DNS not once on the wire"
+grep -A5 "^comparison:" "$T/page1" | awk '$1 == "serial" && $3 == 7 && $4 == 0 {ok=1} END {exit !ok}' ||
+    { cat "$T/page1"; fail "sim page: serial did not open 7 connections"; }
+grep -A5 "^comparison:" "$T/page1" | awk '$1 == "pipelined" && $5 == 1 && $6 == 6 {ok=1} END {exit !ok}' ||
+    { cat "$T/page1"; fail "sim page: pipelined is not one connection for 7 requests"; }
+diff <(grep -v "plot:" "$T/page1") "$T/page2" >/dev/null || fail "sim page: two runs differ"
+for s in serial parallel persistent pipelined; do
+    [ -s "$T/pg-$s.png" ] && [ -s "$T/pg-$s-cwnd.png" ] || fail "sim page --plot: no $s waterfall and cwnd plot"
+done
+expect_err "--strategy: 'x' is not allowed (allowed: serial, parallel, persistent, pipelined, all)" sim page --strategy x
+expect_err "SCENARIO: 'fly' is not allowed (allowed: nagle, timewait, page)" sim fly
 expect_err "--mode: 'x' is not allowed (allowed: all, nagle, nodelay, one-write)" sim nagle --mode x
 echo PASS
