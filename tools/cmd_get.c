@@ -12,6 +12,7 @@
  * error, 28 timeout, 47 too many redirects, 52 empty reply, 56 receive
  * error, 130 interrupted. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ struct get {
     size_t n, next, active, finished, turn; /* turn: the transfer whose bytes the sink takes */
     FILE *sink;             /* stdout or -o FILE; NULL with -O */
     bool stop, progress;
+    const char *interrupted;    /* the signal that stopped the transfers */
     int status;             /* the first failure's exit status */
     us_time_t start, redraw;
     uint64_t bytes;
@@ -321,10 +323,24 @@ static void progress(struct get *g, us_time_t now)
     }
 }
 
+/* SIGINT/SIGTERM are blocked but while the transport waits, and a transfer
+ * with data always ready may never wait: a pending one stops the run here. */
+static const char *signal_pending(void)
+{
+    sigset_t p;
+    if (sigpending(&p))
+        return NULL;
+    return sigismember(&p, SIGINT) ? "SIGINT" : sigismember(&p, SIGTERM) ? "SIGTERM" : NULL;
+}
+
 static us_time_t get_step(void *arg, us_time_t now)
 {
     struct get *g = arg;
     us_time_t d;
+    if ((g->interrupted = cli_stopping() ? cli_stop_signal() : signal_pending())) {
+        g->stop = true;
+        return now;
+    }
     for (;;) {
         while (g->active < get_parallel && g->next < g->n && !g->status) {
             struct xfer *x = &g->x[g->next++];
@@ -419,16 +435,17 @@ static int get_run(struct cli *c)
     G = &g;
     rc = us_tp_run(c->tp, get_step, &g, &g.stop, US_TIME_NEVER);
     clear_progress(&g);
-    if (rc == -EINTR || cli_stopping()) {
-        fprintf(stderr, "ustack get: interrupted%s%s\n", cli_stop_signal() ? " by " : "",
-                cli_stop_signal() ? cli_stop_signal() : "");
+    if (rc == -EINTR || cli_stopping() || g.interrupted) {
+        const char *sig = g.interrupted ? g.interrupted : cli_stop_signal();
+        fprintf(stderr, "ustack get: interrupted%s%s\n", sig ? " by " : "", sig ? sig : "");
         g.status = 130;
     } else if (rc && !g.status) {
         cli_error("get: %s", strerror(-rc));
         g.status = 1;
     }
     us_hc_free(g.hc);
-    linger(c);
+    if (!g.interrupted)
+        linger(c);
     for (size_t i = 0; i < g.n; i++)
         if (g.x[i].out && (g.x[i].tmp || g.x[i].own_file))
             fclose(g.x[i].out);

@@ -146,6 +146,10 @@ void us_hc_free(struct us_hc *hc);
  * request is freed once its US_HC_DONE callback returned. */
 int us_hc_submit(struct us_hc *hc, const struct us_hc_request *r, us_time_t now, struct us_hc_req **out,
                  char *err, size_t errlen);
+/* Ends r now with -ECANCELED (its DONE event comes from inside the call).
+ * Waiting: it leaves its queue. In flight: its connection closes (the
+ * response can no longer be framed) and the requests behind go again. */
+void us_hc_cancel(struct us_hc *hc, struct us_hc_req *r, us_time_t now);
 /* Handles what the transport has ready and every deadline due, sends what
  * can leave; returns the next deadline (US_TIME_NEVER: none). Callbacks run
  * inside; they may submit requests. */

@@ -859,22 +859,66 @@ static void conn_event(struct us_hc *hc, struct hc_conn *c, unsigned ev, us_time
 
 /* ---- timers, dispatch ------------------------------------------------------ */
 
+/* r leaves the wait queue of its origin. */
+static void wait_remove(struct hc_origin *o, struct us_hc_req *r)
+{
+    struct us_hc_req *prev = NULL;
+    for (struct us_hc_req **pp = &o->wait; *pp; prev = *pp, pp = &(*pp)->next)
+        if (*pp == r) {
+            *pp = r->next;
+            if (o->wait_last == r)
+                o->wait_last = prev;
+            r->next = NULL;
+            return;
+        }
+}
+
+/* r, in flight on c, ends (timeout, cancel): its response cannot be framed
+ * any more, so the connection goes; a request ahead of r whose response had
+ * begun is cut too, the others go again. Returns r, in no list. */
+static struct us_hc_req *conn_drop_for(struct us_hc *hc, struct hc_conn *c, struct us_hc_req *r, int error,
+                                       us_time_t now)
+{
+    conn_close(hc, c, now);
+    struct us_hc_req *q;
+    while ((q = flight_pop(c)) != r) {
+        if (q->t.first_byte)
+            req_fail(q, error, now, "connection closed: a request behind it ended (%s)", strerror(-error));
+        else
+            requeue(q, false, 0, now, "");
+    }
+    requeue_flight(c, false, 0, now, "");
+    return r;
+}
+
+void us_hc_cancel(struct us_hc *hc, struct us_hc_req *r, us_time_t now)
+{
+    if (r->conn) {
+        conn_drop_for(hc, r->conn, r, -ECANCELED, now);
+    } else {
+        bool resolving = false;
+        for (struct us_hc_req *q = hc->resolving; q && !resolving; q = q->next)
+            resolving = q == r;
+        if (resolving) {
+            resolving_remove(hc, r);
+            us_dns_cancel(hc->cfg.dns, r, now);
+        } else {
+            wait_remove(r->o, r);
+        }
+    }
+    req_fail(r, -ECANCELED, now, "cancelled");
+}
+
 static void expire(struct us_hc *hc, struct hc_origin *o, us_time_t now)
 {
-    for (struct us_hc_req **pp = &o->wait, *r; (r = *pp);) {
-        if (r->deadline > now) {
-            pp = &r->next;
+    for (struct us_hc_req *r = o->wait, *next; r; r = next) {
+        next = r->next;
+        if (r->deadline > now)
             continue;
-        }
-        *pp = r->next;
-        if (o->wait_last == r)
-            o->wait_last = NULL;
+        wait_remove(o, r);
         req_fail(r, -ETIMEDOUT, now, "timed out after %.3f s (waiting for a connection)",
                  (double)(now - r->t.queued) / 1e9);
     }
-    if (!o->wait_last)
-        for (struct us_hc_req *r = o->wait; r; r = r->next)
-            o->wait_last = r;
     for (struct hc_conn *c = o->conns; c; c = c->next) {
         if (c->state == C_CLOSED)
             continue;
@@ -884,17 +928,7 @@ static void expire(struct us_hc *hc, struct hc_origin *o, us_time_t now)
         }
         for (struct us_hc_req *r = c->first; r; r = r->next)
             if (r->deadline <= now) {
-                /* the response cannot be framed any more: the connection goes,
-                 * requests behind go again */
-                conn_close(hc, c, now);
-                struct us_hc_req *q;
-                while ((q = flight_pop(c)) != r) {
-                    if (q->t.first_byte) /* its response was cut too */
-                        req_fail(q, -ETIMEDOUT, now, "connection closed: a request behind timed out");
-                    else
-                        requeue(q, false, 0, now, "");
-                }
-                requeue_flight(c, false, 0, now, "");
+                conn_drop_for(hc, c, r, -ETIMEDOUT, now);
                 req_fail(r, -ETIMEDOUT, now, "timed out after %.3f s%s", (double)(now - r->t.queued) / 1e9,
                          r->t.first_byte ? "" : r->t.connect_end || r->t.reused ? " (no response)" : " (connecting)");
                 break;

@@ -169,14 +169,16 @@ static void on_ev(const struct us_hc_event *ev)
     }
 }
 
-static void submit(struct fix *f, const char *url, int method, struct got *g)
+static struct us_hc_req *submit(struct fix *f, const char *url, int method, struct got *g)
 {
     char err[256];
     memset(g, 0, sizeof(*g));
     struct us_hc_request q = {.url = url, .method = method, .cb = on_ev, .arg = g};
-    int rc = us_hc_submit(f->hc, &q, tt_now(&f->n), NULL, err, sizeof(err));
+    struct us_hc_req *r = NULL;
+    int rc = us_hc_submit(f->hc, &q, tt_now(&f->n), &r, err, sizeof(err));
     if (rc)
         fail_msg("submit %s: %s", url, err);
+    return r;
 }
 
 /* Both sides step until the client has nothing pending (or the limit). */
@@ -648,6 +650,41 @@ static void idle_connection_closes_at_the_idle_timeout(void **st)
     fix_free(&f);
 }
 
+/* A waiting request cancelled leaves its queue; one in flight takes its
+ * connection with it (its FIN leaves at that instant). */
+static void cancelled_requests_end_at_once_waiting_or_in_flight(void **st)
+{
+    (void)st;
+    struct fix f;
+    struct us_hc_config c = cfg_with(1, 1);
+    fix_init(&f, &c, NULL, 0);
+    f.s.mute = true;
+    struct got g[2];
+    struct us_hc_req *a = submit(&f, "http://198.18.0.2/a", 0, &g[0]);
+    struct us_hc_req *b = submit(&f, "http://198.18.0.2/b", 0, &g[1]);
+    idle(&f, US_MS(100));
+    assert_int_equal(f.s.nreq, 1);
+    us_hc_cancel(f.hc, b, tt_now(&f.n));
+    assert_int_equal(g[1].done, 1);
+    assert_int_equal(g[1].error, -ECANCELED);
+    assert_int_equal(g[1].sent_len, 0);
+    assert_int_equal(us_hc_pending(f.hc), 1);
+    tt_clear(&f.tr);
+    us_time_t t = tt_now(&f.n);
+    us_hc_cancel(f.hc, a, t);
+    assert_int_equal(g[0].error, -ECANCELED);
+    assert_int_equal(g[0].done_at, t);
+    assert_int_equal(us_hc_pending(f.hc), 0);
+    assert_int_equal(us_hc_connections(f.hc), 0);
+    idle(&f, US_MS(100));
+    assert_true(f.tr.n > 0);
+    assert_int_equal(f.tr.v[0].host, 0);
+    assert_true(f.tr.v[0].flags & F_FIN);
+    assert_int_equal(f.tr.v[0].t, t);
+    assert_int_equal(f.s.nreq, 1);
+    fix_free(&f);
+}
+
 /* Against the real file server (http_server.h) on B over a lossy link (2 %
  * each way, 20 ms one way): three 200 kB files over one keep-alive
  * connection, then four pipelined requests; every body byte-exact. */
@@ -735,6 +772,7 @@ int main(void)
         cmocka_unit_test(eight_requests_over_four_parallel_connections),
         cmocka_unit_test(truncated_and_invalid_responses_end_in_errors),
         cmocka_unit_test(idle_connection_closes_at_the_idle_timeout),
+        cmocka_unit_test(cancelled_requests_end_at_once_waiting_or_in_flight),
         cmocka_unit_test(real_server_over_a_lossy_link_keep_alive_and_pipelined_bodies_are_byte_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
