@@ -2,7 +2,9 @@
  *
  * Paths through this file:
  *   send     us_arp_output -> fresh RESOLVED entry: send at once
- *                          -> expired entry: forget it (lazy ageing), resolve again
+ *                          -> expired entry: send at once to the address it had
+ *                             and confirm it with a unicast request (RFC 1122
+ *                             2.3.2.1 "unicast poll", Linux's STALE/PROBE)
  *                          -> no entry: create INCOMPLETE, queue, broadcast a request
  *                          -> INCOMPLETE: queue (bounded, the oldest is dropped)
  *                          -> a new address while arp_unres_max are pending:
@@ -11,6 +13,7 @@
  *                             oldest pending packet is dropped
  *   timer    arp_retry_fn  -> another request every arp_retry, or after
  *                             arp_max_retries requests drop the queue and forget
+ *                             (an unanswered poll: forget, the next send resolves)
  *   receive  us_arp_input  -> malformed: count, drop
  *                          -> sender claims our address: conflict, drop
  *                          -> RFC 826 merge: update the sender if known (this
@@ -20,7 +23,11 @@
  * The cache is a fixed array of US_ARP_CACHE_SIZE entries with chained hash
  * buckets. Resolved entries age lazily — they are checked against `expires`
  * when used — so a quiet stack has no ARP timers and the simulator can tell a
- * stuck run from a waiting one. Only unresolved entries hold a timer.
+ * stuck run from a waiting one. Only unresolved entries, and expired ones still
+ * in use while their poll runs, hold a timer. Using an expired entry rather
+ * than resolving it again keeps a known neighbour's packets out of the pending
+ * queues below, where a SYN flood's SYN-ACKs would push them out before the
+ * answer came.
  *
  * Pending state is bounded twice over, so that traffic towards addresses that
  * never answer (a SYN flood's spoofed sources draw a cookie SYN-ACK each) holds
@@ -253,12 +260,16 @@ static struct us_arp_entry *arp_alloc(struct us_stack *st, us_ip4_t ip, us_time_
     return e;
 }
 
+/* A resolved entry past its lifetime whose poll runs (a unicast request is out). */
+static bool arp_polling(const struct us_arp_entry *e) { return e->state == US_ARP_RESOLVED && e->retries > 0; }
+
 /* Find a usable entry; a resolved entry past its lifetime is forgotten here
- * (lazy ageing) so the caller resolves the address again. */
+ * (lazy ageing) so the caller resolves the address again, unless it is being
+ * polled. */
 static struct us_arp_entry *arp_find_fresh(struct us_stack *st, us_ip4_t ip, us_time_t now)
 {
     struct us_arp_entry *e = arp_find(link_state(st), ip);
-    if (e && e->state == US_ARP_RESOLVED && e->expires <= now) {
+    if (e && e->state == US_ARP_RESOLVED && e->expires <= now && !arp_polling(e)) {
         US_COUNT(st, ARP_EXPIRED);
         arp_release(st, e);
         return NULL;
@@ -335,14 +346,16 @@ int us_arp_announce(struct us_stack *st, us_time_t now)
     return arp_send(st, &a, us_eth_broadcast, now);
 }
 
-/* Broadcast a request for e and schedule the next try. */
+/* Send a request for e (broadcast; to the address it had when polling) and
+ * schedule the next try. */
 static void arp_request(struct us_stack *st, struct us_arp_entry *e, us_time_t now)
 {
     struct arp_pkt a;
     arp_fill_request(st, &a, st->cfg.ip, e->ip);
     e->retries++;
     US_COUNT(st, ARP_REQUESTS_SENT);
-    (void)arp_send(st, &a, us_eth_broadcast, now); /* a lost request is retried like a lost frame */
+    /* a lost request is retried like a lost frame */
+    (void)arp_send(st, &a, e->state == US_ARP_RESOLVED ? e->mac : us_eth_broadcast, now);
     if (us_timer_arm(&st->timers, &e->timer, now + arp_retry(st)) < 0)
         arp_release(st, e); /* without a timer the entry would hold its queue forever */
 }
@@ -354,18 +367,24 @@ static void arp_retry_fn(struct us_stack *st, struct us_timer *t, us_time_t now)
         arp_request(st, e, now);
         return;
     }
-    US_LOG(st, US_LOG_DEBUG, "arp: %u.%u.%u.%u unresolved after %u requests, dropping %u packets",
-           e->ip >> 24, (e->ip >> 16) & 0xff, (e->ip >> 8) & 0xff, e->ip & 0xff, e->retries, e->queue.count);
+    US_LOG(st, US_LOG_DEBUG, "arp: %u.%u.%u.%u %s after %u requests, dropping %u packets",
+           e->ip >> 24, (e->ip >> 16) & 0xff, (e->ip >> 8) & 0xff, e->ip & 0xff,
+           e->state == US_ARP_RESOLVED ? "no longer answers" : "unresolved", e->retries, e->queue.count);
     arp_release(st, e);
 }
 
 /* ---- resolution ---- */
 int us_arp_output(struct us_stack *st, struct us_pkt *pkt, us_ip4_t nexthop, us_time_t now)
 {
-    struct us_arp_entry *e = arp_find_fresh(st, nexthop, now);
+    struct us_arp_entry *e = arp_find(link_state(st), nexthop);
     if (e && e->state == US_ARP_RESOLVED) {
         e->touched = now;
-        return us_eth_send(st, pkt, e->mac, US_ETHERTYPE_IPV4, now);
+        int rc = us_eth_send(st, pkt, e->mac, US_ETHERTYPE_IPV4, now);
+        if (e->expires <= now && !arp_polling(e)) {
+            US_COUNT(st, ARP_EXPIRED);
+            arp_request(st, e, now); /* the poll: its answer renews the entry */
+        }
+        return rc;
     }
     bool fresh = false;
     if (!e) {
@@ -402,10 +421,11 @@ static void arp_update(struct us_stack *st, struct us_arp_entry *e, const uint8_
     memcpy(e->mac, mac, 6);
     e->expires = now + arp_ttl(st);
     e->touched = now;
+    e->retries = 0;
+    us_timer_cancel(&st->timers, &e->timer); /* the retry or the poll */
     if (e->state == US_ARP_RESOLVED)
         return;
     e->state = US_ARP_RESOLVED;
-    us_timer_cancel(&st->timers, &e->timer);
     struct us_link_state *ls = link_state(st);
     arp_pending_unlink(ls, e);
     ls->pending -= e->queue.count;
@@ -484,7 +504,7 @@ int us_arp_lookup(struct us_stack *st, us_ip4_t ip, uint8_t mac[6])
     if (!link_state(st))
         return 0;
     struct us_arp_entry *e = arp_find(link_state(st), ip);
-    if (!e || e->state != US_ARP_RESOLVED || e->expires <= st->now)
+    if (!e || e->state != US_ARP_RESOLVED || (e->expires <= st->now && !arp_polling(e)))
         return 0;
     memcpy(mac, e->mac, 6);
     return 1;

@@ -22,19 +22,20 @@ enum us_link_counter {
 enum us_arp_state {
     US_ARP_FREE = 0,
     US_ARP_INCOMPLETE,   /* request sent, packets queued, retry timer armed */
-    US_ARP_RESOLVED,     /* mac valid until `expires` (checked lazily, no timer) */
+    US_ARP_RESOLVED,     /* mac valid until `expires` (checked lazily, no timer), then
+                          * used while a unicast poll confirms it (timer armed) */
 };
 
 struct us_arp_entry {
     us_ip4_t ip;
     uint8_t mac[6];
     uint8_t state;
-    uint32_t retries;     /* requests sent so far while INCOMPLETE */
+    uint32_t retries;     /* requests sent so far while INCOMPLETE; polls while expired */
     us_time_t expires;    /* RESOLVED: end of life (cfg.arp_ttl after the last update) */
     us_time_t touched;    /* last update or use: the eviction order when the cache is full */
     uint32_t hnext;       /* next entry in the hash chain (or free list) */
     uint32_t unext, uprev;/* INCOMPLETE: the pending list, oldest first */
-    struct us_timer timer;/* INCOMPLETE: next retry */
+    struct us_timer timer;/* INCOMPLETE: next retry; RESOLVED and expired: next poll */
     struct us_pktq queue; /* IP packets waiting for the answer */
 };
 

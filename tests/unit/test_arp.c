@@ -283,32 +283,140 @@ static void unanswered_requests_retry_then_drop_the_queue_and_count(void **state
     fx_stop(&f);
 }
 
-static void cache_entry_expires_after_ttl_and_the_next_send_resolves_again(void **state)
+/* The request that polls an expired entry: unicast to the address it had. */
+static void expect_poll(struct fx *f, us_time_t now, const uint8_t *mac)
+{
+    expect_arp(wire_next(f, now), mac, 1, MAC_US, IP_US, ZERO, IP_PEER);
+}
+
+/* A stack with the given prefix that learned IP_PEER at MAC_PEER at t = 1 s
+ * (ttl 10 s: the entry expires at 11 s). */
+static void start_knowing_peer(struct fx *f, uint8_t prefix_len)
+{
+    fx_config(f);
+    f->cfg.prefix_len = prefix_len;
+    f->cfg.arp_ttl = US_SEC(10);
+    fx_start(f);
+    send_ip(f, IP_PEER, 1, 0);
+    expect_request_for(f, 0, IP_PEER);
+    peer_answers(f, US_SEC(1), MAC_PEER);
+    expect_ip(f, US_SEC(1), MAC_PEER, 1);
+}
+
+/* RFC 1122 2.3.2.1 "unicast poll": an entry used past its lifetime still
+ * carries the packet at once, and a unicast request confirms it; the answer
+ * renews it (here with a new address) and ends the poll. */
+static void expired_entry_is_used_while_a_unicast_poll_confirms_it(void **state)
 {
     (void)state;
     struct fx f;
-    fx_config(&f);
-    f.cfg.arp_ttl = US_SEC(10);
-    fx_start(&f);
-    send_ip(&f, IP_PEER, 1, 0);
-    expect_request_for(&f, 0, IP_PEER);
-    peer_answers(&f, US_SEC(1), MAC_PEER); /* learned at t = 1 s */
-    expect_ip(&f, US_SEC(1), MAC_PEER, 1);
+    start_knowing_peer(&f, 24);
 
     send_ip(&f, IP_PEER, 2, US_SEC(11) - 1); /* still fresh */
     expect_ip(&f, US_SEC(11) - 1, MAC_PEER, 2);
     us_stack_poll(f.st, US_SEC(11) - 1);
     uint8_t mac[6];
     assert_int_equal(us_arp_lookup(f.st, IP_PEER, mac), 1);
+    expect_wire_empty(&f, US_SEC(11) - 1);
 
     us_stack_poll(f.st, US_SEC(11));
-    assert_int_equal(us_arp_lookup(f.st, IP_PEER, mac), 0);
-    send_ip(&f, IP_PEER, 3, US_SEC(11)); /* expired: resolve again, packet waits */
-    expect_request_for(&f, US_SEC(11), IP_PEER);
+    assert_int_equal(us_arp_lookup(f.st, IP_PEER, mac), 0); /* expired, not in use */
+    send_ip(&f, IP_PEER, 3, US_SEC(11)); /* expired: sent at once, and polled */
+    expect_ip(&f, US_SEC(11), MAC_PEER, 3);
+    expect_poll(&f, US_SEC(11), MAC_PEER);
     expect_wire_empty(&f, US_SEC(11));
     assert_int_equal(ctr(&f, "arp.expired"), 1);
+    assert_int_equal(us_arp_lookup(f.st, IP_PEER, mac), 1); /* usable while polled */
+    send_ip(&f, IP_PEER, 4, US_SEC(11) + US_US(1)); /* one poll at a time */
+    expect_ip(&f, US_SEC(11) + US_US(1), MAC_PEER, 4);
+    expect_wire_empty(&f, US_SEC(11) + US_US(1));
+
     peer_answers(&f, US_SEC(11) + US_MS(1), MAC_NEW);
-    expect_ip(&f, US_SEC(11) + US_MS(1), MAC_NEW, 3);
+    send_ip(&f, IP_PEER, 5, US_SEC(11) + US_MS(1));
+    expect_ip(&f, US_SEC(11) + US_MS(1), MAC_NEW, 5);
+    us_stack_poll(f.st, US_SEC(15)); /* renewed: no further poll */
+    expect_wire_empty(&f, US_SEC(15));
+    assert_int_equal(ctr(&f, "arp.expired"), 1);
+    assert_int_equal(ctr(&f, "arp.requests_sent"), 2);
+    fx_stop(&f);
+}
+
+/* A neighbour that no longer answers: arp_max_retries polls a second apart,
+ * packets still leave meanwhile; then the entry is forgotten and the next
+ * packet waits for a broadcast request like a new address. */
+static void unanswered_polls_forget_the_entry_and_the_next_send_resolves_again(void **state)
+{
+    (void)state;
+    struct fx f;
+    start_knowing_peer(&f, 24);
+    send_ip(&f, IP_PEER, 2, US_SEC(12));
+    expect_ip(&f, US_SEC(12), MAC_PEER, 2);
+    expect_poll(&f, US_SEC(12), MAC_PEER);
+    us_stack_poll(f.st, US_SEC(13));
+    expect_poll(&f, US_SEC(13), MAC_PEER);
+    send_ip(&f, IP_PEER, 3, US_SEC(13) + US_MS(500));
+    expect_ip(&f, US_SEC(13) + US_MS(500), MAC_PEER, 3);
+    us_stack_poll(f.st, US_SEC(14));
+    expect_poll(&f, US_SEC(14), MAC_PEER);
+    expect_wire_empty(&f, US_SEC(14));
+    uint8_t mac[6];
+    assert_int_equal(us_arp_lookup(f.st, IP_PEER, mac), 1);
+    us_stack_poll(f.st, US_SEC(15)); /* the third poll unanswered: forgotten */
+    expect_wire_empty(&f, US_SEC(15));
+    assert_int_equal(us_arp_lookup(f.st, IP_PEER, mac), 0);
+    send_ip(&f, IP_PEER, 4, US_SEC(15));
+    expect_request_for(&f, US_SEC(15), IP_PEER);
+    expect_wire_empty(&f, US_SEC(15));
+    peer_answers(&f, US_SEC(15) + US_MS(1), MAC_NEW);
+    expect_ip(&f, US_SEC(15) + US_MS(1), MAC_NEW, 4);
+    assert_int_equal(ctr(&f, "arp.expired"), 1);
+    fx_stop(&f);
+}
+
+/* Issue 10: a SYN flood's SYN-ACKs towards spoofed sources fill the pending
+ * queues (arp_pending_max packets, the oldest dropped) faster than any answer
+ * comes. A known neighbour whose entry expires in the middle of it still gets
+ * its packet out at once (resolving it again would have queued the packet
+ * there, and 256 SYN-ACKs later it would be gone), and the poll's late answer
+ * renews the entry. */
+static void known_neighbour_expiring_during_a_flood_still_gets_its_packets_out(void **state)
+{
+    (void)state;
+    struct fx f;
+    start_knowing_peer(&f, 15);
+    int legit = 0, polls = 0;
+    for (uint32_t i = 0; i < 4000; i++) { /* 8,000 packets a second for 0.5 s from 10.9 s */
+        us_time_t now = US_MS(10900) + i * US_US(125);
+        assert_int_equal(send_ip(&f, 0xC6130000u + i % 1000, 1000 + i, now), 0);
+        if (i == 1000) /* at 11.025 s, past the entry's lifetime, amid 3,000 more */
+            assert_int_equal(send_ip(&f, IP_PEER, 77, now), 0);
+        us_stack_poll(f.st, now);
+        struct us_pkt *p;
+        while ((p = wire_next(&f, now)) != NULL) {
+            bool to_peer = memcmp(p->data, MAC_PEER, 6) == 0;
+            uint16_t type = us_get16(p->data + 12);
+            if (to_peer && type == US_ETHERTYPE_IPV4 && us_get32(p->data + 14 + 20) == 77)
+                legit++;
+            else if (to_peer && type == US_ETHERTYPE_ARP && us_get32(p->data + 14 + 24) == IP_PEER)
+                polls++;
+            else
+                assert_memory_equal(p->data, BCAST, 6); /* the requests for the spoofed sources */
+            us_pkt_free(p);
+        }
+    }
+    assert_int_equal(legit, 1);
+    assert_int_equal(polls, 1);
+    assert_int_equal(ctr(&f, "arp.expired"), 1);
+    assert_true(ctr(&f, "arp.drop_pending_full") >= 3000);
+    peer_answers(&f, US_MS(11400), MAC_PEER); /* the answer, 375 ms late */
+    send_ip(&f, IP_PEER, 78, US_MS(11400));
+    expect_ip(&f, US_MS(11400), MAC_PEER, 78);
+    us_stack_poll(f.st, US_SEC(13));
+    struct us_pkt *p;
+    while ((p = wire_next(&f, US_SEC(13))) != NULL) { /* retries for the spoofed sources only */
+        assert_memory_equal(p->data, BCAST, 6);
+        us_pkt_free(p);
+    }
     fx_stop(&f);
 }
 
@@ -525,7 +633,9 @@ int main(void)
         cmocka_unit_test(packets_wait_for_resolution_and_leave_in_order_on_reply),
         cmocka_unit_test(queue_bound_keeps_the_latest_packets_and_counts_overflow),
         cmocka_unit_test(unanswered_requests_retry_then_drop_the_queue_and_count),
-        cmocka_unit_test(cache_entry_expires_after_ttl_and_the_next_send_resolves_again),
+        cmocka_unit_test(expired_entry_is_used_while_a_unicast_poll_confirms_it),
+        cmocka_unit_test(unanswered_polls_forget_the_entry_and_the_next_send_resolves_again),
+        cmocka_unit_test(known_neighbour_expiring_during_a_flood_still_gets_its_packets_out),
         cmocka_unit_test(malformed_arp_packets_are_counted_and_ignored),
         cmocka_unit_test(gratuitous_arp_is_broadcast_at_start),
         cmocka_unit_test(announcement_from_a_known_neighbour_updates_its_entry),
