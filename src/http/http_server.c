@@ -44,6 +44,7 @@ enum { C_HEAD, C_BODY, C_SEND, C_LINGER };
 enum { T_IDLE, T_HEADER, T_LINGER, T_N };
 
 #define SEND_WINDOW 65536u
+#define WINDOW_MIN 8192u
 #define ACCEPT_PAUSE US_MS(100)
 
 struct conn {
@@ -63,6 +64,7 @@ struct conn {
     struct us_http_body body;
     int file;
     uint64_t file_off, file_left;
+    uint32_t window;           /* bytes of the file read per write, 0 = SEND_WINDOW */
     us_time_t deadline;
     struct conn *tprev, *tnext;
 };
@@ -687,11 +689,12 @@ static int send_some(struct us_http_server *s, struct conn *k)
         size_t len = h;
         if (fl) {
             /* the rest of the head, then a window of the file behind it */
-            if (h > SEND_WINDOW / 2)
-                fl = 0;
+            size_t win = k->window ? k->window : SEND_WINDOW;
+            if (h > win / 2)
+                fl = 0;   /* a long head goes alone first */
             else {
                 memcpy(s->tx, p, h);
-                size_t want = SEND_WINDOW - h < fl ? SEND_WINDOW - h : (size_t)fl;
+                size_t want = win - h < fl ? win - h : (size_t)fl;
                 ssize_t r = pread(k->file, s->tx + h, want, (off_t)k->file_off);
                 if (r <= 0) { /* the file shrank or failed: the framing cannot be kept */
                     conn_close(s, k);
@@ -718,6 +721,14 @@ static int send_some(struct us_http_server *s, struct conn *k)
             k->file_left -= (size_t)w - hw;
             s->st.body_bytes += (size_t)w - hw;
         }
+        /* A write that took part of a window makes the next one smaller
+         * (twice what went): a slow reader costs no 64 KiB read per segment. */
+        uint32_t win = k->window ? k->window : SEND_WINDOW;
+        if ((size_t)w < len)
+            win = 2 * (uint32_t)w < WINDOW_MIN ? WINDOW_MIN : 2 * (uint32_t)w;
+        else
+            win = 2 * win;
+        k->window = win >= SEND_WINDOW ? 0 : win;
         if ((size_t)w < len) {
             k->wblocked = true;
             break;

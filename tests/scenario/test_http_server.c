@@ -836,6 +836,57 @@ static void connections_past_max_conns_wait_until_one_closes(void **st)
     hx_free(&x);
 }
 
+/* A 2 MB file, whole and as a range spanning many send windows, arrives
+ * byte-exact: the body is read from the file in windows behind the head. */
+static void a_large_file_and_a_range_of_it_arrive_byte_exact(void **st)
+{
+    (void)st;
+    struct hx x;
+    hx_init(&x, NULL);
+    enum { SIZE = 2000000 };
+    uint8_t *data = malloc(SIZE);
+    for (size_t i = 0; i < SIZE; i++)
+        data[i] = (uint8_t)(i * 7 + (i >> 9));
+    char p[1024];
+    snprintf(p, sizeof(p), "%s/big.bin", x.root);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, SIZE, f), SIZE);
+    fclose(f);
+    int c = hx_connect(&x);
+    hx_send(&x, c, GET("/big.bin") "GET /big.bin HTTP/1.1\r\nHost: h\r\nRange: bytes=100000-1899999\r\n"
+                   "Connection: close\r\n\r\n");
+    size_t cap = 2 * SIZE + 4096, got = 0;
+    char *in = malloc(cap);
+    us_time_t limit = hx_now(&x) + US_SEC(60);
+    ssize_t r = -EAGAIN;
+    while (r != 0 && hx_now(&x) < limit) {
+        while ((r = us_tp_read(x.ctp, c, in + got, cap - got, hx_now(&x))) > 0)
+            got += (size_t)r;
+        if (r != 0)
+            hx_tick(&x, limit);
+    }
+    assert_int_equal(r, 0);
+    size_t pos = 0;
+    for (int i = 0; i < 2; i++) {
+        struct us_http_field fl[32];
+        struct us_http_parser hp;
+        us_http_parser_init(&hp, US_HTTP_RESPONSE, NULL, fl, 32);
+        assert_int_equal(us_http_parse_head(&hp, in + pos, got - pos), US_HTTP_COMPLETE);
+        assert_int_equal(hp.msg.status, i ? 206 : 200);
+        size_t first = i ? 100000 : 0, n = i ? 1800000 : SIZE;
+        assert_int_equal(hp.msg.content_length, n);
+        assert_true(pos + hp.head_len + n <= got);
+        assert_memory_equal(in + pos + hp.head_len, data + first, n);
+        pos += hp.head_len + n;
+    }
+    assert_int_equal(pos, got);
+    free(in);
+    free(data);
+    hx_close_clean(&x, c);
+    hx_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -855,6 +906,7 @@ int main(void)
         cmocka_unit_test(the_last_request_a_connection_may_carry_is_answered_with_close),
         cmocka_unit_test(pipelined_requests_beyond_the_read_ahead_bound_are_all_answered),
         cmocka_unit_test(connections_past_max_conns_wait_until_one_closes),
+        cmocka_unit_test(a_large_file_and_a_range_of_it_arrive_byte_exact),
         cmocka_unit_test(mangled_requests_are_answered_or_closed_and_the_server_serves_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
