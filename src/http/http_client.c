@@ -26,7 +26,11 @@
 #include <ustack/ustack.h>
 
 enum { C_CONNECTING = 1, C_OPEN, C_CLOSED };
-#define HC_BUF 65536u
+/* The receive buffer starts small (many connections, most of them idle or
+ * with small responses) and doubles, to HC_BUF_MAX, when a read fills it:
+ * a head larger than it, or a body arriving faster than one read takes. */
+#define HC_BUF_MIN 8192u
+#define HC_BUF_MAX 65536u
 #define HC_FIELDS 100u
 /* Bytes one step reads from a connection at most: the step's `now` stays
  * close to when they arrived (first byte, end) and no connection starves
@@ -66,7 +70,7 @@ struct hc_conn {
     char *out;                      /* request bytes not yet written */
     size_t out_len, out_off, out_cap;
     char *buf;                      /* received, not yet consumed; a head starts at buf[0] */
-    size_t len, pos;
+    size_t len, pos, cap;
     bool in_body;
     bool keep;                      /* the current response lets the connection persist */
     struct us_http_parser parser;
@@ -471,7 +475,7 @@ static struct hc_conn *conn_new(struct us_hc *hc, struct hc_origin *o, us_time_t
 {
     struct hc_conn *c = calloc(1, sizeof(*c));
     if (c)
-        c->buf = malloc(HC_BUF);
+        c->buf = malloc(c->cap = HC_BUF_MIN);
     if (!c || !c->buf) {
         free(c);
         *err = -ENOMEM;
@@ -785,6 +789,16 @@ static void on_bytes(struct us_hc *hc, struct hc_conn *c, us_time_t now)
     }
 }
 
+static bool buf_grow(struct hc_conn *c)
+{
+    char *b = c->cap < HC_BUF_MAX ? realloc(c->buf, c->cap * 2) : NULL;
+    if (!b)
+        return false;
+    c->buf = b;
+    c->cap *= 2;
+    return true;
+}
+
 static void conn_read(struct us_hc *hc, struct hc_conn *c, us_time_t now)
 {
     for (size_t got = 0;;) {
@@ -792,11 +806,12 @@ static void conn_read(struct us_hc *hc, struct hc_conn *c, us_time_t now)
             hc->more = true;
             return;
         }
-        if (c->len == HC_BUF) { /* a head cannot be larger: the parser's limit ended it */
-            conn_proto_error(hc, c, now, "response head too large");
+        if (c->len == c->cap && !buf_grow(c)) { /* a head cannot be larger: the parser's limit ended it */
+            conn_proto_error(hc, c, now, c->cap < HC_BUF_MAX ? "out of memory" : "response head too large");
             return;
         }
-        ssize_t n = us_tp_read(hc->tp, c->fd, c->buf + c->len, HC_BUF - c->len, now);
+        size_t room = c->cap - c->len;
+        ssize_t n = us_tp_read(hc->tp, c->fd, c->buf + c->len, room, now);
         if (n == -EAGAIN)
             return;
         if (n <= 0) {
@@ -805,9 +820,12 @@ static void conn_read(struct us_hc *hc, struct hc_conn *c, us_time_t now)
         }
         c->len += (size_t)n;
         got += (size_t)n;
+        bool filled = (size_t)n == room;
         on_bytes(hc, c, now);
         if (c->state == C_CLOSED)
             return;
+        if (filled)
+            buf_grow(c);
     }
 }
 

@@ -234,6 +234,16 @@ static void fetch(struct fix *f, const struct us_hc_config *c, const struct sres
     run(f, US_SEC(5));
 }
 
+/* k requests for the same URL submitted at once, run to their ends. */
+static void fetch_n(struct fix *f, const struct us_hc_config *c, const struct sresp *r, size_t n, const char *url,
+                    struct got *g, int k)
+{
+    fix_init(f, c, r, n);
+    for (int i = 0; i < k; i++)
+        submit(f, url, 0, &g[i]);
+    run(f, US_SEC(5));
+}
+
 static int count_syns(const struct trace *tr, int host)
 {
     int k = 0;
@@ -276,11 +286,8 @@ static void five_keep_alive_requests_share_one_handshake(void **st)
     static const char *const want[] = {"one..", "two..", "three", "four", "five"};
     struct fix f;
     struct us_hc_config c = cfg_with(1, 1);
-    fix_init(&f, &c, r, 5);
     struct got g[5];
-    for (int i = 0; i < 5; i++)
-        submit(&f, "http://198.18.0.2/x", 0, &g[i]);
-    run(&f, US_SEC(5));
+    fetch_n(&f, &c, r, 5, "http://198.18.0.2/x", g, 5);
     for (int i = 0; i < 5; i++) {
         assert_int_equal(g[i].done, 1);
         assert_int_equal(g[i].error, 0);
@@ -348,11 +355,8 @@ static void chunked_then_length_then_close_delimited_bodies_are_byte_exact(void 
     };
     struct fix f;
     struct us_hc_config c = cfg_with(1, 1);
-    fix_init(&f, &c, r, 3);
     struct got g[3];
-    for (int i = 0; i < 3; i++)
-        submit(&f, "http://198.18.0.2/", 0, &g[i]);
-    run(&f, US_SEC(5));
+    fetch_n(&f, &c, r, 3, "http://198.18.0.2/", g, 3);
     assert_int_equal(g[0].error, 0);
     assert_int_equal(g[0].len, 12);
     assert_memory_equal(g[0].body, "hello, world", 12);
@@ -554,11 +558,8 @@ static void eight_requests_over_four_parallel_connections(void **st)
         r[i] = (struct sresp){OK_BODY(2) "hi", false};
     struct fix f;
     struct us_hc_config c = cfg_with(4, 1);
-    fix_init(&f, &c, r, 8);
     struct got g[8];
-    for (int i = 0; i < 8; i++)
-        submit(&f, "http://198.18.0.2/p", 0, &g[i]);
-    run(&f, US_SEC(5));
+    fetch_n(&f, &c, r, 8, "http://198.18.0.2/p", g, 8);
     assert_int_equal(count_syns(&f.tr, 0), 4);
     int per_conn[5] = {0};
     for (int i = 0; i < 8; i++) {
@@ -647,6 +648,34 @@ static void idle_connection_closes_at_the_idle_timeout(void **st)
             fin = &f.tr.v[i];
     assert_non_null(fin);
     assert_int_equal(fin->t, g.done_at + US_SEC(3));
+    fix_free(&f);
+}
+
+/* A 20 kB head is read whole (the receive buffer grows), a 40 kB one is
+ * over the head limit: an error, the connection closed. */
+static void large_response_head_is_read_and_one_over_the_limit_fails(void **st)
+{
+    (void)st;
+    static char big[40100], huge[40100];
+    static const char *const fmt = "HTTP/1.1 200 OK\r\nX-Big: %s\r\nContent-Length: 2\r\n\r\nok";
+    char v[40000];
+    memset(v, 'v', sizeof(v));
+    v[19950] = 0;
+    snprintf(big, sizeof(big), fmt, v);
+    v[19950] = 'v';
+    v[39950] = 0;
+    snprintf(huge, sizeof(huge), fmt, v);
+    const struct sresp r[] = {{big, false}, {huge, false}};
+    struct fix f;
+    struct us_hc_config c = cfg_with(1, 1);
+    struct got g[2];
+    fetch_n(&f, &c, r, 2, "http://198.18.0.2/", g, 2);
+    assert_int_equal(g[0].error, 0);
+    assert_int_equal(g[0].len, 2);
+    assert_memory_equal(g[0].body, "ok", 2);
+    assert_int_equal(g[1].error, -EPROTO);
+    assert_non_null(strstr(g[1].msg, "invalid response"));
+    assert_int_equal(us_hc_connections(f.hc), 0);
     fix_free(&f);
 }
 
@@ -772,6 +801,7 @@ int main(void)
         cmocka_unit_test(eight_requests_over_four_parallel_connections),
         cmocka_unit_test(truncated_and_invalid_responses_end_in_errors),
         cmocka_unit_test(idle_connection_closes_at_the_idle_timeout),
+        cmocka_unit_test(large_response_head_is_read_and_one_over_the_limit_fails),
         cmocka_unit_test(cancelled_requests_end_at_once_waiting_or_in_flight),
         cmocka_unit_test(real_server_over_a_lossy_link_keep_alive_and_pipelined_bodies_are_byte_exact),
     };
