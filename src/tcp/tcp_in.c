@@ -725,7 +725,8 @@ static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct us_tc
     bool reneged = false;
     uint32_t una = seq_gt(s->ack, tcb->snd_una) ? s->ack : tcb->snd_una;
     bool in_sack_rcv = (tcb->flags & TF_SACK_RCV) && tcb->ext;
-    uint32_t sacked0 = in_sack_rcv ? tcp_sack_bytes(tcb) : 0;
+    bool count_delivered = (tcb->flags & TF_SACK) && tcb->ext;
+    uint32_t sacked0 = count_delivered ? tcp_sack_bytes(tcb) : 0;
     uint32_t lost0 = in_sack_rcv ? tcb->ext->rack_lost_marks : 0;
     if (tcb->flags & TF_RACK)
         tcp_rack_tlp_ack(st, tcb, s, now);
@@ -733,11 +734,15 @@ static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct us_tc
         reneged = tcp_sack_update(st, tcb, s, una);
     if (tcb->flags & TF_RACK)
         tcp_rack_ack(st, tcb, s, una, reneged, now);
-    if (in_sack_rcv) {
-        /* RFC 6937 DeliveredData = change in SND.UNA + change in SACKed bytes */
+    if (count_delivered && tcb->ext) {
+        /* RFC 6937 DeliveredData = change in SND.UNA + change in SACKed bytes;
+         * kept outside recovery too: the ACK that starts one counts */
         int64_t d = (int64_t)(una - tcb->snd_una) + (int64_t)tcp_sack_bytes(tcb) - (int64_t)sacked0;
         bool safe = una != tcb->snd_una && !reneged && tcb->ext->rack_lost_marks == lost0;
-        tcp_prr_ack(tcb, d > 0 ? (uint32_t)d : 0, safe);
+        if (in_sack_rcv)
+            tcp_prr_ack(tcb, d > 0 ? (uint32_t)d : 0, safe);
+        else
+            tcb->ext->prr.last = d > 0 ? (uint32_t)d : 0;
     }
     undo_ack(st, tcb, s, now);
     if (seq_gt(s->ack, tcb->snd_una)) {

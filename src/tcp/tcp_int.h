@@ -289,15 +289,16 @@ struct tcp_rack {
     uint32_t rexmit_high;                /* ... and none ends above this */
 };
 
-/* RFC 6937 (PRR) bounds during SACK recovery, once pipe is down to
- * ssthresh: what the receiver got and what we sent since then clock the
- * sending, so that segments marked lost never buy room for a burst into a
- * full queue (tcp_prr_sndcnt). */
+/* RFC 6937 Proportional Rate Reduction (as RFC 6937bis states it) during
+ * SACK recovery: what the receiver got (prr_delivered) and what recovery
+ * sent (prr_out) clock the sending, in proportion ssthresh / RecoverFS
+ * while pipe is above ssthresh, then up to ssthresh by the reduction bounds
+ * (tcp_prr_sndcnt). */
 struct tcp_prr {
-    uint32_t delivered, out;             /* prr_delivered, prr_out (since pipe <= ssthresh) */
-    uint32_t last;                       /* DeliveredData of the latest ACK */
+    uint32_t delivered, out;             /* prr_delivered, prr_out */
+    uint32_t recover_fs;                 /* RecoverFS: FlightSize when recovery began, 0 = no recovery */
+    uint32_t last;                       /* DeliveredData of the latest ACK (also outside recovery) */
     bool safe;                           /* latest ACK advanced SND.UNA and found no new loss */
-    bool reduced;                        /* pipe has come down to ssthresh: the bounds apply */
 };
 
 /* Undo of a spurious loss episode — a fast recovery or an RTO whose
@@ -567,8 +568,9 @@ bool tcp_sack_rescue(const struct us_tcb *tcb, uint32_t *seq, uint32_t *len);
 bool tcp_sack_is_dsack(const struct us_tcp_repr *s);
 /* Bytes the scoreboard holds (SACKed above SND.UNA). */
 uint32_t tcp_sack_bytes(const struct us_tcb *tcb);
-/* RFC 6937 PRR bounds: start at recovery entry; account an ACK's
- * DeliveredData; the bytes recovery may send now (in place of cwnd - pipe). */
+/* RFC 6937 PRR: start at recovery entry (the entering ACK's DeliveredData
+ * counts, RFC 6937bis); account an ACK's DeliveredData; the bytes recovery
+ * may send now (in place of cwnd - pipe). */
 void tcp_prr_start(struct us_tcb *tcb);
 void tcp_prr_ack(struct us_tcb *tcb, uint32_t delivered, bool safe);
 uint32_t tcp_prr_sndcnt(const struct us_tcb *tcb);

@@ -503,6 +503,7 @@ void tcp_rack_reo_timeout(struct us_stack *st, struct us_tcb *tcb, us_time_t now
     if (!r)
         return;
     detect_loss(st, tcb, r, t_us(now));
+    tcb->ext->prr.last = 0;                       /* no ACK: nothing delivered */
     if (tcp_rack_lost_pending(tcb))
         tcp_rack_recover(st, tcb, now);
 }

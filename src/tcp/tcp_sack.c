@@ -282,7 +282,9 @@ void tcp_prr_start(struct us_tcb *tcb)
 {
     if (!tcp_ext(tcb))
         return;
-    tcb->ext->prr = (struct tcp_prr){ .delivered = 0 };
+    struct tcp_prr *p = &tcb->ext->prr;
+    uint32_t fs = tcp_sack_pipe(tcb);
+    *p = (struct tcp_prr){ .delivered = p->last, .recover_fs = fs ? fs : 1, .last = p->last };
 }
 
 void tcp_prr_ack(struct us_tcb *tcb, uint32_t delivered, bool safe)
@@ -290,37 +292,40 @@ void tcp_prr_ack(struct us_tcb *tcb, uint32_t delivered, bool safe)
     if (!tcb->ext)
         return;
     struct tcp_prr *p = &tcb->ext->prr;
-    if (!p->reduced && tcp_sack_pipe(tcb) <= tcb->ssthresh) {
-        p->reduced = true;                        /* count from here: no credit from the reduction */
-        p->delivered = p->out = 0;
-        delivered = 0;
-    }
     p->delivered += delivered;
     p->last = delivered;
     p->safe = safe;
 }
 
-/* The reduction itself follows RFC 6675 (C): nothing but the fast
- * retransmit leaves until pipe has come down to cwnd = ssthresh. From then on
- * the bounds of RFC 6937 3 (as chosen by RFC 6937bis) meter the sending:
- * grow back towards ssthresh by at most one segment more than was delivered
- * (slow-start reduction bound) on an ACK that advanced SND.UNA without
- * revealing new losses; otherwise send no more than was delivered
- * (conservative reduction bound). So a segment marked lost never buys room
- * for another segment into a queue that is dropping — without this, a window
- * above the path's capacity keeps losing (often the very retransmission that
- * holds SND.UNA) for as long as recovery lasts. */
+/* RFC 6937 3 with the choice of RFC 6937bis:
+ *
+ *   pipe > ssthresh:  sndcnt = CEIL(prr_delivered * ssthresh / RecoverFS) - prr_out
+ *   else:             limit  = MAX(prr_delivered - prr_out, DeliveredData) + SMSS   (SSRB, safe ACK)
+ *                          or  prr_delivered - prr_out                              (CRB, otherwise)
+ *                     sndcnt = MIN(ssthresh - pipe, limit)
+ *
+ * A safe ACK advanced SND.UNA and revealed no new loss; on any other the
+ * conservative bound keeps the sending at what was delivered, so a segment
+ * marked lost never buys room for a burst into a queue that is dropping.
+ * The first retransmission of a recovery leaves on entry whatever sndcnt
+ * says (RFC 6937bis: at least one segment on the first ACK). */
 uint32_t tcp_prr_sndcnt(const struct us_tcb *tcb)
 {
     uint32_t pipe = tcp_sack_pipe(tcb);
-    if (!tcb->ext || !tcb->ext->prr.reduced)
+    const struct tcp_prr *p = tcb->ext ? &tcb->ext->prr : NULL;
+    if (!p || !p->recover_fs)
         return tcb->cwnd > pipe ? tcb->cwnd - pipe : 0;
-    const struct tcp_prr *p = &tcb->ext->prr;
-    int64_t lim = (int64_t)p->delivered - p->out;
-    if (p->safe)
-        lim = (lim > (int64_t)p->last ? lim : (int64_t)p->last) + tcb->mss_send;
-    int64_t room = (int64_t)tcb->ssthresh - pipe;
-    int64_t cnt = room < lim ? room : lim;
+    int64_t cnt;
+    if (pipe > tcb->ssthresh) {
+        uint64_t target = ((uint64_t)p->delivered * tcb->ssthresh + p->recover_fs - 1) / p->recover_fs;
+        cnt = (int64_t)target - p->out;
+    } else {
+        int64_t lim = (int64_t)p->delivered - p->out;
+        if (p->safe)
+            lim = (lim > (int64_t)p->last ? lim : (int64_t)p->last) + tcb->mss_send;
+        int64_t room = (int64_t)tcb->ssthresh - pipe;
+        cnt = room < lim ? room : lim;
+    }
     return cnt > 0 ? (uint32_t)cnt : 0;
 }
 
