@@ -174,12 +174,17 @@ static void spoofed_answers_are_counted_and_dropped(void **s)
     fx_init(&f);
     fx_dns(&f);
     f.srv.spoof = true;
+    /* the right answer also from 127.0.0.2, from the server's port */
+    struct us_tp_addr alien = {LOOPBACK + 1, f.srv.addr.port};
+    f.srv.alien_fd = us_tp_udp_open(f.tp, &alien, us_tp_now(f.tp));
+    assert_true(f.srv.alien_fd > 0);
     const struct us_dns_result *r = lookup(&f, "a.test");
     assert_int_equal(r->status, US_DNS_OK);
     assert_int_equal(r->naddr, 1);
     assert_int_equal(r->addr[0], 0xc6120064u); /* not the spoofer's 10.10.10.10 */
+    assert_int_equal(r->server.ip, LOOPBACK);
     struct us_dns_stats st = stats(&f);
-    assert_int_equal(st.mismatched, 3);
+    assert_int_equal(st.mismatched, 4);
     assert_int_equal(st.answers, 1);
     fx_free(&f);
 }
@@ -204,6 +209,18 @@ static void a_truncated_answer_is_asked_again_over_tcp_and_not_cached(void **s)
     /* the TCP answer is whole: cached */
     r = lookup(&f, "two.test");
     assert_true(r->from_cache);
+    /* no TCP: every attempt ends truncated, and nothing is cached */
+    us_tp_close(f.tp, f.srv.lfd, us_tp_now(f.tp));
+    f.cfg.attempts = 2;
+    us_dns_free(f.dns, us_tp_now(f.tp));
+    fx_dns(&f);
+    r = lookup(&f, "a.test");
+    assert_int_not_equal(r->status, US_DNS_OK);
+    assert_int_equal(r->naddr, 0);
+    assert_int_equal(f.srv.udp_queries, 3);
+    r = lookup(&f, "a.test");
+    assert_false(r->from_cache);
+    assert_int_equal(f.srv.udp_queries, 5);
     fx_free(&f);
 }
 

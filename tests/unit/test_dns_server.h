@@ -42,6 +42,7 @@ struct ts_server {
     int drop;                    /* UDP queries to ignore */
     bool truncate;               /* every UDP answer: TC=1, no records */
     bool spoof;                  /* before each answer: wrong ID, wrong question, wrong port */
+    int alien_fd;                /* > 0: spoof also the right answer from this socket (another address) */
     bool one_link;               /* a CNAME answer holds one link and nothing else */
     int rcode;                   /* answer every query with this RCODE when not 0 */
     /* what it saw */
@@ -141,6 +142,8 @@ static inline void ts_send_spoofs(struct ts_server *s, const struct dns_msg *q, 
     struct dns_msg g = *q;
     n = ts_answer(s, &g, buf, sizeof(buf), false);
     us_tp_sendto(s->tp, s->spoof_fd, buf, n, to, now);
+    if (s->alien_fd > 0)
+        us_tp_sendto(s->tp, s->alien_fd, buf, n, to, now);
 }
 
 static inline void ts_serve_udp(struct ts_server *s, us_time_t now)
