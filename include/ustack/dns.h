@@ -119,7 +119,8 @@ void us_dns_free(struct us_dns *d, us_time_t now);
 /* Starts a lookup of the A records of `name`; done(arg, result) is called
  * exactly once — before this returns when the answer is known at once (an
  * address, the hosts file, the cache, a bad name, no server), else from
- * us_dns_event or us_dns_step. Returns 0, or -EBUSY (max_inflight lookups in
+ * us_dns_event or us_dns_step. done may start and cancel lookups, but must
+ * not free the resolver. Returns 0, or -EBUSY (max_inflight lookups in
  * progress) or -ENOMEM, and then done is not called. */
 int us_dns_lookup(struct us_dns *d, const char *name, us_dns_done_fn done, void *arg, us_time_t now);
 /* Ends the lookups started with this arg: their done is not called. */
