@@ -280,15 +280,17 @@ static void head_out(struct us_http_server *s, struct conn *k, const struct resp
 }
 
 /* A response whose body is a line of text: errors, redirects. */
-static void respond_text(struct us_http_server *s, struct conn *k, int status, bool head_only, const char *extra,
-                         int minor)
+static uint64_t respond_text(struct us_http_server *s, struct conn *k, int status, bool head_only, const char *extra,
+                             int minor)
 {
     char body[64];
     int n = snprintf(body, sizeof(body), "%d %s\n", status, us_http_reason(status));
     struct resp r = {.status = status, .type = "text/plain; charset=utf-8", .length = (uint64_t)n, .extra = extra};
     head_out(s, k, &r, minor);
-    if (!head_only)
-        out_put(k, body, (size_t)n);
+    if (head_only)
+        return 0;
+    out_put(k, body, (size_t)n);
+    return (uint64_t)n;
 }
 
 static void close_file(struct conn *k)
@@ -347,13 +349,13 @@ static int respond_file(struct us_http_server *s, struct conn *k, const char *bu
         else {
             snprintf(loc, plen + path.len + 32, "Location: %.*s/%.*s\r\n", (int)plen, p,
                      (int)(path.len - plen), p + plen);
-            respond_text(s, k, 301, head, loc, m->minor);
+            *bytes = respond_text(s, k, 301, head, loc, m->minor);
             free(loc);
             return 301;
         }
     }
     if (rc < 0) {
-        respond_text(s, k, -rc, head, NULL, m->minor);
+        *bytes = respond_text(s, k, -rc, head, NULL, m->minor);
         return -rc;
     }
     if (not_modified(buf, m, &f)) {
@@ -369,7 +371,7 @@ static int respond_file(struct us_http_server *s, struct conn *k, const char *bu
     char extra[96];
     if (rr < 0) {
         snprintf(extra, sizeof(extra), "Content-Range: bytes */%llu\r\n", (unsigned long long)f.size);
-        respond_text(s, k, 416, head, extra, m->minor);
+        *bytes = respond_text(s, k, 416, head, extra, m->minor);
         close(f.fd);
         return 416;
     }
@@ -409,7 +411,7 @@ static void on_request(struct us_http_server *s, struct conn *k, const char *buf
          * read, so the connection cannot carry another request */
         k->close_after = true;
         has_body = false;
-        respond_text(s, k, status = 417, head, NULL, m->minor);
+        bytes = respond_text(s, k, status = 417, head, NULL, m->minor);
     } else {
         if (has_body && (m->flags & US_HTTP_F_EXPECT_CONTINUE))
             OUT_LIT(k, "HTTP/1.1 100 Continue\r\n\r\n");
@@ -417,9 +419,9 @@ static void on_request(struct us_http_server *s, struct conn *k, const char *buf
         if (m->method_id == US_HTTP_M_GET || head)
             status = respond_file(s, k, buf, m, &bytes);
         else if (m->method_id == US_HTTP_M_OTHER)
-            respond_text(s, k, status = 501, false, NULL, m->minor);
+            bytes = respond_text(s, k, status = 501, false, NULL, m->minor);
         else
-            respond_text(s, k, status = 405, false, "Allow: GET, HEAD\r\n", m->minor);
+            bytes = respond_text(s, k, status = 405, false, "Allow: GET, HEAD\r\n", m->minor);
         k->out_hold = interim;
     }
     if (!k->out) { /* out of memory building the head */
@@ -442,12 +444,12 @@ static void fail(struct us_http_server *s, struct conn *k, int status)
     close_file(k);
     k->out_len = k->out_hold = k->out_off < k->out_hold ? k->out_hold : k->out_off;
     k->close_after = true;
-    respond_text(s, k, status, false, NULL, 1);
+    uint64_t bytes = respond_text(s, k, status, false, NULL, 1);
     k->out_hold = k->out_len;
     k->in_off = k->in_len = 0;
     k->state = C_SEND;
     s->st.responses[status / 100 % 6]++;
-    log_request(s, k, NULL, NULL, status, 0);
+    log_request(s, k, NULL, NULL, status, bytes);
     t_arm(s, k, T_IDLE);
 }
 

@@ -887,6 +887,42 @@ static void a_large_file_and_a_range_of_it_arrive_byte_exact(void **st)
     hx_free(&x);
 }
 
+/* One access-log line per request, the time from `now` (virtual: 1970),
+ * request line, status, body bytes, referer and user agent (quotes escaped);
+ * a request the parser refused is logged with "-". */
+static void each_request_gets_one_access_log_line(void **st)
+{
+    (void)st;
+    char *log = NULL;
+    size_t loglen = 0;
+    struct us_http_server_config cfg;
+    us_http_server_config_default(&cfg);
+    cfg.access_log = open_memstream(&log, &loglen);
+    assert_non_null(cfg.access_log);
+    struct hx x;
+    hx_init(&x, &cfg);
+    int c = hx_connect(&x);
+    struct rx rx = {0};
+    hx_send(&x, c, "GET /b.txt HTTP/1.1\r\nHost: h\r\nUser-Agent: t\"q\r\nReferer: http://r/\r\n\r\n"
+                   GET("/nothing") "GET / HTTP/1.1\r\nHost: h\r\nBad Field: x\r\n\r\n");
+    hx_collect(&x, c, &rx, 3, true, US_SEC(2));
+    us_http_server_step(x.srv, hx_now(&x));   /* the log is flushed after each step */
+    const char *want = "198.18.0.1 - - [01/Jan/1970:00:00:0";
+    char *l1 = strstr(log, want);
+    assert_non_null(l1);
+    assert_non_null(strstr(l1, "] \"GET /b.txt HTTP/1.1\" 200 3 \"http://r/\" \"t\\x22q\"\n"));
+    assert_non_null(strstr(log, "] \"GET /nothing HTTP/1.1\" 404 14 \"-\" \"-\"\n"));
+    assert_non_null(strstr(log, "] \"-\" 400 16 \"-\" \"-\"\n"));
+    int lines = 0;
+    for (const char *q = log; *q; q++)
+        lines += *q == '\n';
+    assert_int_equal(lines, 3);
+    hx_close_clean(&x, c);
+    hx_free(&x);
+    fclose(cfg.access_log);
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -907,6 +943,7 @@ int main(void)
         cmocka_unit_test(pipelined_requests_beyond_the_read_ahead_bound_are_all_answered),
         cmocka_unit_test(connections_past_max_conns_wait_until_one_closes),
         cmocka_unit_test(a_large_file_and_a_range_of_it_arrive_byte_exact),
+        cmocka_unit_test(each_request_gets_one_access_log_line),
         cmocka_unit_test(mangled_requests_are_answered_or_closed_and_the_server_serves_on),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
