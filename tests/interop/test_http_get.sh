@@ -16,10 +16,14 @@ BASE="http://$LINUX_IP:$PORT"
 WWW="$TMP/www"
 chmod 755 "$TMP"   # nginx workers run as nobody
 mkdir -p "$WWW" "$TMP/out"
-head -c 50000000 /dev/urandom >"$WWW/big.bin"
-head -c 300000 /dev/urandom | base64 >"$WWW/part.txt"
+# random text without CR or LF: tshark reads each segment on its own
+# (desegmentation off), and a body segment that starts with CRLF is taken for
+# a new HTTP message with a stray leading CRLF, "malformed"
+rnd() { head -c $(($1 * 3 / 4 + 3)) /dev/urandom | base64 -w0 | head -c "$1"; }
+rnd 50000000 >"$WWW/big.bin"
+rnd 400000 >"$WWW/part.txt"
 printf 'before<!--# include file="/part.txt" -->after\n' >"$WWW/page.shtml"
-for i in 1 2 3 4; do head -c $((i * 10000 + 7)) /dev/urandom >"$WWW/f$i.bin"; done
+for i in 1 2 3 4; do rnd $((i * 10000 + 7)) >"$WWW/f$i.bin"; done
 echo "small file" >"$WWW/a.txt"
 
 cat >"$TMP/nginx.conf" <<EOF
