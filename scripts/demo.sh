@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
-exec ./build/ustack demo --pcap build/ustack-demo.pcap "$@"
+exec ./build/ustack demo --pcap build/ustack-demo.pcap --plot build/ustack-demo.png "$@"

@@ -44,15 +44,17 @@ void page_print_waterfall(const struct page_result *r, bool server_cwnd)
         char conn[24] = "-";
         if (q->conn_id)
             snprintf(conn, sizeof(conn), "%3u %s", q->conn_id, q->reused ? "reuse" : "new");
+        us_time_t begin = q->connect_start ? q->connect_start : q->sent ? q->sent : q->dns_start;
         printf("  %2zu  %-22.22s  %-9s %7.1f %6.1f %8.1f %7.1f %8.1f %9.1f  %8llu  %llu", i, q->path, conn,
-               rel(r, q->dns_start), ms(p.dns), ms(p.connect), ms(p.wait), ms(p.receive), rel(r, q->end),
+               rel(r, begin), ms(p.dns), ms(p.connect), ms(p.wait), ms(p.receive), rel(r, q->end),
                (unsigned long long)q->body_bytes,
                (unsigned long long)(server_cwnd ? q->cwnd : q->first_rtt_bytes));
         if (q->error || q->status != 200)
             printf("  FAILED %u %s", q->status, q->msg);
         printf("\n");
     }
-    printf("  (ms from the first DNS lookup; dns 0.0: from the cache; wait: request sent to first byte)\n");
+    printf("  (ms from the first DNS lookup; start: its connect, or its request on a reused connection;\n"
+           "  dns 0.0: from the cache; wait: request sent to first byte)\n");
 }
 
 void page_print_totals(const struct page_result *r, bool server_cwnd)
@@ -108,6 +110,61 @@ void page_print_table(const struct page_result *const *rs, int n, bool server_cw
                r->connections, reused, (unsigned long long)r->dns_queries, (unsigned long long)r->dns_cache_hits, tw,
                (unsigned long long)r->body_bytes, (unsigned long long)lo, (unsigned long long)hi,
                r->failed ? "  FAILED" : "");
+    }
+}
+
+/* Requests sent only once the response before them on their connection had
+ * ended: each paid a full round trip of its own. */
+static size_t turnarounds(const struct page_result *r, size_t *overlapped)
+{
+    size_t n = 0;
+    *overlapped = 0;
+    for (size_t i = 0; i < r->nreq; i++) {
+        const struct page_req *q = &r->req[i];
+        if (!q->reused)
+            continue;
+        us_time_t prev_end = 0;
+        for (size_t k = 0; k < i; k++)
+            if (r->req[k].conn_id == q->conn_id && r->req[k].end > prev_end)
+                prev_end = r->req[k].end;
+        if (q->sent >= prev_end)
+            n++;
+        else
+            (*overlapped)++;
+    }
+    return n;
+}
+
+void page_print_lessons(const struct page_result *const *rs, int n)
+{
+    for (int k = 0; k < n; k++) {
+        const struct page_result *r = rs[k];
+        us_time_t hs = 0;
+        uint32_t cmax = 0;
+        for (size_t i = 0; i < r->nreq; i++)
+            if (r->req[i].connect_end)
+                hs += r->req[i].connect_end - r->req[i].connect_start;
+        for (size_t i = 0; i < r->ncwnd; i++)
+            cmax = r->cwnd[i].cwnd > cmax ? r->cwnd[i].cwnd : cmax;
+        size_t over, turns = turnarounds(r, &over);
+        size_t per_req = r->nreq - r->connections;   /* requests that found a connection open */
+        printf("  %-11s avoided: DNS per request (%zu lookups, %llu on the wire)", page_strategy_name(r->strategy),
+               r->nreq, (unsigned long long)r->dns_queries);
+        if (per_req)
+            printf(", %zu handshakes and %zu slow starts (%zu requests on open connections)", per_req, per_req,
+                   per_req);
+        if (over)
+            printf(", %zu round trips (%zu requests sent before the response ahead of them ended)", over, over);
+        if (r->strategy == PAGE_PARALLEL)
+            printf(", waiting in series (%u at a time)", r->parallel);
+        printf(".\n  %-11s pays:    %u handshake%s (%.0f ms of connecting in all), %u slow start%s from %.1f kB"
+               " (the largest cwnd %.0f kB)",
+               "", r->connections, r->connections == 1 ? "" : "s", ms(hs), r->connections,
+               r->connections == 1 ? "" : "s", r->req[0].cwnd / 1e3, cmax / 1e3);
+        printf(", %zu request round trip%s%s: %.0f ms.\n", turns + r->connections,
+               turns + r->connections == 1 ? "" : "s",
+               r->strategy == PAGE_PIPELINED ? " (the first, and each time the pipeline ran dry)" : "",
+               ms(r->t_end - r->t_start));
     }
 }
 

@@ -19,6 +19,10 @@ void page_print_table(const struct page_result *const *r, int n, bool server_cwn
  * FILE-cwnd.EXT, the server's cwnd per connection over time. Prints where
  * they went; 0, or 1 after printing the error. */
 int page_plot(const struct page_result *r, const char *file, bool several, bool server_cwnd);
+/* One line per strategy: which of the seeds' costs (DNS per request, a
+ * handshake per request, a slow start per connection, a round trip per
+ * request) it avoided and which it still pays, with the numbers. */
+void page_print_lessons(const struct page_result *const *r, int n);
 /* FILE with "-NAME" before the extension into out. */
 void page_plot_name(const char *file, const char *name, char *out, size_t len);
 

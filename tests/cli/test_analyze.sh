@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ustack analyze: the demo's capture is analyzed (summary, no error finding,
+# ustack analyze: the demo's bulk-transfer capture is analyzed (summary, no error finding,
 # exit 0), --json is machine-readable, --conn selects, and bad flags, a missing
 # or unreadable file are one-line errors with exit status 2.
 set -euo pipefail
@@ -16,7 +16,7 @@ expect_err() { # expect_err PATTERN ARGS...
     [ "$(wc -l <"$T/err")" -eq 1 ] || fail "'$*' error is not one line"
     echo "ok: $* -> $(head -1 "$T/err")"
 }
-"$U" demo --pcap "$T/d.pcap" >"$T/demo" || fail "demo exited non-zero"
+"$U" demo --part bulk --pcap "$T/d.pcap" >"$T/demo" || fail "demo exited non-zero"
 rc=0
 "$U" analyze "$T/d.pcap" >"$T/an" || rc=$?
 cat "$T/an"

@@ -72,17 +72,44 @@ for cc in ${ccs//,/ }; do
     expect_err "needs --tap NAME" --cc "$cc" --ip 198.18.0.2/24 up
     expect_err "needs --tap NAME" --ip 198.18.0.2/24 source 198.18.0.1:5001 --bytes 1k --cc "$cc"
 done
-"$U" demo --pcap "$T/d1.pcap" >"$T/demo1" || { cat "$T/demo1"; fail "demo exited non-zero"; }
-"$U" demo --pcap "$T/d2.pcap" >"$T/demo2" || fail "second demo run"
-grep -q "summary:" "$T/demo1" || fail "demo summary missing"
-cmp -s "$T/d1.pcap" "$T/d2.pcap" || fail "demo is not deterministic (pcaps differ)"
-diff <(sed 's|/tmp/[^ ]*||g' "$T/demo1") <(sed 's|/tmp/[^ ]*||g' "$T/demo2") >/dev/null || fail "demo output differs between runs"
+# the demo (a page by four strategies) runs, is deterministic, its pcaps read cleanly in tshark
+"$U" demo --pcap "$T/d1.pcap" --plot "$T/d1.png" >"$T/demo1" || { cat "$T/demo1"; fail "demo exited non-zero"; }
+"$U" demo --pcap "$T/d2.pcap" --plot "$T/d2.png" >"$T/demo2" || fail "second demo run"
+grep -q "^comparison" "$T/demo1" || fail "demo comparison table missing"
+[ "$(grep -c 'every body byte-exact' "$T/demo1")" = 4 ] || fail "demo: bodies not byte-exact"
+[ "$(grep -c '^  [a-z]* *avoided: ' "$T/demo1")" = 4 ] || fail "demo: the avoided/pays lines are missing"
+diff <(sed 's|/tmp/[^ ]*||g; s|d[12]-||g' "$T/demo1") <(sed 's|/tmp/[^ ]*||g; s|d[12]-||g' "$T/demo2") >/dev/null ||
+    fail "demo output differs between runs"
+for s in serial parallel persistent pipelined; do
+    cmp -s "$T/d1-$s.pcap" "$T/d2-$s.pcap" || fail "demo is not deterministic ($s pcaps differ)"
+    if command -v gnuplot >/dev/null; then
+        [ -s "$T/d1-$s.png" ] && [ -s "$T/d1-$s-cwnd.png" ] || fail "demo wrote no $s plots"
+    fi
+    if command -v tshark >/dev/null; then
+        n=$(tsh -r "$T/d1-$s.pcap" 2>/dev/null | wc -l)
+        [ "$n" -gt 20 ] || fail "demo $s pcap has only $n frames"
+        # the bodies are not real images: Wireshark notes that its image dissector failed on them
+        bad=$(tsh -r "$T/d1-$s.pcap" -o ip.check_checksum:TRUE -Y '(_ws.malformed && !(_ws.expert.message contains "HTTP body subdissector failed")) || ip.checksum.status == "Bad" || icmp.checksum.status == "Bad"' 2>/dev/null | wc -l)
+        [ "$bad" -eq 0 ] || fail "demo $s pcap has $bad bad frames"
+        http=$(tsh -r "$T/d1-$s.pcap" -Y 'http.request' -T fields -e http.request.uri 2>/dev/null | tr ',' '\n' | wc -l)
+        [ "$http" -ge 21 ] || fail "demo $s pcap shows $http HTTP requests"
+    fi
+done
+# the earlier parts stay: pings and the 2 MB transfer
+"$U" demo --part all --pcap "$T/d3.pcap" --plot "$T/d3.png" >"$T/demo3" || { cat "$T/demo3"; fail "demo --part all exited non-zero"; }
+"$U" demo --part all --pcap "$T/d4.pcap" --plot "$T/d4.png" >/dev/null || fail "second demo --part all run"
+grep -q "summary: A->B .* replies, TCP transfer intact" "$T/demo3" || fail "demo --part all: ping and bulk summary missing"
+cmp -s "$T/d3.pcap" "$T/d4.pcap" || fail "demo --part all is not deterministic (pcaps differ)"
 if command -v tshark >/dev/null; then
-    n=$(tsh -r "$T/d1.pcap" 2>/dev/null | wc -l)
-    [ "$n" -gt 20 ] || fail "demo pcap has only $n frames"
-    bad=$(tsh -r "$T/d1.pcap" -o ip.check_checksum:TRUE -Y '_ws.malformed || ip.checksum.status == "Bad" || icmp.checksum.status == "Bad"' 2>/dev/null | wc -l)
-    [ "$bad" -eq 0 ] || fail "demo pcap has $bad bad frames"
+    n=$(tsh -r "$T/d3.pcap" 2>/dev/null | wc -l)
+    [ "$n" -gt 20 ] || fail "demo ping/bulk pcap has only $n frames"
+    bad=$(tsh -r "$T/d3.pcap" -o ip.check_checksum:TRUE -Y '_ws.malformed || ip.checksum.status == "Bad" || icmp.checksum.status == "Bad"' 2>/dev/null | wc -l)
+    [ "$bad" -eq 0 ] || fail "demo ping/bulk pcap has $bad bad frames"
 fi
+"$U" demo --part ping --pcap "$T/d5.pcap" >"$T/demo5" || fail "demo --part ping"
+grep -q "summary: A->B .* replies, [0-9]* events" "$T/demo5" || fail "demo --part ping summary"
+if grep -q "TCP transfer" "$T/demo5"; then fail "demo --part ping ran the transfer"; fi
+expect_err "--part: 'x' is not allowed (allowed: page, ping, bulk, all)" demo --part x
 # sim nagle: the stall, its absence with TCP_NODELAY, and the analyzer naming it in the capture
 "$U" sim nagle --rtt 20 --delack 40 --pcap "$T/n.pcap" >"$T/nagle" || { cat "$T/nagle"; fail "sim nagle exited non-zero"; }
 grep -q "request 1 at  140.000 ms: B has the head + 10.000 ms, the body + 70.000 ms; A has the response + 80.000 ms" "$T/nagle" ||
