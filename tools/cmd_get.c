@@ -11,12 +11,14 @@
  * cannot connect, 8 invalid response, 22 HTTP >= 400 with -f, 23 write
  * error, 28 timeout, 47 too many redirects, 52 empty reply, 56 receive
  * error, 130 interrupted. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <ustack/dns.h>
 #include <ustack/http_client.h>
 #include "cli.h"
 
@@ -72,6 +74,26 @@ static const char *remote_name(const char *url)
     return name;
 }
 
+/* The machine's resolver configuration (for --stack kernel without --dns):
+ * the IPv4 nameservers of /etc/resolv.conf and the hosts file /etc/hosts. */
+static int dns_system(struct us_dns_config *cfg)
+{
+    FILE *f = fopen("/etc/resolv.conf", "r");
+    char line[512];
+    while (f && fgets(line, sizeof(line), f) && cfg->nservers < US_DNS_MAX_SERVERS) {
+        char word[32], addr[64];
+        struct in_addr a;   /* IPv6 servers are skipped: the resolver speaks IPv4 */
+        if (sscanf(line, "%31s %63s", word, addr) == 2 && !strcmp(word, "nameserver") &&
+            inet_pton(AF_INET, addr, &a) == 1)
+            cfg->server[cfg->nservers++] = (struct us_tp_addr){ntohl(a.s_addr), 53};
+    }
+    if (f)
+        fclose(f);
+    if (access("/etc/hosts", R_OK) == 0)
+        cfg->hosts = "/etc/hosts";
+    return 0;
+}
+
 static int exit_status(const struct xfer *x)
 {
     if (x->failed_http)
@@ -107,7 +129,10 @@ static void timing_line(struct get *g, const struct xfer *x)
         fprintf(stderr, "error: %s;", x->msg);
     else
         fprintf(stderr, "%u %s, %llu bytes;", t->status, us_http_reason(t->status), (unsigned long long)t->body_bytes);
-    fprintf(stderr, " connection %u %s", t->conn_id, t->reused ? "reused" : "new");
+    if (t->dns_status >= 0 && t->dns_status == US_DNS_OK)
+        fprintf(stderr, " dns %.3f ms%s,", ms(t->dns_start, t->dns_end), t->dns_cached ? " (cached)" : "");
+    if (t->conn_id)
+        fprintf(stderr, " connection %u %s", t->conn_id, t->reused ? "reused" : "new");
     if (!t->reused && t->connect_end)
         fprintf(stderr, ", connect %.3f ms", ms(t->connect_start, t->connect_end));
     if (t->first_byte)
@@ -414,13 +439,27 @@ static int get_run(struct cli *c)
             return cli_error("get: -o %s: %s", get_output, strerror(errno)), 23;
         }
     }
-    int rc = cli_transport(c);
+    struct us_dns_config dc;
+    us_dns_config_default(&dc);
+    int rc = cli_dns_servers(c, &dc);
+    if (!rc && !dc.nservers && cli_on_kernel(c))
+        rc = dns_system(&dc);   /* like curl: the machine's resolver configuration */
+    if (!rc)
+        rc = cli_transport(c);
     if (rc) {
         free(g.x);
         return rc;
     }
+    char err[256];
+    struct us_dns *dns = NULL;
+    if ((dc.nservers || dc.hosts) && !(dns = us_dns_new(c->tp, &dc, err, sizeof(err)))) {
+        cli_transport_teardown(c);
+        free(g.x);
+        return cli_error("get: %s", err), 1;
+    }
     struct us_hc_config cfg;
     us_hc_config_default(&cfg);
+    cfg.dns = dns;
     cfg.max_per_host = get_max_per_host;
     cfg.pipeline = get_pipeline;
     cfg.follow_redirects = get_follow;
@@ -446,6 +485,8 @@ static int get_run(struct cli *c)
     us_hc_free(g.hc);
     if (!g.interrupted)
         linger(c);
+    if (dns)
+        us_dns_free(dns, us_tp_now(c->tp));
     for (size_t i = 0; i < g.n; i++)
         if (g.x[i].out && (g.x[i].tmp || g.x[i].own_file))
             fclose(g.x[i].out);
@@ -486,7 +527,9 @@ const struct cli_cmd cmd_get = {
                    "terminal, a timing line per transfer (connect, first byte, total). Exit status: 0 ok,\n"
                    "1 usage or bad URL (https is not supported), 6 host not resolved, 7 cannot connect,\n"
                    "8 invalid response, 22 HTTP >= 400 with -f, 23 write error, 28 timeout,\n"
-                   "47 too many redirects, 52 empty reply, 56 receive error.\n",
+                   "47 too many redirects, 52 empty reply, 56 receive error.\n"
+                   "Names are looked up through --dns (on --stack kernel without --dns: the servers of\n"
+                   "/etc/resolv.conf and /etc/hosts, as curl does).\n",
     .globals = true,
     .opts = get_opts,
     .run = get_run,

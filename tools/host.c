@@ -147,6 +147,8 @@ int cli_setup(struct cli *c)
     return 0;
 }
 
+static us_time_t flush_bound(const struct cli *c);
+
 bool cli_on_kernel(const struct cli *c) { return c->stack && !strcmp(c->stack, "kernel"); }
 
 int cli_transport(struct cli *c)
@@ -172,14 +174,34 @@ int cli_transport(struct cli *c)
     return 0;
 }
 
+static void count_closing(void *arg, const struct us_conn_info *ci)
+{
+    int s = ci->info.state;
+    if (s == US_TCP_FIN_WAIT_1 || s == US_TCP_FIN_WAIT_2 || s == US_TCP_CLOSING || s == US_TCP_LAST_ACK)
+        ++*(int *)arg;
+}
+
 void cli_transport_teardown(struct cli *c)
 {
-    /* The RSTs for connections still open, before the descriptors go. */
-    cli_abort_connections(c);
-    us_tp_free(c->tp);
+    if (cli_stopping()) {
+        /* stopped by a signal: RSTs for what is open, before the descriptors go */
+        cli_abort_connections(c);
+    }
+    us_tp_free(c->tp);   /* closes what is left: FINs */
     c->tp = NULL;
-    if (c->st)
-        cli_teardown(c);
+    if (!c->st)
+        return;
+    /* A command that ended by itself closed its connections: let the FINs be
+     * answered, for a bounded time (the kernel would keep the orphans), so
+     * the peer sees a close, not a reset; what is left then gets RSTs. */
+    us_time_t end = us_rt_clock() + flush_bound(c);
+    for (;;) {
+        int closing = 0;
+        us_tcp_foreach(c->st, count_closing, &closing);
+        if (!closing || us_rt_clock() >= end || c->rt_drv->step(c->rt_drv, end) < 0)
+            break;
+    }
+    cli_teardown(c);
 }
 
 /* Longest wait for the devices to write what they hold: a second beyond the

@@ -53,6 +53,7 @@ struct us_hc_req {
     struct us_hc_timing t;
     char *location;                 /* a redirect to follow once this response ends */
     bool in_route;                  /* req_route runs: a lookup answered at once is kept, not acted on */
+    bool dns_follower;              /* waits for another request's lookup of the same name */
     int route_rc;                   /* its outcome then */
     char err[192];
 };
@@ -338,6 +339,26 @@ static void dns_done(void *arg, const struct us_dns_result *res)
         return;
     }
     resolving_remove(hc, r);
+    /* requests that waited for this lookup of the same name go with it */
+    for (struct us_hc_req **pp = &hc->resolving, *q; (q = *pp);) {
+        if (!q->dns_follower || strcmp(q->url.host, r->url.host)) {
+            pp = &q->next;
+            continue;
+        }
+        *pp = q->next;
+        q->next = NULL;
+        q->t.dns_end = now;
+        q->t.dns_status = res->status;
+        q->t.dns_cached = true;   /* no query of its own */
+        if (rc) {
+            snprintf(q->err, sizeof(q->err), "%s", r->err);
+            req_done(q, rc, now);
+        } else if (route_to(hc, q, res->addr[0]) < 0) {
+            req_done(q, -ENOMEM, now);
+        } else {
+            wait_push(q->o, q, false);
+        }
+    }
     if (rc)
         req_done(r, rc, now);
     else
@@ -355,9 +376,17 @@ static int req_route(struct us_hc *hc, struct us_hc_req *r, us_time_t now)
         return route_to(hc, r, ip);
     if (rc != -ENOENT || !hc->cfg.dns)
         return rc;
+    r->t.dns_start = now;
+    for (struct us_hc_req *q = hc->resolving; q; q = q->next)
+        if (!q->dns_follower && !strcmp(q->url.host, r->url.host)) {
+            /* that lookup answers this request too: one query for a name */
+            r->dns_follower = true;
+            r->next = hc->resolving;
+            hc->resolving = r;
+            return 1;
+        }
     r->in_route = true;
     r->route_rc = 1;
-    r->t.dns_start = now;
     rc = us_dns_lookup(hc->cfg.dns, r->url.host, dns_done, r, now);
     r->in_route = false;
     if (rc < 0) {
@@ -1041,9 +1070,20 @@ us_time_t us_hc_step(struct us_hc *hc, us_time_t now)
             continue;
         }
         *pp = r->next;
-        us_dns_cancel(hc->cfg.dns, r, now);
+        if (!r->dns_follower) {
+            us_dns_cancel(hc->cfg.dns, r, now);
+            /* a request that waited for this lookup asks for itself now */
+            for (struct us_hc_req *q = hc->resolving; q; q = q->next)
+                if (q->dns_follower && !strcmp(q->url.host, r->url.host)) {
+                    q->dns_follower = false;
+                    if (us_dns_lookup(hc->cfg.dns, q->url.host, dns_done, q, now) < 0)
+                        q->deadline = now;   /* fails as timed out below or at the next step */
+                    break;
+                }
+        }
         req_fail(r, -ETIMEDOUT, now, "timed out after %.3f s (looking up %.120s)", (double)(now - r->t.queued) / 1e9,
                  r->url.host);
+        pp = &hc->resolving;   /* the list may have changed under the callbacks */
     }
     for (struct hc_origin *o = hc->origins; o; o = o->next)
         expire(hc, o, now);

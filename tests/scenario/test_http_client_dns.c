@@ -123,15 +123,17 @@ static void on_event(const struct us_hc_event *ev)
     }
 }
 
-/* Submits url and runs both hosts until the request is done. */
-static void fetch(struct fx *f, const char *url, struct got *g)
+/* Submits n requests for url at once and runs both hosts until they are done. */
+static void fetch_n(struct fx *f, const char *url, struct got *g, int n)
 {
-    memset(g, 0, sizeof(*g));
     char err[256];
     us_time_t now = us_tp_now(f->cli);
-    assert_int_equal(us_hc_submit(f->hc, &(struct us_hc_request){.url = url, .cb = on_event, .arg = g}, now, NULL,
-                                  err, sizeof(err)),
-                     0);
+    for (int i = 0; i < n; i++) {
+        memset(&g[i], 0, sizeof(g[i]));
+        assert_int_equal(us_hc_submit(f->hc, &(struct us_hc_request){.url = url, .cb = on_event, .arg = &g[i]}, now,
+                                      NULL, err, sizeof(err)),
+                         0);
+    }
     us_time_t limit = now + US_SEC(60);
     while (us_hc_pending(f->hc) && (now = us_tp_now(f->cli)) < limit) {
         us_time_t d = us_hc_step(f->hc, now);
@@ -141,7 +143,29 @@ static void fetch(struct fx *f, const char *url, struct got *g)
             d = d2;
         us_tp_wait(f->cli, d < limit ? d : limit);
     }
-    assert_int_equal(g->done, 1);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(g[i].done, 1);
+}
+
+static void fetch(struct fx *f, const char *url, struct got *g) { fetch_n(f, url, g, 1); }
+
+static void requests_for_one_name_at_once_share_one_lookup(void **st)
+{
+    (void)st;
+    struct fx f;
+    fx_init(&f, 0);
+    struct got g[3];
+    fetch_n(&f, "http://www.test/f.txt", g, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(g[i].error, 0);
+        assert_int_equal(g[i].status, 200);
+        assert_int_equal(g[i].t.dns_end, g[0].t.dns_end);   /* answered together */
+    }
+    assert_false(g[0].t.dns_cached);
+    assert_int_equal(g[0].t.dns_queries, 1);
+    assert_true(g[1].t.dns_cached && g[2].t.dns_cached);
+    assert_int_equal(f.ds.udp_queries, 1);                 /* one query on the wire */
+    fx_free(&f);
 }
 
 static void a_name_is_looked_up_once_then_answered_from_the_cache(void **st)
@@ -209,6 +233,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_name_is_looked_up_once_then_answered_from_the_cache),
+        cmocka_unit_test(requests_for_one_name_at_once_share_one_lookup),
         cmocka_unit_test(a_name_that_does_not_exist_ends_the_request_with_enoent),
         cmocka_unit_test(a_lookup_that_outlasts_the_request_timeout_fails_it_at_that_time),
     };
