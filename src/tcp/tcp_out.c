@@ -572,6 +572,24 @@ static void gbn_clip(const struct us_tcb *tcb, uint32_t *len, bool *fin)
     }
 }
 
+/* After an RTO (RFC 8985 6.2, 6.3): a retransmission of the go-back-N that
+ * RACK marks lost — segments sent after it were delivered — goes again now,
+ * as cwnd allows, instead of waiting for a second, backed-off RTO (the
+ * recovery point of the timeout keeps fast recovery out until SND.UNA
+ * passes it, and go-back-N never looks back below SND.NXT). */
+static void gbn_repair(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    uint32_t seq, len;
+    if (!tcp_rack_tracking(tcb) || seq_ge(tcb->snd_una, tcb->recover))
+        return;
+    while (tcp_rack_next_lost(tcb, &seq, &len) && seq_lt(seq, tcb->snd_nxt) &&
+           tcp_rack_pipe(tcb) + tcb->mss_send <= tcb->cwnd && !pace_hold(tcb, now)) {
+        if (tcp_rack_rexmit_lost(st, tcb, now) <= 0)
+            break;
+        US_COUNT(st, TCP_RTO_REXMIT_LOST);
+    }
+}
+
 void tcp_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
     uint32_t len;
@@ -587,6 +605,7 @@ void tcp_output(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         return;
     }
     gbn_skip(tcb);
+    gbn_repair(st, tcb, now);
     while ((r = decide(st, tcb, &len, &fin)) > 0 && !pace_hold(tcb, now)) {
         gbn_clip(tcb, &len, &fin);
         if (send_data(st, tcb, len, fin, now) < 0)
