@@ -54,6 +54,8 @@ struct us_config {
     char tcp_cc[16];          /* default congestion control ("cubic"; "newreno") */
     bool tcp_hystart;         /* HyStart++ (RFC 9406) in the initial slow start of newreno and
                                  cubic (default on) */
+    bool tcp_pacing;          /* pace newreno and cubic too, at cwnd/SRTT x 2 in slow start and
+                                 x 1.2 after, as Linux with fq (default off; bbr always paces) */
     bool tcp_timestamps, tcp_sack, tcp_wscale; /* options offered (default on) */
     bool tcp_rack;            /* RACK-TLP loss detection and tail loss probes (RFC 8985) on
                                  connections that negotiated SACK (default on) */

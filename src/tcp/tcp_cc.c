@@ -126,6 +126,25 @@ bool tcp_hystart_ack(struct tcp_hystart *h, struct us_tcb *tcb, uint32_t acked)
     return true;
 }
 
+/* ---- optional pacing of the window-based algorithms ---------------------------- */
+
+void tcp_cc_pacing_init(struct us_tcb *tcb, const struct us_config *cfg)
+{
+    if (cfg->tcp_pacing && tcp_ext(tcb))
+        tcb->ext->pace_on = true;
+    else if (tcb->ext)
+        tcb->ext->pace_on = false;
+}
+
+uint64_t tcp_cc_window_pacing_rate(const struct us_tcb *tcb)
+{
+    if (!tcb->ext || !tcb->ext->pace_on || !tcb->srtt)
+        return 0;                        /* no RTT yet: nothing to pace by */
+    uint32_t w = tcb->cwnd > tcp_flight(tcb) ? tcb->cwnd : tcp_flight(tcb);
+    uint64_t rate = (uint64_t)w * 1000000u / tcb->srtt;
+    return tcb->cwnd < tcb->ssthresh / 2 ? rate * 2 : rate * 12 / 10;
+}
+
 static uint32_t half_flight(const struct us_tcb *tcb)
 {
     uint32_t h = tcp_flight(tcb) / 2;
@@ -145,6 +164,7 @@ static void nr_init(struct us_tcb *tcb, const struct us_config *cfg)
     tcb->cwnd = tcp_iw(tcb);
     tcb->ssthresh = 0x7fffffff;          /* RFC 5681 3.1: arbitrarily high */
     tcp_hystart_init(&nr(tcb)->hs, tcb, cfg);
+    tcp_cc_pacing_init(tcb, cfg);
 }
 
 static void nr_on_ack(struct us_tcb *tcb, uint32_t acked, us_time_t now)
@@ -202,6 +222,7 @@ static const struct tcp_cc_ops tcp_newreno = {
     .after_idle = nr_after_idle,
     .post_recovery = nr_post_recovery,
     .on_rtt = nr_on_rtt,
+    .pacing_rate = tcp_cc_window_pacing_rate,
 };
 
 /* ---- registry -------------------------------------------------------------- */

@@ -184,6 +184,7 @@ static void cubic_init(struct us_tcb *tcb, const struct us_config *cfg)
     c->hs_on = c->hs.phase != HS_DONE;
     if (!c->hs_on)
         memset(c, 0, offsetof(struct cubic, flags));
+    tcp_cc_pacing_init(tcb, cfg);
 }
 
 /* HyStart++ is over (a loss, a timeout, or CSS done): the shared bytes
@@ -309,4 +310,5 @@ const struct tcp_cc_ops tcp_cubic = {
     .after_idle = cubic_after_idle,
     .post_recovery = cubic_post_recovery,
     .on_rtt = cubic_on_rtt,
+    .pacing_rate = tcp_cc_window_pacing_rate,
 };

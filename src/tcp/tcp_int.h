@@ -144,6 +144,11 @@ int tcp_cc_find(const char *name);       /* index or -ENOENT */
 uint32_t tcp_flight(const struct us_tcb *tcb);
 void tcp_cc_slow_start_or_ca(struct us_tcb *tcb, uint32_t acked, uint32_t *ca_acc);
 uint32_t tcp_iw(const struct us_tcb *tcb);
+/* Optional pacing of NewReno and CUBIC (us_config.tcp_pacing), as Linux
+ * paces them with fq: max(cwnd, FlightSize) / SRTT, times 2 in slow start
+ * (cwnd < ssthresh / 2) and 1.2 after (tcp_pacing_ss_ratio, _ca_ratio). */
+void tcp_cc_pacing_init(struct us_tcb *tcb, const struct us_config *cfg);
+uint64_t tcp_cc_window_pacing_rate(const struct us_tcb *tcb);
 
 /* HyStart++ (RFC 9406) for the initial slow start of NewReno and CUBIC
  * (tcp_cc.c): rounds of one flight, the minimum RTT of each, leaving slow
@@ -355,6 +360,7 @@ struct tcp_ext {
     us_time_t pace_next;                 /* the next paced burst may start at this time */
     uint32_t pace_credit;                /* bytes the current burst may still send */
     bool pace_wait;                      /* data is held for the pacing time */
+    bool pace_on;                        /* us_config.tcp_pacing for a window-based algorithm */
     void *cc_state;                      /* an algorithm's state beyond cc_priv (BBR), freed with ext */
     struct tcp_undo undo;
     uint64_t dsacks_rcvd, undo_dsack, undo_eifel; /* statistics for us_tcp_info */
