@@ -7,7 +7,8 @@
 #     serve`) and nginx, both over loopback in one namespace;
 # and the memory of an idle HTTP connection: N connections opened to
 # `ustack serve` and left idle, VmRSS after minus before, divided by N (and
-# the same for nginx's worker, user-space memory only).
+# the same for nginx's worker, user-space memory only), and keep-alive req/s
+# while they stay open.
 #
 #   sudo bench/bench_http.sh [BUILD_DIR]      # default build-bench (Release)
 # Environment: SECS (5, wrk duration), CONNS (10, wrk connections), THREADS
@@ -118,7 +119,8 @@ print(len(socks), flush=True)
 sys.stdin.read()
 PY
 vmrss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-# idle_mem PID IP PORT: kB of VmRSS per idle connection (x1000 = bytes), N open
+# idle_mem NAME PID IP PORT [URL]: VmRSS growth per connection with IDLE connections open
+# and idle; with URL, also keep-alive req/s (run_wrk NAME_idle) while they stay open
 declare -A MEM
 idle_mem() {
     local name=$1 pid=$2 ip=$3 port=$4
@@ -130,6 +132,8 @@ idle_mem() {
     sleep 1
     after=$(vmrss "$pid")
     MEM[$name]="$n connections: VmRSS ${before} kB -> ${after} kB = $(( (after - before) * 1024 / (n > 0 ? n : 1) )) bytes per connection"
+    # keep-alive with them still open: what many idle connections cost the busy ones
+    [ -z "${5:-}" ] || run_wrk "${name}_idle" "$5"
     exec {IDLER[1]}>&-
     wait "$IDLER_PID" 2>/dev/null || true
 }
@@ -142,7 +146,7 @@ SRV_PID=$SPID
 PIDS+=("$SPID")
 wait_attached
 wait_http http://198.18.0.2/
-idle_mem us "$SPID" 198.18.0.2 80    # first: the heap has not grown yet
+idle_mem us "$SPID" 198.18.0.2 80 http://198.18.0.2/index.html    # first: the heap has not grown yet
 run_wrk us_ka http://198.18.0.2/index.html
 run_wrk us_close http://198.18.0.2/index.html -H "Connection: close"
 kill "$SPID"; wait "$SPID" 2>/dev/null || true
@@ -154,7 +158,7 @@ NPID=$!
 SRV_PID=$NPID
 PIDS+=("$NPID")
 wait_http http://198.19.0.2/
-idle_mem ng "$NPID" 198.19.0.2 80
+idle_mem ng "$NPID" 198.19.0.2 80 http://198.19.0.2/index.html
 run_wrk ng_ka http://198.19.0.2/index.html
 run_wrk ng_close http://198.19.0.2/index.html -H "Connection: close"
 kill "$NPID"; wait "$NPID" 2>/dev/null || true
@@ -166,7 +170,7 @@ KPID=$!
 SRV_PID=$KPID
 PIDS+=("$KPID")
 wait_http http://127.0.0.1:8080/
-idle_mem k "$KPID" 127.0.0.1 8080
+idle_mem k "$KPID" 127.0.0.1 8080 http://127.0.0.1:8080/index.html
 run_wrk k_ka http://127.0.0.1:8080/index.html
 run_wrk k_close http://127.0.0.1:8080/index.html -H "Connection: close"
 kill "$KPID"; wait "$KPID" 2>/dev/null || true
@@ -187,6 +191,10 @@ row "ustack serve, ustack over TAP" "${RATE[us_ka]}" "${CPU[us_ka]}" "${RATE[us_
 row "nginx (1 worker), Linux over veth" "${RATE[ng_ka]}" "${CPU[ng_ka]}" "${RATE[ng_close]}" "${CPU[ng_close]}"
 row "ustack serve --stack kernel, loopback" "${RATE[k_ka]}" "${CPU[k_ka]}" "${RATE[k_close]}" "${CPU[k_close]}"
 row "nginx (1 worker), loopback" "${RATE[nl_ka]}" "${CPU[nl_ka]}" "${RATE[nl_close]}" "${CPU[nl_close]}"
+row "keep-alive with $IDLE idle connections open:" "" "" "" ""
+row "  ustack serve over TAP" "${RATE[us_idle]}" "${CPU[us_idle]}" "" ""
+row "  nginx over veth" "${RATE[ng_idle]}" "${CPU[ng_idle]}" "" ""
+row "  ustack serve --stack kernel" "${RATE[k_idle]}" "${CPU[k_idle]}" "" ""
 echo "  (CPU us/req: the server process's user+system time per request; over TAP it includes the"
 echo "   kernel's side of every frame ustack writes, delivery to wrk's socket included)"
 echo "memory per idle HTTP connection (process VmRSS; the kernel's socket memory is not in it):"
