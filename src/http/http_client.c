@@ -669,6 +669,8 @@ static bool is_redirect(int status)
 
 /* The response of r ended on c: the next one (pipelined) starts with what is
  * left in the buffer. */
+static void req_finish(struct us_hc *hc, struct us_hc_req *r, us_time_t now);
+
 static void req_complete(struct us_hc *hc, struct hc_conn *c, us_time_t now)
 {
     struct us_hc_req *r = flight_pop(c);
@@ -686,6 +688,12 @@ static void req_complete(struct us_hc *hc, struct hc_conn *c, us_time_t now)
     } else if (!c->first) {
         c->idle_since = now;
     }
+    req_finish(hc, r, now);
+}
+
+/* r's final response ended: done, or the redirect it named is followed. */
+static void req_finish(struct us_hc *hc, struct us_hc_req *r, us_time_t now)
+{
     if (!r->location) {
         req_done(r, 0, now);
         return;
@@ -868,7 +876,7 @@ static void conn_lost(struct us_hc *hc, struct hc_conn *c, int error, us_time_t 
         if (c->in_body && !error && us_http_body_eof(&c->body) == US_HTTP_COMPLETE) {
             c->served++;
             requeue_flight(c, false, 0, now, "");
-            req_done(r, 0, now);
+            req_finish(hc, r, now);
             return;
         }
         requeue_flight(c, false, 0, now, "");

@@ -460,11 +460,12 @@ static void empty_reply_on_a_new_connection_is_an_error_not_a_retry(void **st)
     fix_free(&f);
 }
 
-static void relative_redirect_is_followed_on_the_same_connection(void **st)
+static void relative_and_close_delimited_redirects_are_followed(void **st)
 {
     (void)st;
     static const struct sresp r[] = {
         {"HTTP/1.1 302 Found\r\nLocation: ../b/c?q=1#frag\r\nContent-Length: 5\r\n\r\nmoved", false},
+        {"HTTP/1.1 303 See Other\r\nLocation: /d\r\n\r\nuntil the close", true}, /* close-delimited */
         {"HTTP/1.1 301 Moved\r\nLocation: http://198.18.0.2/final\r\nContent-Length: 0\r\n\r\n", false},
         {OK_BODY(4) "done", false},
     };
@@ -472,16 +473,17 @@ static void relative_redirect_is_followed_on_the_same_connection(void **st)
     struct us_hc_config c = cfg_with(1, 1);
     c.follow_redirects = true;
     struct got g;
-    fetch(&f, &c, r, 3, "http://198.18.0.2/a/x/y", &g);
+    fetch(&f, &c, r, 4, "http://198.18.0.2/a/x/y", &g);
     assert_int_equal(g.error, 0);
-    assert_int_equal(g.redirects, 2);
-    assert_int_equal(g.t.redirects, 2);
+    assert_int_equal(g.redirects, 3);
+    assert_int_equal(g.t.redirects, 3);
     assert_int_equal(g.status, 200);
     assert_int_equal(g.len, 4); /* the redirects' bodies are not delivered */
     assert_memory_equal(g.body, "done", 4);
     assert_non_null(strstr(f.s.req[1], "GET /a/b/c?q=1 HTTP/1.1\r\n"));
-    assert_non_null(strstr(f.s.req[2], "GET /final HTTP/1.1\r\n"));
-    assert_int_equal(count_syns(&f.tr, 0), 1);
+    assert_non_null(strstr(f.s.req[2], "GET /d HTTP/1.1\r\n"));
+    assert_non_null(strstr(f.s.req[3], "GET /final HTTP/1.1\r\n"));
+    assert_int_equal(count_syns(&f.tr, 0), 2); /* the close-delimited 303 ended the first connection */
     fix_free(&f);
 }
 
@@ -793,7 +795,7 @@ int main(void)
         cmocka_unit_test(informational_skipped_and_head_204_304_have_no_body),
         cmocka_unit_test(request_on_a_connection_the_server_closed_is_retried_once),
         cmocka_unit_test(empty_reply_on_a_new_connection_is_an_error_not_a_retry),
-        cmocka_unit_test(relative_redirect_is_followed_on_the_same_connection),
+        cmocka_unit_test(relative_and_close_delimited_redirects_are_followed),
         cmocka_unit_test(eleventh_redirect_fails),
         cmocka_unit_test(request_timeout_fires_at_the_exact_virtual_time),
         cmocka_unit_test(connect_timeout_fires_at_the_exact_virtual_time),
