@@ -971,6 +971,15 @@ static bool state_receives(uint8_t s)
            s == US_TCP_SYN_RECEIVED;
 }
 
+/* A segment at RCV.NXT refused only because the window we advertised is
+ * zero: an ACK without a SYN or RST, in a state past the handshake. */
+static bool zero_window_ack(const struct us_tcb *tcb, const struct us_tcp_repr *s)
+{
+    return !seq_gt(tcb->rcv_adv, tcb->rcv_nxt) && s->seq == tcb->rcv_nxt && seg_seqlen(s) > 0 &&
+           (s->flags & (US_TH_ACK | US_TH_SYN | US_TH_RST)) == US_TH_ACK && tcb->state != US_TCP_SYN_RECEIVED &&
+           tcb->state != US_TCP_TIME_WAIT;
+}
+
 static void sync_input(struct us_stack *st, struct us_tcb *tcb, const struct us_ip_info *ip,
                        const struct us_tcp_repr *s, us_time_t now)
 {
@@ -983,6 +992,18 @@ static void sync_input(struct us_stack *st, struct us_tcb *tcb, const struct us_
     if (!seq_acceptable(tcb, s)) {
         if (s->flags & US_TH_RST) {
             US_COUNT(st, TCP_DROP_RST_OUT_OF_WINDOW);   /* RFC 5961 3.2: ignore */
+            return;
+        }
+        if (zero_window_ack(tcb, s)) {
+            /* RFC 9293 3.10.7.4: with RCV.WND zero no segment is
+             * acceptable, "but special allowance should be made to accept
+             * valid ACKs": the acknowledgment and window are taken, the
+             * data is not (trimmed off as beyond the window) */
+            US_COUNT(st, TCP_RX_ZERO_WINDOW_ACK);
+            US_COUNT_N(st, TCP_RX_BEYOND_WINDOW, s->len);
+            tcb->flags |= TF_ACK_NOW;
+            if (ack_input(st, tcb, s, now) != ACK_GONE)
+                tcp_output(st, tcb, now);
             return;
         }
         US_COUNT(st, TCP_DROP_OUT_OF_WINDOW);
