@@ -183,13 +183,13 @@ static void random_loss(double loss, double frac)
 static void bbr_keeps_most_of_the_link_under_1_percent_random_loss(void **state)
 {
     (void)state;
-    random_loss(0.01, 0.85);                                   /* measured 85.4 Mbit/s: 0.90 */
+    random_loss(0.01, 0.88);                                   /* measured 85.5 Mbit/s: 0.90 */
 }
 
 static void bbr_keeps_most_of_the_link_under_5_percent_random_loss(void **state)
 {
     (void)state;
-    random_loss(0.05, 0.65);                                   /* measured 62.0 Mbit/s: 0.68 */
+    random_loss(0.05, 0.75);                                   /* measured 72.2 Mbit/s: 0.79 */
 }
 
 int main(void)
