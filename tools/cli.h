@@ -78,7 +78,7 @@ struct cli_cmd {
     int (*run)(struct cli *c);  /* returns the exit status */
 };
 extern const struct cli_cmd cmd_up, cmd_ping, cmd_echo, cmd_sink, cmd_source, cmd_demo, cmd_sim, cmd_analyze;
-extern const struct cli_cmd cmd_serve, cmd_get, cmd_resolve, cmd_page;
+extern const struct cli_cmd cmd_serve, cmd_get, cmd_load, cmd_resolve, cmd_page;
 
 struct cli_ipnet { us_ip4_t ip; uint8_t prefix; };
 
@@ -130,6 +130,7 @@ struct cli {
     uint8_t syncookies;         /* us_config.tcp_syncookies (set when syncookies_set) */
     bool syncookies_set;
     uint32_t synq;              /* us_config.tcp_synq_max, 0 = default */
+    uint16_t port_lo, port_hi;  /* us_config's ephemeral range when port_lo (load --local-ports) */
     uint32_t backlog;           /* listen backlog of echo and sink, 0 = 128 */
 
     /* built by cli_setup */

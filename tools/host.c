@@ -132,6 +132,8 @@ int cli_setup(struct cli *c)
         cfg.tcp_syncookies = c->syncookies;
     if (c->synq)
         cfg.tcp_synq_max = c->synq;
+    if (c->port_lo)
+        cfg.port_lo = c->port_lo, cfg.port_hi = c->port_hi;
     c->st = us_stack_new(&cfg, c->dev, us_rt_clock(), err, sizeof(err));
     if (!c->st)
         return cli_error("%s", err);

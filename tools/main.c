@@ -10,7 +10,7 @@
 
 static const struct cli_cmd *const commands[] = {
     &cmd_up, &cmd_ping, &cmd_echo, &cmd_sink, &cmd_source, &cmd_demo, &cmd_sim, &cmd_analyze,
-    &cmd_serve, &cmd_get, &cmd_resolve, &cmd_page,
+    &cmd_serve, &cmd_get, &cmd_load, &cmd_resolve, &cmd_page,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

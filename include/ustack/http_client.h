@@ -81,6 +81,10 @@ struct us_hc_config {
      * run on the same transport: the client hands it the transport's events
      * for its descriptors and calls its timers. NULL: numeric hosts only. */
     struct us_dns *dns;
+    /* The client closes each connection as soon as its response ended, first
+     * (so the TIME_WAIT is the client's, as with a close-per-request client;
+     * `load` without --keepalive). Requests still say nothing of it. */
+    bool close_after_response;
 };
 void us_hc_config_default(struct us_hc_config *c);
 

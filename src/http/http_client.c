@@ -771,7 +771,7 @@ static int on_head(struct us_hc *hc, struct hc_conn *c, us_time_t now)
         r->location = strndup(us_http_ptr(c->buf, loc->value), loc->value.len);
     emit_head(r, US_HC_HEAD, now, c);
     us_http_body_init(&c->body, m, &hc->lim);
-    c->keep = m->keep_alive;
+    c->keep = m->keep_alive && !hc->cfg.close_after_response;
     c->in_body = true;
     c->pos = c->parser.head_len;
     return 1;

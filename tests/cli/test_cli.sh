@@ -49,7 +49,7 @@ fi
 # line, and one help line per option the overview lists for it
 "$U" --help >"$T/help.all"
 cmds=$(awk '/^Commands:/ {on=1; next} on && /^  [a-z]/ {print $1} on && /^$/ {exit}' "$T/help.all")
-[ "$(echo $cmds)" = "up ping echo sink source demo sim analyze serve get resolve page" ] || fail "ustack --help lists commands '$(echo $cmds)'"
+[ "$(echo $cmds)" = "up ping echo sink source demo sim analyze serve get load resolve page" ] || fail "ustack --help lists commands '$(echo $cmds)'"
 for cmd in $cmds; do
     "$U" "$cmd" --help >"$T/h.$cmd" || fail "$cmd --help exited non-zero"
     grep -q "^usage: ustack .*$cmd" "$T/h.$cmd" || fail "$cmd --help has no usage line"
