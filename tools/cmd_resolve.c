@@ -74,6 +74,27 @@ static void print_result(const struct us_dns_result *r)
                (double)(r->finished - r->started) / 1e6);
 }
 
+static void count_closing(void *arg, const struct us_conn_info *ci)
+{
+    int s = ci->info.state;
+    if (s == US_TCP_FIN_WAIT_1 || s == US_TCP_FIN_WAIT_2 || s == US_TCP_CLOSING || s == US_TCP_LAST_ACK)
+        (*(int *)arg)++;
+}
+
+/* On ustack, a TCP query's connection was closed when its answer came: give
+ * the server up to a second to close its side too, so the exit finds it in
+ * TIME_WAIT (ended silently) rather than half-closed (ended with a RST). */
+static void let_connections_close(struct cli *c)
+{
+    us_time_t until = us_tp_now(c->tp) + US_SEC(1);
+    for (;;) {
+        int n = 0;
+        us_tcp_foreach(c->st, count_closing, &n);
+        if (!n || us_tp_now(c->tp) >= until || us_tp_wait(c->tp, until) < 0)
+            return;
+    }
+}
+
 static int exit_status(int status)
 {
     switch (status) {
@@ -133,6 +154,8 @@ static int resolve_run(struct cli *c)
            (unsigned long long)st.queries_sent, (unsigned long long)st.tcp_queries, (unsigned long long)st.answers,
            (unsigned long long)st.cache_hits, (unsigned long long)st.mismatched, (unsigned long long)st.timeouts);
     us_dns_free(d, us_tp_now(c->tp));
+    if (c->st && st.tcp_queries)
+        let_connections_close(c);
     cli_transport_teardown(c);
     return status;
 }

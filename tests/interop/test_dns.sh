@@ -7,6 +7,8 @@
 #   - a name given twice is answered from the cache: dnsmasq's log shows one
 #     query for it, the capture one query;
 #   - a name under the local domain that does not exist is NXDOMAIN (exit 1);
+#   - a name with 40 addresses does not fit in 512 bytes: dnsmasq answers
+#     with TC=1 and the resolver asks again over TCP (RFC 7766);
 #   - a server that does not answer ends in a timeout (exit 3), after the
 #     attempts, each with its own query ID and source port;
 #   - the capture (ustack's --pcap, tshark on the namespace's loopback for the
@@ -22,6 +24,7 @@ nsenter --net="/run/netns/$NS" dnsmasq --keep-in-foreground --no-resolv --no-hos
     --host-record=a.test,198.18.0.100 --host-record=b.test,198.18.0.101 \
     --host-record=multi.test,198.18.0.102 --host-record=multi.test,198.18.0.103 \
     --cname=www.test,b.test --cname=alias.test,www.test \
+    $(for i in $(seq 1 40); do printf -- '--host-record=big.test,198.18.1.%d ' "$i"; done) \
     --log-queries --log-facility="$TMP/dnsmasq.txt" >"$TMP/dnsmasq.out" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 100); do
@@ -73,6 +76,22 @@ nsx "$USTACK" --tap "$TAP" --ip "$US_IP/24" --dns "$LINUX_IP" resolve nope.test 
 cat "$TMP/nx.out"
 [ "$rc" -eq 1 ] || fail "NXDOMAIN should exit 1, got $rc"
 grep -q 'nope.test: NXDOMAIN' "$TMP/nx.out" || fail "no NXDOMAIN message"
+
+rc=0
+nsx "$USTACK" --tap "$TAP" --ip "$US_IP/24" --pcap "$TMP/tc.pcap" --dns "$LINUX_IP" resolve big.test big.test \
+    >"$TMP/tc.out" 2>&1 || rc=$?
+cat "$TMP/tc.out"
+[ "$rc" -eq 0 ] || fail "big.test exited $rc"
+grep -Eq '^big\.test: (198\.18\.1\.[0-9]+,){15}198\.18\.1\.[0-9]+ ttl 300 from server 198\.18\.0\.1 \(2 queries, TCP after a truncated answer' \
+    "$TMP/tc.out" || fail "big.test not answered over TCP with 16 addresses"
+grep -Eq '^big\.test: .* from cache' "$TMP/tc.out" || fail "the TCP answer was not cached"
+grep -q '^dns: 1 queries sent (1 over TCP), 2 answers, 1 cache hits' "$TMP/tc.out" || fail "TC counters: $(tail -1 "$TMP/tc.out")"
+check_pcap "$TMP/tc.pcap"
+[ "$(tsh -r "$TMP/tc.pcap" -Y 'udp && dns.flags.truncated == 1' 2>/dev/null | wc -l)" -eq 1 ] || fail "no truncated answer in the capture"
+[ "$(tsh -r "$TMP/tc.pcap" -Y "tcp.dstport == 53 && dns.flags.response == 0" 2>/dev/null | wc -l)" -eq 1 ] || fail "no DNS query over TCP in the capture"
+grep -q 'aborted with RST' "$TMP/tc.out" && fail "the TCP connection ended with a RST at exit"
+[ "$(tsh -r "$TMP/tc.pcap" -Y 'tcp.flags.reset == 1' 2>/dev/null | wc -l)" -eq 0 ] || fail "a RST in the capture"
+[ "$(tsh -r "$TMP/tc.pcap" -Y 'tcp.flags.fin == 1' 2>/dev/null | wc -l)" -eq 2 ] || fail "not closed with a FIN each way"
 
 # a server that does not answer (a port of 198.18.0.1 nobody listens on: the
 # ICMP errors do not reach the resolver's unconnected sockets): --attempts 3,
