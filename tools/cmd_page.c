@@ -104,8 +104,10 @@ void page_print_table(const struct page_result *const *rs, int n, bool server_cw
             hi = v > hi ? v : hi;
         }
         char tw[24] = "-";
-        if (r->tw_client >= 0)
-            snprintf(tw, sizeof(tw), "%d/%d", r->tw_client, r->tw_server < 0 ? 0 : r->tw_server);
+        if (r->tw_client >= 0 && r->tw_server >= 0)
+            snprintf(tw, sizeof(tw), "%d/%d", r->tw_client, r->tw_server);
+        else if (r->tw_client >= 0)
+            snprintf(tw, sizeof(tw), "%d/-", r->tw_client);
         printf("  %-20s %9.1f %5u %6d %8llu %10llu %8s %9llu  %llu..%llu%s\n", label(r), ms(r->t_end - r->t_start),
                r->connections, reused, (unsigned long long)r->dns_queries, (unsigned long long)r->dns_cache_hits, tw,
                (unsigned long long)r->body_bytes, (unsigned long long)lo, (unsigned long long)hi,
@@ -300,7 +302,7 @@ static double page_timeout = 120;
 static const char *const strategies[] = {"serial", "parallel", "persistent", "pipelined", "all", NULL};
 
 static const struct cli_opt opts[] = {
-    CLI_ARG("URL", "the page: http://host[:port]/path", &page_url),
+    CLI_ARG("URL", "URL of the page, http://host[:port]/path", &page_url),
     CLI_CHOICE("--strategy", "S", "serial, parallel, persistent, pipelined or all (default all)", &page_strategy,
                strategies),
     CLI_UINT("--parallel", "N", "parallel, persistent: connections at a time, 1..64 (default 6)", &page_parallel, 1, 64),
@@ -329,6 +331,16 @@ static void rt_time_wait(void *arg, int *client, int *server)
         return;   /* the kernel's sockets: not visible here */
     *client = 0;
     us_tcp_foreach(p->c->st, count_tw, client);
+}
+
+/* Lets the connections the last load closed finish their FIN exchange, so
+ * the next strategy's TIME_WAIT count is its own. */
+static void settle(struct us_tp *tp, us_time_t dt)
+{
+    us_time_t end = us_tp_now(tp) + dt;
+    for (int k = 0; k < 1000 && us_tp_now(tp) < end && !cli_stopping(); k++)
+        if (us_tp_wait(tp, end) == -EDEADLK)
+            break;
 }
 
 static int run(struct cli *c)
@@ -377,6 +389,7 @@ static int run(struct cli *c)
             break;
         }
         us_dns_free(dns, us_tp_now(dtp));
+        settle(c->tp, US_MS(100));
         page_print_waterfall(&res[s], false);
         page_print_totals(&res[s], false);
         if (res[s].failed)

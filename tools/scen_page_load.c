@@ -451,6 +451,9 @@ int page_load(const struct page_load_opts *o, struct page_result *r, char *err, 
     }
     snprintf(r->req[0].path, PAGE_PATH_MAX, "%s", pl.base.path);
     r->nreq = 1;
+    int tw0_client = 0, tw0_server = 0;   /* left by an earlier load in the same process */
+    if (o->time_wait)
+        o->time_wait(o->arg, &tw0_client, &tw0_server);
     pl.now = us_tp_now(o->tp);
     start(&pl, 0);
     us_time_t t0 = pl.now;
@@ -462,8 +465,11 @@ int page_load(const struct page_load_opts *o, struct page_result *r, char *err, 
             if (pl.hs_rtt[k] > settle)
                 settle = pl.hs_rtt[k];
         pl_run(&pl, never, us_tp_now(o->tp) + 2 * settle + US_MS(1));
-        if (o->time_wait)
+        if (o->time_wait) {
             o->time_wait(o->arg, &r->tw_client, &r->tw_server);
+            r->tw_client -= r->tw_client >= 0 && r->tw_client >= tw0_client ? tw0_client : 0;
+            r->tw_server -= r->tw_server >= 0 && r->tw_server >= tw0_server ? tw0_server : 0;
+        }
     }
     for (size_t i = 0; i <= PAGE_MAX_RES; i++)
         if (pl.slot[i].save)

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# ustack page against nginx: nginx (one worker) on 198.18.0.1 in the test's
+# namespace serves a generated page with twenty resources; `ustack --tap ...
+# page http://198.18.0.1/` by each strategy saves every body (--save), which
+# must be byte-exact; the capture counts ustack's SYNs (by port) per strategy (serial
+# and parallel: one per request, resources + 1; persistent: at most
+# --parallel; pipelined: one) and nginx's access log ($connection,
+# $connection_requests) shows the reuse; `--strategy all` prints the
+# comparison; then `ustack --stack kernel page` the same over the kernel's
+# sockets inside the namespace.
+source "$(dirname "$0")/lib.sh"
+command -v nginx >/dev/null || { echo "SKIP: nginx not installed"; exit 77; }
+command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 77; }
+WWW="$TMP/www"
+chmod 755 "$TMP"   # nginx workers run as nobody
+mkdir -p "$WWW/img" "$WWW/css" "$WWW/js"
+# random text without CR or LF (tshark reads each segment on its own)
+rnd() { head -c $(($1 * 3 / 4 + 3)) /dev/urandom | base64 -w0 | head -c "$1"; }
+RES=()
+{
+    echo '<!DOCTYPE html><html><head><title>page</title>'
+    echo '<link rel="stylesheet" href="/css/site.css"><link rel="canonical" href="/">'
+    echo '<script src="http://cdn.example.test/x.js"></script><!-- <img src="img/gone.png"> -->'
+} >"$WWW/index.html"
+rnd 9000 >"$WWW/css/site.css"; RES+=(css/site.css)
+for i in $(seq 1 16); do
+    rnd $((i * 4099 + 500)) >"$WWW/img/p$i.jpg"; RES+=("img/p$i.jpg")
+    echo "<img src=\"img/p$i.jpg\" alt=\"$i\">" >>"$WWW/index.html"
+done
+for i in 1 2 3; do
+    rnd $((i * 30011)) >"$WWW/js/s$i.js"; RES+=("js/s$i.js")
+    echo "<script src='http://$LINUX_IP/js/s$i.js'></script>" >>"$WWW/index.html"
+done
+echo '<img src="img/p1.jpg"></head></html>' >>"$WWW/index.html"
+N=${#RES[@]}   # 20
+
+cat >"$TMP/nginx.conf" <<EOF
+worker_processes 1; daemon off; pid $TMP/nginx.pid; error_log $TMP/nginx-error.log;
+events { worker_connections 256; }
+http {
+    log_format conn '\$connection \$connection_requests "\$request" \$status';
+    access_log $TMP/access.log conn;
+    keepalive_requests 1000;
+    # the "images" are random text: served as octet-stream, so tshark's image dissectors leave them be
+    types { text/html html; text/css css; application/javascript js; application/octet-stream jpg; }
+    server { listen $LINUX_IP:80; root $WWW; }
+}
+EOF
+nsenter --net="/run/netns/$NS" nginx -c "$TMP/nginx.conf" -e "$TMP/nginx-error.log" &
+PIDS+=($!)
+for _ in $(seq 1 100); do [ -s "$TMP/nginx.pid" ] && break; sleep 0.05; done
+[ -s "$TMP/nginx.pid" ] || fail "nginx wrote no pid file"
+PIDS+=("$(cat "$TMP/nginx.pid")")
+for _ in $(seq 1 100); do nsx ss -ltnH "sport = :80" | grep -q LISTEN && break; sleep 0.05; done
+
+# upage NAME ARGS...: ustack page on the TAP with a capture; output in NAME.out
+upage() {
+    local name=$1; shift
+    : >"$TMP/access.log"
+    timeout 120 nsenter --net="/run/netns/$NS" "$USTACK" --tap "$TAP" --ip "$US_IP/24" \
+        --pcap "$TMP/$name.pcap" page "http://$LINUX_IP/" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" ||
+        { cat "$TMP/$name.out" "$TMP/$name.err"; fail "$name: ustack page exited non-zero"; }
+    sleep 0.2   # nginx writes its log lines
+}
+# byte_exact DIR NAME: the page and every resource saved in DIR equal nginx's files
+byte_exact() {
+    cmp -s "$WWW/index.html" "$1/index" || fail "$2: the page differs"
+    local f
+    for f in "${RES[@]}"; do
+        cmp -s "$WWW/$f" "$1/${f//\//_}" || fail "$2: $f differs ($(stat -c %s "$1/${f//\//_}" 2>/dev/null) bytes)"
+    done
+    [ "$(ls "$1" | wc -l)" = $((N + 1)) ] || fail "$2: $(ls "$1" | wc -l) bodies saved, expected $((N + 1))"
+}
+# connections ustack opened: its SYNs, a retransmitted one counted once (by its port)
+syns() {
+    tsh -r "$TMP/$1.pcap" -Y "ip.src == $US_IP && tcp.flags.syn == 1 && tcp.flags.ack == 0" -T fields -e tcp.srcport \
+        2>/dev/null | sort -u | wc -l
+}
+conns() { awk '{print $1}' "$TMP/access.log" | sort -u | wc -l; }
+requests() { wc -l <"$TMP/access.log"; }
+
+for s in serial parallel persistent pipelined; do
+    mkdir -p "$TMP/save-$s"
+    upage "$s" --strategy "$s" --parallel 4 --pipeline 8 --save "$TMP/save-$s"
+    byte_exact "$TMP/save-$s" "$s"
+    check_pcap "$TMP/$s.pcap"
+    [ "$(requests)" = $((N + 1)) ] || { cat "$TMP/access.log"; fail "$s: nginx logged $(requests) requests"; }
+    grep -q "1 reference to another origin" "$TMP/$s.out" || fail "$s: the CDN script was not left out"
+    echo "ok: $s: $((N + 1)) bodies byte-exact, $(syns "$s") SYNs, $(conns) nginx connections"
+done
+[ "$(syns serial)" = $((N + 1)) ] || fail "serial: $(syns serial) SYNs, expected $((N + 1))"
+[ "$(syns parallel)" = $((N + 1)) ] || fail "parallel: $(syns parallel) SYNs, expected $((N + 1))"
+[ "$(syns persistent)" -le 4 ] || fail "persistent: $(syns persistent) SYNs, expected at most 4"
+[ "$(syns pipelined)" = 1 ] || fail "pipelined: $(syns pipelined) SYNs, expected 1"
+grep -q "21 handshakes" "$TMP/serial.out" || fail "serial: the totals do not say 21 handshakes"
+grep -q "; 1 handshake;" "$TMP/pipelined.out" || fail "pipelined: the totals do not say 1 handshake"
+# the access log of the last run (pipelined): one connection carried every request
+[ "$(conns)" = 1 ] || fail "pipelined: nginx saw $(conns) connections"
+awk '$2 == 21 {ok=1} END {exit !ok}' "$TMP/access.log" || fail "pipelined: nginx's connection did not serve request 21"
+
+upage all --strategy all --parallel 4 --plot "$TMP/all.png"
+if command -v gnuplot >/dev/null; then
+    for s in serial parallel persistent pipelined; do [ -s "$TMP/all-$s.png" ] || fail "all: no $s waterfall"; done
+fi
+grep -A5 "^comparison:" "$TMP/all.out" | grep -q "^  pipelined (8 deep) " || { cat "$TMP/all.out"; fail "all: no comparison"; }
+[ "$(grep -c "0 failed" "$TMP/all.out")" = 4 ] || fail "all: a request failed"
+grep -q "bytes in 1st RTT" "$TMP/all.out" || fail "all: the client-side slow-start column is missing"
+
+# the same loader on the kernel's sockets, inside the namespace
+mkdir -p "$TMP/save-kernel"
+timeout 120 nsenter --net="/run/netns/$NS" "$USTACK" --stack kernel page "http://$LINUX_IP/" --strategy persistent \
+    --save "$TMP/save-kernel" >"$TMP/kernel.out" 2>&1 || { cat "$TMP/kernel.out"; fail "--stack kernel page exited non-zero"; }
+byte_exact "$TMP/save-kernel" kernel
+grep -q "on kernel sockets" "$TMP/kernel.out" || fail "--stack kernel page does not say kernel"
+sed -n "/^comparison:/,\$p" "$TMP/all.out"
+grep "total:" "$TMP/kernel.out"
+echo PASS
