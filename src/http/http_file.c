@@ -249,8 +249,10 @@ void us_http_date(int64_t unix_sec, char out[30])
     time_t t = (time_t)unix_sec;
     struct tm tm;
     gmtime_r(&t, &tm);
-    snprintf(out, 30, "%s, %02d %s %04d %02d:%02d:%02d GMT", wdays[tm.tm_wday % 7], tm.tm_mday,
-             months[tm.tm_mon % 12], (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    /* unsigned and bounded, so every build type sees 29 characters at most */
+    snprintf(out, 30, "%s, %02u %s %04u %02u:%02u:%02u GMT", wdays[(unsigned)tm.tm_wday % 7u],
+             (unsigned)tm.tm_mday % 100u, months[(unsigned)tm.tm_mon % 12u], (unsigned)(tm.tm_year + 1900) % 10000u,
+             (unsigned)tm.tm_hour % 100u, (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
 }
 
 static int month_of(const char *m)
