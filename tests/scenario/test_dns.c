@@ -191,6 +191,40 @@ static void a_lost_query_is_retried_after_the_back_off_on_the_next_server(void *
     sfx_free(&f);
 }
 
+/* SERVFAIL from the first server sends the query to the second at once,
+ * not after a timeout: two round trips in all. The answer is cached, the
+ * SERVFAIL is not: with the second server gone silent, the name still
+ * resolves from the cache, and another name fails with SERVFAIL. */
+static void servfail_asks_the_next_server_at_once(void **st)
+{
+    (void)st;
+    struct sfx f;
+    sfx_init(&f);
+    ts_start(&f.srv2, f.srvtp, TU_IP_B, 54, zone, sizeof(zone) / sizeof(zone[0]));
+    f.srv.also = &f.srv2;
+    f.cfg.server[1] = (struct us_tp_addr){TU_IP_B, 54};
+    f.cfg.nservers = 2;
+    f.cfg.attempts = 2;
+    sfx_dns(&f);
+    f.srv.rcode = DNS_R_SERVFAIL;
+    us_time_t t0 = us_tp_now(f.cli);
+    const struct us_dns_result *r = lookup(&f, "a.test");
+    assert_int_equal(r->status, US_DNS_OK);
+    assert_int_equal(r->server.port, 54);
+    assert_int_equal(f.srv.log[0].at, t0 + ONE_WAY);
+    assert_int_equal(f.srv2.log[0].at, t0 + 3 * ONE_WAY);
+    assert_int_equal(r->finished, t0 + 4 * ONE_WAY);
+    f.srv2.rcode = DNS_R_REFUSED;
+    assert_true(lookup(&f, "a.test")->from_cache);
+    t0 = us_tp_now(f.cli);
+    r = lookup(&f, "www.test");
+    assert_int_equal(r->status, US_DNS_SERVFAIL);
+    assert_int_equal(r->finished, t0 + 4 * ONE_WAY);
+    assert_false(lookup(&f, "www.test")->from_cache);
+    assert_int_equal(stats(&f).servfail, 5);
+    sfx_free(&f);
+}
+
 /* Before the answer, the server sends one with the wrong ID, one for another
  * question, and the right one from another port: all three are dropped
  * (counted), the real answer is taken at the same instant. */
@@ -278,6 +312,7 @@ int main(void)
         cmocka_unit_test(ustack_datagrams_cross_one_per_read_and_name_their_sender),
         cmocka_unit_test(lookups_inside_the_ttl_come_from_the_cache_and_its_end_asks_again),
         cmocka_unit_test(a_lost_query_is_retried_after_the_back_off_on_the_next_server),
+        cmocka_unit_test(servfail_asks_the_next_server_at_once),
         cmocka_unit_test(spoofed_answers_with_the_wrong_id_port_or_question_are_ignored),
         cmocka_unit_test(a_truncated_answer_is_asked_again_over_tcp),
         cmocka_unit_test(nxdomain_is_cached_for_the_soa_minimum),
