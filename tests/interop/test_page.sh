@@ -6,8 +6,9 @@
 # and parallel: one per request, resources + 1; persistent: at most
 # --parallel; pipelined: one) and nginx's access log ($connection,
 # $connection_requests) shows the reuse; `--strategy all` prints the
-# comparison; then `ustack --stack kernel page` the same over the kernel's
-# sockets inside the namespace.
+# comparison; a host name through the resolver against dnsmasq asks once;
+# then `ustack --stack kernel page` the same over the kernel's sockets inside
+# the namespace.
 source "$(dirname "$0")/lib.sh"
 command -v nginx >/dev/null || { echo "SKIP: nginx not installed"; exit 77; }
 command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 77; }
@@ -105,6 +106,25 @@ fi
 grep -A5 "^comparison:" "$TMP/all.out" | grep -q "^  pipelined (8 deep) " || { cat "$TMP/all.out"; fail "all: no comparison"; }
 [ "$(grep -c "0 failed" "$TMP/all.out")" = 4 ] || fail "all: a request failed"
 grep -q "bytes in 1st RTT" "$TMP/all.out" || fail "all: the client-side slow-start column is missing"
+
+# a host name through the resolver (the global --dns) against dnsmasq: one query on the wire, the
+# cache answers the rest; the scripts named by 198.18.0.1 are another origin for www.page.test
+if command -v dnsmasq >/dev/null; then
+    nsenter --net="/run/netns/$NS" dnsmasq --keep-in-foreground --no-resolv --no-hosts \
+        --listen-address="$LINUX_IP" --bind-interfaces --port 53 --user=root --pid-file= \
+        --local=/test/ --local-ttl=300 --host-record=www.page.test,$LINUX_IP \
+        --log-queries --log-facility="$TMP/dnsmasq.txt" >"$TMP/dnsmasq.out" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 1 100); do grep -q 'started' "$TMP/dnsmasq.txt" 2>/dev/null && break; sleep 0.05; done
+    timeout 120 nsenter --net="/run/netns/$NS" "$USTACK" --tap "$TAP" --ip "$US_IP/24" --dns "$LINUX_IP" \
+        page http://www.page.test/ --strategy persistent >"$TMP/dns.out" 2>&1 || { cat "$TMP/dns.out"; fail "page by name"; }
+    grep -q "DNS 1 query on the wire, $((N - 3)) from the cache" "$TMP/dns.out" || { cat "$TMP/dns.out"; fail "page by name: DNS"; }
+    grep -q "4 references to another origin" "$TMP/dns.out" || fail "page by name: the other origins"
+    [ "$(grep -c "query\[A\] www.page.test from $US_IP" "$TMP/dnsmasq.txt")" = 1 ] || fail "dnsmasq did not see one query"
+    echo "ok: page by name: one DNS query, $((N - 3)) lookups from the cache"
+else
+    echo "note: dnsmasq not installed, the page by name is not tested"
+fi
 
 # the same loader on the kernel's sockets, inside the namespace
 mkdir -p "$TMP/save-kernel"
