@@ -3,7 +3,12 @@
  * SIGTERM stop it, SIGUSR1 asks for netstat); the loop's step; and on the way
  * out the RSTs a kernel would send for the sockets of an exiting process. */
 #include <errno.h>
+#include <net/if.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -92,6 +97,33 @@ static int host_step(struct us_driver *d, us_time_t limit)
     return r;
 }
 
+/* The kernel transmits on a TAP device only once its link watch has seen
+ * the carrier our open brought (operstate up, IFF_RUNNING): until then its
+ * qdisc drops what it sends, so the answers to our first frames would be
+ * lost and a first SYN or query would wait out a retransmission. The link
+ * watch runs at once, or up to a second after the device's previous change
+ * (a previous ustack that just detached). Waits for it, at most 2 s; false
+ * if the kernel's side never came up (then the caller carries on). */
+static bool wait_tap_running(const char *ifname)
+{
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    if (s < 0)
+        return false;
+    bool up = false;
+    for (int i = 0; i < 200 && !up; i++) {
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof(ifr));
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+        if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+            break;
+        up = (ifr.ifr_flags & IFF_RUNNING) != 0;
+        if (!up)
+            nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    }
+    close(s);
+    return up;
+}
+
 int cli_setup(struct cli *c)
 {
     char err[512];
@@ -105,6 +137,9 @@ int cli_setup(struct cli *c)
     c->dev = us_tap_open(c->tap, c->pool, c->mtu, c->mac, err, sizeof(err));
     if (!c->dev)
         return cli_error("%s", err);
+    if (!wait_tap_running(c->tap) && c->verbose)
+        fprintf(stderr, "ustack: %s: the kernel's side is not up (ip link set %s up?): frames to us may not come\n",
+                c->tap, c->tap);
     if (c->impaired) {
         c->imp.seed = c->seed_set ? c->seed : 1;
         c->imp_dev = us_impair_new(c->dev, &c->imp);
