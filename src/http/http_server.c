@@ -96,6 +96,8 @@ struct us_http_server {
 static void t_unlink(struct us_http_server *s, struct conn *k)
 {
     struct tlist *l = &s->t[k->tlist];
+    if (!k->tprev && l->head != k)
+        return;   /* on no list yet (just accepted): the list's head is another's */
     if (k->tprev)
         k->tprev->tnext = k->tnext;
     else

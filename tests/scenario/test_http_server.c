@@ -352,6 +352,33 @@ static void idle_connection_is_closed_with_fin_exactly_at_the_idle_timeout(void 
     hx_free(&x);
 }
 
+/* A connection accepted while another is idle leaves the other's idle timer
+ * alone: the first still closes exactly at its idle timeout (an accept that
+ * unlinked a connection on no timer list wiped the idle list's head, so the
+ * idle connection never timed out and leaked at the server's end). */
+static void an_accept_keeps_the_idle_timer_of_another_connection(void **st)
+{
+    (void)st;
+    struct hx x;
+    hx_init(&x, NULL);
+    int c = hx_connect(&x);
+    hx_send(&x, c, GET("/a.txt"));
+    struct rx rx = {0};
+    hx_collect(&x, c, &rx, 1, false, US_SEC(1));
+    const struct seg *resp = last_data_seg(&x.tr, 1);
+    assert_non_null(resp);
+    us_time_t t_resp = resp->t;
+    int c2 = hx_connect(&x);   /* accepted while c is idle */
+    hx_collect(&x, c, &rx, 1, true, IDLE + US_SEC(1));
+    const struct seg *fin = find_seg(&x.tr, 1, F_FIN, false, 0);
+    assert_non_null(fin);
+    assert_int_equal(fin->t, t_resp + IDLE);
+    assert_true(rx.eof);
+    us_tp_close(x.ctp, c2, hx_now(&x));
+    hx_close_clean(&x, c);
+    hx_free(&x);
+}
+
 /* A request whose body looks like a request (GET /c.txt), then a pipelined
  * GET /b.txt: the body is read and dropped with its framing, the look-alike
  * never answered, the next request answered after it. fmt has the length of
@@ -929,6 +956,7 @@ int main(void)
         cmocka_unit_test(five_keepalive_requests_take_one_handshake),
         cmocka_unit_test(pipelined_requests_in_one_segment_are_answered_in_order),
         cmocka_unit_test(idle_connection_is_closed_with_fin_exactly_at_the_idle_timeout),
+        cmocka_unit_test(an_accept_keeps_the_idle_timer_of_another_connection),
         cmocka_unit_test(content_length_body_then_pipelined_request),
         cmocka_unit_test(chunked_body_then_pipelined_request),
         cmocka_unit_test(stalled_head_is_answered_408_exactly_at_the_header_timeout),
