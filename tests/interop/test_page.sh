@@ -14,26 +14,8 @@ command -v nginx >/dev/null || { echo "SKIP: nginx not installed"; exit 77; }
 command -v tshark >/dev/null || { echo "SKIP: tshark not installed"; exit 77; }
 WWW="$TMP/www"
 chmod 755 "$TMP"   # nginx workers run as nobody
-mkdir -p "$WWW/img" "$WWW/css" "$WWW/js"
-# random text without CR or LF (tshark reads each segment on its own)
-rnd() { head -c $(($1 * 3 / 4 + 3)) /dev/urandom | base64 -w0 | head -c "$1"; }
-RES=()
-{
-    echo '<!DOCTYPE html><html><head><title>page</title>'
-    echo '<link rel="stylesheet" href="/css/site.css"><link rel="canonical" href="/">'
-    echo '<script src="http://cdn.example.test/x.js"></script><!-- <img src="img/gone.png"> -->'
-} >"$WWW/index.html"
-rnd 9000 >"$WWW/css/site.css"; RES+=(css/site.css)
-for i in $(seq 1 16); do
-    rnd $((i * 4099 + 500)) >"$WWW/img/p$i.jpg"; RES+=("img/p$i.jpg")
-    echo "<img src=\"img/p$i.jpg\" alt=\"$i\">" >>"$WWW/index.html"
-done
-for i in 1 2 3; do
-    rnd $((i * 30011)) >"$WWW/js/s$i.js"; RES+=("js/s$i.js")
-    echo "<script src='http://$LINUX_IP/js/s$i.js'></script>" >>"$WWW/index.html"
-done
-echo '<img src="img/p1.jpg"></head></html>' >>"$WWW/index.html"
-N=${#RES[@]}   # 20
+source "$(dirname "$0")/page_site.sh"
+make_site "$WWW" "$LINUX_IP"   # N = 20 resources
 
 cat >"$TMP/nginx.conf" <<EOF
 worker_processes 1; daemon off; pid $TMP/nginx.pid; error_log $TMP/nginx-error.log;
@@ -63,15 +45,6 @@ upage() {
         { cat "$TMP/$name.out" "$TMP/$name.err"; fail "$name: ustack page exited non-zero"; }
     sleep 0.2   # nginx writes its log lines
 }
-# byte_exact DIR NAME: the page and every resource saved in DIR equal nginx's files
-byte_exact() {
-    cmp -s "$WWW/index.html" "$1/index" || fail "$2: the page differs"
-    local f
-    for f in "${RES[@]}"; do
-        cmp -s "$WWW/$f" "$1/${f//\//_}" || fail "$2: $f differs ($(stat -c %s "$1/${f//\//_}" 2>/dev/null) bytes)"
-    done
-    [ "$(ls "$1" | wc -l)" = $((N + 1)) ] || fail "$2: $(ls "$1" | wc -l) bodies saved, expected $((N + 1))"
-}
 # connections ustack opened: its SYNs, a retransmitted one counted once (by its port)
 syns() {
     tsh -r "$TMP/$1.pcap" -Y "ip.src == $US_IP && tcp.flags.syn == 1 && tcp.flags.ack == 0" -T fields -e tcp.srcport \
@@ -83,7 +56,7 @@ requests() { wc -l <"$TMP/access.log"; }
 for s in serial parallel persistent pipelined; do
     mkdir -p "$TMP/save-$s"
     upage "$s" --strategy "$s" --parallel 4 --pipeline 8 --save "$TMP/save-$s"
-    byte_exact "$TMP/save-$s" "$s"
+    byte_exact "$WWW" "$TMP/save-$s" "$s"
     check_pcap "$TMP/$s.pcap"
     [ "$(requests)" = $((N + 1)) ] || { cat "$TMP/access.log"; fail "$s: nginx logged $(requests) requests"; }
     grep -q "1 reference to another origin" "$TMP/$s.out" || fail "$s: the CDN script was not left out"
@@ -130,7 +103,7 @@ fi
 mkdir -p "$TMP/save-kernel"
 timeout 120 nsenter --net="/run/netns/$NS" "$USTACK" --stack kernel page "http://$LINUX_IP/" --strategy persistent \
     --save "$TMP/save-kernel" >"$TMP/kernel.out" 2>&1 || { cat "$TMP/kernel.out"; fail "--stack kernel page exited non-zero"; }
-byte_exact "$TMP/save-kernel" kernel
+byte_exact "$WWW" "$TMP/save-kernel" kernel
 grep -q "on kernel sockets" "$TMP/kernel.out" || fail "--stack kernel page does not say kernel"
 sed -n "/^comparison:/,\$p" "$TMP/all.out"
 grep "total:" "$TMP/kernel.out"
