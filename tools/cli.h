@@ -152,6 +152,10 @@ struct cli {
 int cli_setup(struct cli *c);
 /* SIGINT or SIGTERM arrived: the command should wind up. */
 bool cli_stopping(void);
+/* A SIGINT or SIGTERM that is pending (blocked, not yet taken): a command
+ * whose transport never waits (data always ready) checks it in its step.
+ * Its name, or NULL. */
+const char *cli_signal_pending(void);
 /* Name of the signal that stopped the command ("SIGTERM"), or NULL. */
 const char *cli_stop_signal(void);
 /* What a kernel does for the sockets of a process that ends: abort every TCP

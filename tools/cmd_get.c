@@ -350,19 +350,12 @@ static void progress(struct get *g, us_time_t now)
 
 /* SIGINT/SIGTERM are blocked but while the transport waits, and a transfer
  * with data always ready may never wait: a pending one stops the run here. */
-static const char *signal_pending(void)
-{
-    sigset_t p;
-    if (sigpending(&p))
-        return NULL;
-    return sigismember(&p, SIGINT) ? "SIGINT" : sigismember(&p, SIGTERM) ? "SIGTERM" : NULL;
-}
 
 static us_time_t get_step(void *arg, us_time_t now)
 {
     struct get *g = arg;
     us_time_t d;
-    if ((g->interrupted = cli_stopping() ? cli_stop_signal() : signal_pending())) {
+    if ((g->interrupted = cli_stopping() ? cli_stop_signal() : cli_signal_pending())) {
         g->stop = true;
         return now;
     }

@@ -53,13 +53,6 @@ struct load {
     const char *interrupted;
 };
 
-static const char *signal_pending(void)
-{
-    sigset_t p;
-    if (sigpending(&p))
-        return NULL;
-    return sigismember(&p, SIGINT) ? "SIGINT" : sigismember(&p, SIGTERM) ? "SIGTERM" : NULL;
-}
 
 /* ---- TIME_WAIT towards the target: ustack's table or the kernel's ---- */
 struct tw_count { us_ip4_t ip; uint16_t port; uint32_t n; };
@@ -159,7 +152,7 @@ static void sample(struct load *L, us_time_t now)
 static us_time_t step(void *arg, us_time_t now)
 {
     struct load *L = arg;
-    if ((L->interrupted = cli_stopping() ? cli_stop_signal() : signal_pending())) {
+    if ((L->interrupted = cli_stopping() ? cli_stop_signal() : cli_signal_pending())) {
         L->stop = true;
         return now;
     }

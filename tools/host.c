@@ -44,6 +44,14 @@ static bool stop_requested(void *arg)
 
 bool cli_stopping(void) { return stop_sig != 0; }
 
+const char *cli_signal_pending(void)
+{
+    sigset_t p;
+    if (sigpending(&p))
+        return NULL;
+    return sigismember(&p, SIGINT) ? "SIGINT" : sigismember(&p, SIGTERM) ? "SIGTERM" : NULL;
+}
+
 const char *cli_stop_signal(void)
 {
     return stop_sig == SIGINT ? "SIGINT" : stop_sig == SIGTERM ? "SIGTERM" : NULL;
