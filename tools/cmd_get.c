@@ -379,29 +379,6 @@ static us_time_t get_step(void *arg, us_time_t now)
     return d;
 }
 
-static void count_closing(void *arg, const struct us_conn_info *k)
-{
-    int st = k->info.state;
-    *(int *)arg += st != US_TCP_LISTEN && st != US_TCP_TIME_WAIT && st != US_TCP_CLOSED;
-}
-
-/* On ustack, the connections us_hc_free closed finish their FIN exchange (a
- * second at most) instead of being reset by the teardown; the kernel does
- * that on its own after we exit. */
-static void linger(struct cli *c)
-{
-    if (!c->st || cli_stopping())
-        return;
-    us_time_t end = us_tp_now(c->tp) + US_SEC(1);
-    for (;;) {
-        int open = 0;
-        us_tcp_foreach(c->st, count_closing, &open);
-        us_time_t now = us_tp_now(c->tp);
-        if (!open || now >= end || us_tp_wait(c->tp, now + US_MS(10) < end ? now + US_MS(10) : end) == -EINTR)
-            return;
-    }
-}
-
 static int get_run(struct cli *c)
 {
     /* every URL checked before anything is sent */
@@ -476,8 +453,6 @@ static int get_run(struct cli *c)
         g.status = 1;
     }
     us_hc_free(g.hc);
-    if (!g.interrupted)
-        linger(c);
     if (dns)
         us_dns_free(dns, us_tp_now(c->tp));
     for (size_t i = 0; i < g.n; i++)
