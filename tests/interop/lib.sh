@@ -76,6 +76,52 @@ stop_ustack() {
     return $rc
 }
 
+# started_pid FILE: the PID a server wrote (the process that serves, which is
+# not always the one started) joins PIDS, for the clean-up
+started_pid() {
+    for _ in $(seq 1 100); do
+        [ -s "$1" ] && { PIDS+=("$(cat "$1")"); return 0; }
+        sleep 0.05
+    done
+    fail "no pid file $1"
+}
+# wait_port PORT: until something in the namespace listens on TCP PORT (5 s)
+wait_port() {
+    for _ in $(seq 1 100); do
+        nsx ss -ltnH "sport = :$1" | grep -q LISTEN && return 0
+        sleep 0.05
+    done
+    fail "nothing listens on port $1"
+}
+# start_nginx PORT HTTP_BODY: nginx with one worker in the namespace, its
+# configuration $TMP/nginx.conf the common part (pid, error log and temporary
+# paths under $TMP) and HTTP_BODY inside http {}; waits until it listens on
+# PORT. $TMP must be readable by the workers (chmod 755).
+start_nginx() {
+    local port=$1 body=$2
+    mkdir -p "$TMP/nginx-tmp"
+    cat >"$TMP/nginx.conf" <<EOF_NGINX
+worker_processes 1;
+daemon off;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx-error.log;
+events { worker_connections 1024; }
+http {
+    client_body_temp_path $TMP/nginx-tmp;
+    proxy_temp_path $TMP/nginx-tmp;
+    fastcgi_temp_path $TMP/nginx-tmp;
+    uwsgi_temp_path $TMP/nginx-tmp;
+    scgi_temp_path $TMP/nginx-tmp;
+$body
+}
+EOF_NGINX
+    # not through nsx (a function: $! would be a subshell's)
+    nsenter --net="/run/netns/$NS" nginx -c "$TMP/nginx.conf" -e "$TMP/nginx-error.log" &
+    PIDS+=($!)
+    started_pid "$TMP/nginx.pid"
+    wait_port "$port"
+}
+
 # check_pcap FILE: tshark reads it with no malformed packets and no bad checksums.
 check_pcap() {
     local f=$1

@@ -26,52 +26,17 @@ printf 'before<!--# include file="/part.txt" -->after\n' >"$WWW/page.shtml"
 for i in 1 2 3 4; do rnd $((i * 10000 + 7)) >"$WWW/f$i.bin"; done
 echo "small file" >"$WWW/a.txt"
 
-cat >"$TMP/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log;
-events { worker_connections 256; }
-http {
-    log_format conn '\$connection \$connection_requests "\$request" \$status \$body_bytes_sent';
+start_nginx $PORT "
+    log_format conn '\$connection \$connection_requests \"\$request\" \$status \$body_bytes_sent';
     access_log $TMP/access.log conn;
-    client_body_temp_path $TMP/nginx-tmp;
-    proxy_temp_path $TMP/nginx-tmp;
-    fastcgi_temp_path $TMP/nginx-tmp;
-    uwsgi_temp_path $TMP/nginx-tmp;
-    scgi_temp_path $TMP/nginx-tmp;
     keepalive_requests 1000;
     sendfile on;
     server {
         listen $LINUX_IP:$PORT;
         root $WWW;
-        location ~ \.shtml\$ { ssi on; ssi_types *; }
+        location ~ \\.shtml\$ { ssi on; ssi_types *; }
         location = /old { return 302 /moved/../a.txt; }
-    }
-}
-EOF
-mkdir -p "$TMP/nginx-tmp"
-# started_pid FILE: the PID a server wrote (the process that serves, which is
-# not always the one started), for cleanup
-started_pid() {
-    for _ in $(seq 1 100); do
-        [ -s "$1" ] && { PIDS+=("$(cat "$1")"); return 0; }
-        sleep 0.05
-    done
-    fail "no pid file $1"
-}
-wait_port() {
-    for _ in $(seq 1 100); do
-        nsx ss -ltnH "sport = :$1" | grep -q LISTEN && return 0
-        sleep 0.05
-    done
-    fail "nothing listens on port $1"
-}
-# not through nsx (a function: $! would be a subshell's)
-nsenter --net="/run/netns/$NS" nginx -c "$TMP/nginx.conf" -e "$TMP/nginx-error.log" &
-PIDS+=($!)
-started_pid "$TMP/nginx.pid"
-wait_port $PORT
+    }"
 
 # uget NAME ARGS...: ustack get on the TAP with a capture; stderr in NAME.err,
 # exit status in $RC

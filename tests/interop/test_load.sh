@@ -10,31 +10,12 @@ source "$(dirname "$0")/lib.sh"
 command -v nginx >/dev/null || { echo "SKIP: nginx not installed"; exit 77; }
 PORT=8080
 chmod 755 "$TMP"
-mkdir -p "$TMP/www" "$TMP/nginx-tmp"
+mkdir -p "$TMP/www"
 echo "small page" >"$TMP/www/index.html"
-cat >"$TMP/nginx.conf" <<EOF2
-worker_processes 1;
-daemon off;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log;
-events { worker_connections 1024; }
-http {
+start_nginx $PORT "
     access_log off;
-    client_body_temp_path $TMP/nginx-tmp;
-    proxy_temp_path $TMP/nginx-tmp;
-    fastcgi_temp_path $TMP/nginx-tmp;
-    uwsgi_temp_path $TMP/nginx-tmp;
-    scgi_temp_path $TMP/nginx-tmp;
     keepalive_requests 100000;
-    server { listen $LINUX_IP:$PORT; root $TMP/www; }
-}
-EOF2
-nsenter --net="/run/netns/$NS" nginx -c "$TMP/nginx.conf" -e "$TMP/nginx-error.log" &
-PIDS+=($!)
-for _ in $(seq 1 100); do [ -s "$TMP/nginx.pid" ] && break; sleep 0.05; done
-[ -s "$TMP/nginx.pid" ] || fail "nginx did not start"
-PIDS+=("$(cat "$TMP/nginx.pid")")
-for _ in $(seq 1 100); do nsx ss -ltnH "sport = :$PORT" | grep -q LISTEN && break; sleep 0.05; done
+    server { listen $LINUX_IP:$PORT; root $TMP/www; }"
 URL="http://$LINUX_IP:$PORT/"
 
 run() {   # run NAME EXPECTED_RC ARGS...: a bounded load, its output in $TMP/NAME.out

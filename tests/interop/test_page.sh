@@ -17,24 +17,13 @@ chmod 755 "$TMP"   # nginx workers run as nobody
 source "$(dirname "$0")/page_site.sh"
 make_site "$WWW" "$LINUX_IP"   # N = 20 resources
 
-cat >"$TMP/nginx.conf" <<EOF
-worker_processes 1; daemon off; pid $TMP/nginx.pid; error_log $TMP/nginx-error.log;
-events { worker_connections 256; }
-http {
-    log_format conn '\$connection \$connection_requests "\$request" \$status';
+start_nginx 80 "
+    log_format conn '\$connection \$connection_requests \"\$request\" \$status';
     access_log $TMP/access.log conn;
     keepalive_requests 1000;
-    # the "images" are random text: served as octet-stream, so tshark's image dissectors leave them be
+    # the \"images\" are random text: served as octet-stream, so tshark's image dissectors leave them be
     types { text/html html; text/css css; application/javascript js; application/octet-stream jpg; }
-    server { listen $LINUX_IP:80; root $WWW; }
-}
-EOF
-nsenter --net="/run/netns/$NS" nginx -c "$TMP/nginx.conf" -e "$TMP/nginx-error.log" &
-PIDS+=($!)
-for _ in $(seq 1 100); do [ -s "$TMP/nginx.pid" ] && break; sleep 0.05; done
-[ -s "$TMP/nginx.pid" ] || fail "nginx wrote no pid file"
-PIDS+=("$(cat "$TMP/nginx.pid")")
-for _ in $(seq 1 100); do nsx ss -ltnH "sport = :80" | grep -q LISTEN && break; sleep 0.05; done
+    server { listen $LINUX_IP:80; root $WWW; }"
 
 # upage NAME ARGS...: ustack page on the TAP with a capture; output in NAME.out
 upage() {
