@@ -204,13 +204,27 @@ static void nr_after_idle(struct us_tcb *tcb, us_time_t now)
         tcb->cwnd = iw;                  /* RFC 5681 4.1: RW = min(IW, cwnd) */
 }
 
+/* The window a loss-based control leaves recovery with. After a SACK
+ * recovery paced by PRR, ssthresh (RFC 6937 3: "cwnd = ssthresh" on exit): PRR
+ * already held the flight near ssthresh. Option (1) of RFC 6582 3.2 step 3,
+ * min(ssthresh, FlightSize + MSS), is for NewReno's inflated window only: after
+ * PRR it threw the window away whenever the full ACK acknowledged the whole
+ * flight — the usual case against Linux, whose receivers coalesce ACKs — and
+ * every recovery ended at 2 MSS, then slow start against the receiver's 40 ms
+ * delayed ACK (a 1% loss transfer to Linux: cwnd 2,896 after each recovery). */
+uint32_t tcp_cc_exit_cwnd(const struct us_tcb *tcb)
+{
+    if (tcb->flags & TF_SACK_RCV)
+        return tcb->ssthresh;
+    uint32_t fl = tcp_flight(tcb);
+    uint32_t m = (fl > tcb->mss_send ? fl : tcb->mss_send) + tcb->mss_send;
+    return m < tcb->ssthresh ? m : tcb->ssthresh;
+}
+
 static void nr_post_recovery(struct us_tcb *tcb, us_time_t now)
 {
     (void)now;
-    /* RFC 6582 3.2 step 3 option (1): no burst after leaving recovery. */
-    uint32_t fl = tcp_flight(tcb);
-    uint32_t m = (fl > tcb->mss_send ? fl : tcb->mss_send) + tcb->mss_send;
-    tcb->cwnd = m < tcb->ssthresh ? m : tcb->ssthresh;
+    tcb->cwnd = tcp_cc_exit_cwnd(tcb);
 }
 
 static const struct tcp_cc_ops tcp_newreno = {

@@ -289,15 +289,13 @@ static void cubic_after_idle(struct us_tcb *tcb, us_time_t now)
     tcb->cwnd = min_u32(tcb->cwnd, tcp_iw(tcb));
 }
 
-/* Leaving recovery: RFC 6582 3.2 step 3 option (1), as NewReno — deflate to
- * min(ssthresh, FlightSize + MSS) without a burst. The epoch starts with the
- * first ACK of congestion avoidance. */
+/* Leaving recovery: as NewReno (tcp_cc_exit_cwnd) — ssthresh after PRR, else
+ * min(ssthresh, FlightSize + MSS). The epoch starts with the first ACK of
+ * congestion avoidance. */
 static void cubic_post_recovery(struct us_tcb *tcb, us_time_t now)
 {
     (void)now;
-    uint32_t mss = tcb->mss_send;
-    uint32_t m = max_u32(tcp_flight(tcb), mss) + mss;
-    tcb->cwnd = min_u32(m, tcb->ssthresh);
+    tcb->cwnd = tcp_cc_exit_cwnd(tcb);
 }
 
 extern const struct tcp_cc_ops tcp_cubic;   /* listed in tcp_cc.c's registry */

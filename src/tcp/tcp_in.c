@@ -395,9 +395,10 @@ static void sample_rtt(struct us_stack *st, struct us_tcb *tcb, const struct us_
 
 static void leave_recovery(struct us_tcb *tcb, us_time_t now)
 {
-    tcb->flags &= ~(TF_RECOVERY | TF_PARTIAL | TF_SACK_RCV);
+    tcb->flags &= ~(TF_RECOVERY | TF_PARTIAL);
     tcb->dupacks = 0;
-    tcp_cc_get(tcb->cc_idx)->post_recovery(tcb, now);
+    tcp_cc_get(tcb->cc_idx)->post_recovery(tcb, now);   /* sees TF_SACK_RCV: was it PRR's? */
+    tcb->flags &= ~TF_SACK_RCV;
     tcp_rack_post_recovery(tcb);
     struct tcp_sb *sb = tcp_sack_sb(tcb);
     if (sb && sb->n == 0)

@@ -142,6 +142,7 @@ const struct tcp_cc_ops *tcp_cc_get(uint8_t idx);
 int tcp_cc_find(const char *name);       /* index or -ENOENT */
 /* Helpers any algorithm may reuse. */
 uint32_t tcp_flight(const struct us_tcb *tcb);
+uint32_t tcp_cc_exit_cwnd(const struct us_tcb *tcb);   /* cwnd on leaving a loss recovery */
 void tcp_cc_slow_start_or_ca(struct us_tcb *tcb, uint32_t acked, uint32_t *ca_acc);
 uint32_t tcp_iw(const struct us_tcb *tcb);
 /* Optional pacing of NewReno and CUBIC (us_config.tcp_pacing), as Linux
@@ -235,6 +236,7 @@ enum { RS_SACKED = 1, RS_LOST = 2, RS_RETRANS = 4, RS_APP_LIMITED = 8 };
 struct tcp_rseg {
     uint32_t seq, end;                   /* [seq, end), FIN counted */
     uint32_t xmit_us;                    /* last (re)transmission, µs */
+    uint32_t order;                      /* ... and its place in the connection's transmissions */
     uint32_t fl;                         /* RS_* */
     struct tcp_rate_tx rt;               /* delivery-rate state (tcp_rate.c) */
 };
@@ -281,6 +283,7 @@ struct tcp_rack {
     bool have;                           /* xmit_us/end_seq valid */
     bool reordering_seen;
     uint32_t xmit_us, end_seq;           /* RACK.xmit_ts, RACK.end_seq */
+    uint32_t order, tx_order;            /* RACK's record's transmission order; the last one given */
     uint32_t rtt_us, min_rtt_us;         /* RACK.rtt, RACK.min_RTT (windowed, 0 = none) */
     uint32_t fack;                       /* RACK.fack: highest (S)ACKed end */
     uint32_t reo_timeout_us;             /* from the last detection, 0 = none */
@@ -615,7 +618,7 @@ void tcp_rack_recover(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 void tcp_undo_start(struct us_tcb *tcb, bool rto);
 void tcp_undo_rexmit(struct us_tcb *tcb, us_time_t now);
 /* tcp_out.c: the TLP segment (7.3); returns true when it was a retransmission. */
-bool tcp_send_tlp(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+bool tcp_send_tlp(struct us_stack *st, struct us_tcb *tcb, bool new_data, us_time_t now);
 
 /* tcp_rate.c (draft-cheng-iccrg-delivery-rate-estimation) on the RACK
  * records: a segment left (g new or retransmitted; before SND.MAX moves), a

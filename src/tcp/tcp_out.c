@@ -633,17 +633,23 @@ void tcp_send_head_rto(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 }
 
 /* RFC 8985 7.3: the probe is one segment of new data if the peer's window
- * allows (cwnd does not apply, as for S3 probes), else the last segment sent
- * again. Returns true for a retransmission. */
-bool tcp_send_tlp(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+ * allows and new_data (cwnd does not apply, as for S3 probes), else the last
+ * segment sent again — in loss recovery the first unacknowledged one (see
+ * tcp_rack_pto). Returns true for a retransmission. */
+bool tcp_send_tlp(struct us_stack *st, struct us_tcb *tcb, bool new_data, us_time_t now)
 {
     uint32_t len;
     bool fin;
     tcb->flags |= TF_FORCE;
-    int r = tcp_should_send(tcb, &len, &fin);
+    int r = new_data ? tcp_should_send(tcb, &len, &fin) : 0;
     tcb->flags &= ~TF_FORCE;
     if (r > 0 && tcb->snd_nxt == tcb->snd_max && send_data(st, tcb, len, fin, now) == 0)
         return false;
+    if (tcb->flags & TF_RECOVERY) {
+        uint32_t ul = tcb->snd_max - tcb->snd_una;
+        tcp_rexmit_range(st, tcb, tcb->snd_una, ul < tcb->mss_send ? ul : tcb->mss_send, now);
+        return true;
+    }
     bool fin_out = (tcb->flags & TF_FIN_Q) && tcb->snd_max == tcb->snd_una + tcb->sndq.len + 1;
     uint32_t dend = fin_out ? tcb->snd_max - 1 : tcb->snd_max;
     uint32_t dl = dend - tcb->snd_una;

@@ -60,10 +60,16 @@ void tcp_rack_free(struct tcp_ext *e)
     e->rack.rexmit_any = false;
 }
 
-/* RACK_sent_after (6.2): was (t1, s1) sent after (t2, s2)? */
-static bool sent_after(uint32_t t1, uint32_t s1, uint32_t t2, uint32_t s2)
+/* RACK_sent_after (6.2): was (t1, o1) sent after (t2, o2)? The draft breaks
+ * a tie of transmission times by sequence number; a burst leaves at one `now`
+ * here (one µs for all of it, in real time as in virtual time), and a
+ * retransmission sent amid new data would then count as sent before every
+ * higher segment of its instant: the SACK of a segment that left just before
+ * it marked it lost again at once (reo_wnd is 0 in recovery) — a spurious
+ * retransmission per recovery. Ties go by the order of transmission. */
+static bool sent_after(uint32_t t1, uint32_t o1, uint32_t t2, uint32_t o2)
 {
-    return (int32_t)(t1 - t2) > 0 || (t1 == t2 && seq_gt(s1, s2));
+    return (int32_t)(t1 - t2) > 0 || (t1 == t2 && (int32_t)(o1 - o2) > 0);
 }
 
 /* Records the flight may need: the send queue holds everything from SND.UNA,
@@ -108,10 +114,11 @@ static struct tcp_rseg *append(struct tcp_rack *r, uint32_t limit, uint32_t seq,
         struct tcp_rseg *g = &r->seg[r->n - 1];   /* full: the last record grows */
         g->end = end;
         g->xmit_us = t;
+        g->order = ++r->tx_order;
         g->fl &= ~(uint32_t)RS_LOST;
         return g;
     }
-    r->seg[r->n] = (struct tcp_rseg){ .seq = seq, .end = end, .xmit_us = t };
+    r->seg[r->n] = (struct tcp_rseg){ .seq = seq, .end = end, .xmit_us = t, .order = ++r->tx_order };
     return &r->seg[r->n++];
 }
 
@@ -127,6 +134,7 @@ void tcp_rack_sent(struct us_tcb *tcb, uint32_t seq, uint32_t end, us_time_t now
         struct tcp_rseg *g = &r->seg[i];
         if (seq_lt(g->seq, old_end) && seq_gt(g->end, seq)) {
             g->xmit_us = t;                       /* 6.1: the retransmission's time */
+            g->order = ++r->tx_order;
             g->fl = (g->fl & ~(uint32_t)RS_LOST) | RS_RETRANS;
             tcp_rate_sent(tcb, g, in_flight, t);
             r->rexmit_high = r->rexmit_any ? seq_max(r->rexmit_high, g->end) : g->end;
@@ -266,10 +274,11 @@ static void rack_update(const struct us_tcb *tcb, struct tcp_rack *r, const stru
         r->min_rtt_us = min_rtt_update(r, t_ms(now), rtt ? rtt : 1);
     }
     /* RACK.rtt ends as the RTT of the most recently sent delivered segment */
-    if (!r->have || sent_after(g->xmit_us, g->end, r->xmit_us, r->end_seq)) {
+    if (!r->have || sent_after(g->xmit_us, g->order, r->xmit_us, r->order)) {
         r->have = true;
         r->rtt_us = rtt;
         r->xmit_us = g->xmit_us;
+        r->order = g->order;
         r->end_seq = g->end;
     }
     if (!(g->fl & RS_RETRANS) && seq_lt(g->end, r->fack))
@@ -311,7 +320,7 @@ static void detect_loss(struct us_stack *st, struct us_tcb *tcb, struct tcp_rack
     uint32_t w = reo_wnd(tcb, r, sacked);
     for (uint16_t i = r->first; i < r->n; i++) {
         struct tcp_rseg *g = &r->seg[i];
-        bool after = !sent_after(r->xmit_us, r->end_seq, g->xmit_us, g->end);
+        bool after = !sent_after(r->xmit_us, r->order, g->xmit_us, g->order);
         /* First transmissions leave in sequence order, so past the highest
          * retransmitted record one sent after RACK.xmit_ts means all the
          * rest were too: the scan ends there (O(losses), not O(window)). */
@@ -450,13 +459,22 @@ static bool state_probes(uint8_t s)
            s == US_TCP_LAST_ACK;
 }
 
-/* 7.2: a PTO is armed only outside loss recovery and RTO back-off, once per
- * tail (TLP.end_seq unset), and never against a zero window: there STALL.md's
- * persist rules own the connection. */
+/* 7.2: a PTO is armed outside RTO back-off, once per tail (TLP.end_seq
+ * unset), and never against a zero window: there STALL.md's persist rules own
+ * the connection. Departure from 7.2 (and from Linux): a PTO is armed in loss
+ * recovery too (RACK's recovery: RFC 6675's alone keeps 7.2), once every
+ * segment marked lost has been retransmitted, so that nothing but an ACK can
+ * move the connection. Linux's receivers coalesce their
+ * ACKs (backlog coalescing, SACK compression): a whole flight, the hole's
+ * retransmission with it, is often acknowledged by one ACK, and when that ACK
+ * was lost the sender waited out the 200 ms RTO (the capture of a 1% loss
+ * transfer to Linux: one ACK for 27 segments and the retransmission, lost; 1 to
+ * 3 RTOs per 30 MB, 40-70% of the transfer's time). A probe at the PTO draws a
+ * new ACK instead. */
 static bool tlp_allowed(const struct us_tcb *tcb, const struct tcp_rack *r)
 {
-    return state_probes(tcb->state) && !(tcb->flags & TF_RECOVERY) && tcb->backoff == 0 &&
-           !(r && r->tlp_active) && tcb->snd_wnd > 0 && tcb->snd_nxt == tcb->snd_max;
+    return state_probes(tcb->state) && tcb->backoff == 0 && !(r && r->tlp_active) && tcb->snd_wnd > 0 &&
+           tcb->snd_nxt == tcb->snd_max && !((tcb->flags & TF_RECOVERY) && (!r || tcp_rack_lost_pending(tcb)));
 }
 
 /* 7.2: PTO = 2·SRTT, never below TLP_MIN_US, plus WCDelAckT when one segment
@@ -514,7 +532,14 @@ void tcp_rack_pto(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         return;
     struct tcp_rack *r = &tcb->ext->rack;
     US_COUNT(st, TCP_TLP_PROBES);
-    r->tlp_retrans = tcp_send_tlp(st, tcb, now);
+    /* 7.3 sends new data when it can. In loss recovery the probe repeats the
+     * first unacknowledged segment instead: if only the ACKs were lost, the
+     * receiver answers the duplicate at once (a D-SACK, RFC 5681 4.2) with
+     * the cumulative ACK that ends the recovery, where new data in order would
+     * wait for its delayed ACK (40 ms at a Linux receiver, hundreds of round
+     * trips here); if the hole's retransmission was lost, the probe repairs
+     * it, without waiting for the RTO. */
+    r->tlp_retrans = tcp_send_tlp(st, tcb, !(tcb->flags & TF_RECOVERY), now);
     if (!r->tlp_retrans)
         US_COUNT(st, TCP_TLP_NEW_DATA);
     r->tlp_active = true;
