@@ -227,6 +227,15 @@ static void nr_post_recovery(struct us_tcb *tcb, us_time_t now)
     tcb->cwnd = tcp_cc_exit_cwnd(tcb);
 }
 
+/* Undo of a spurious episode for an algorithm whose whole state is cc_priv:
+ * as it was before the reduction (the epoch, W_max, the CA byte counter), as
+ * if the episode never happened — RFC 4015 3.2 restores "the congestion
+ * control state", not only cwnd. HyStart++ ended by the loss resumes. */
+void tcp_cc_undo_restore(struct us_tcb *tcb, const uint8_t *saved)
+{
+    memcpy(tcb->cc_priv, saved, sizeof(tcb->cc_priv));
+}
+
 static const struct tcp_cc_ops tcp_newreno = {
     .name = "newreno",
     .init = nr_init,
@@ -237,6 +246,7 @@ static const struct tcp_cc_ops tcp_newreno = {
     .post_recovery = nr_post_recovery,
     .on_rtt = nr_on_rtt,
     .pacing_rate = tcp_cc_window_pacing_rate,
+    .undo = tcp_cc_undo_restore,
 };
 
 /* ---- registry -------------------------------------------------------------- */

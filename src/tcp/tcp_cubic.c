@@ -309,4 +309,5 @@ const struct tcp_cc_ops tcp_cubic = {
     .post_recovery = cubic_post_recovery,
     .on_rtt = cubic_on_rtt,
     .pacing_rate = tcp_cc_window_pacing_rate,
+    .undo = tcp_cc_undo_restore,     /* W_max, K and the epoch as before the episode */
 };

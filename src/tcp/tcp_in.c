@@ -419,9 +419,11 @@ void tcp_undo_start(struct us_tcb *tcb, bool rto)
     if (!tcp_ext(tcb))
         return;
     struct tcp_undo *u = &tcb->ext->undo;
-    if (!undo_in_episode(tcb, u))
+    if (!undo_in_episode(tcb, u)) {
         *u = (struct tcp_undo){ .armed = true, .marker = tcb->snd_una, .high = tcb->snd_max, .cwnd = tcb->cwnd,
                                 .ssthresh = tcb->ssthresh };
+        memcpy(u->cc_priv, tcb->cc_priv, sizeof(u->cc_priv));
+    }
     u->high = seq_max(u->high, tcb->snd_max);
     u->rto |= rto;
 }
@@ -449,6 +451,9 @@ static void undo(struct us_stack *st, struct us_tcb *tcb, bool eifel, us_time_t 
     struct tcp_undo *u = &e->undo;
     bool rto = u->rto && seq_lt(tcb->snd_una, u->high) && !(tcb->flags & TF_RECOVERY);
     uint32_t cwnd = tcb->cwnd;
+    const struct tcp_cc_ops *cc = tcp_cc_get(tcb->cc_idx);
+    if (cc->undo)
+        cc->undo(tcb, u->cc_priv);                  /* its own state (CUBIC: W_max, epoch, K) */
     if (tcb->cwnd < u->cwnd)
         tcb->cwnd = u->cwnd;
     if (tcb->ssthresh < u->ssthresh)

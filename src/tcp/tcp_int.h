@@ -137,12 +137,17 @@ struct tcp_cc_ops {
     uint64_t (*pacing_rate)(const struct us_tcb *tcb);
     /* Optional: the algorithm's state for us_tcp_info, a static string. */
     const char *(*state_name)(const struct us_tcb *tcb);
+    /* Optional: a loss episode was spurious and is undone (tcp_in.c undo());
+     * saved is cc_priv as it was when the episode began, before on_congestion
+     * or on_rto changed it. cwnd and ssthresh are restored by the core. */
+    void (*undo)(struct us_tcb *tcb, const uint8_t *saved);
 };
 const struct tcp_cc_ops *tcp_cc_get(uint8_t idx);
 int tcp_cc_find(const char *name);       /* index or -ENOENT */
 /* Helpers any algorithm may reuse. */
 uint32_t tcp_flight(const struct us_tcb *tcb);
 uint32_t tcp_cc_exit_cwnd(const struct us_tcb *tcb);   /* cwnd on leaving a loss recovery */
+void tcp_cc_undo_restore(struct us_tcb *tcb, const uint8_t *saved);   /* undo: cc_priv = saved */
 void tcp_cc_slow_start_or_ca(struct us_tcb *tcb, uint32_t acked, uint32_t *ca_acc);
 uint32_t tcp_iw(const struct us_tcb *tcb);
 /* Optional pacing of NewReno and CUBIC (us_config.tcp_pacing), as Linux
@@ -322,6 +327,7 @@ struct tcp_undo {
     uint32_t cwnd, ssthresh;             /* before its reduction */
     uint32_t stamp_ms;                   /* TSval of its first retransmission */
     int32_t retrans;                     /* retransmissions no D-SACK has reported yet */
+    _Alignas(8) uint8_t cc_priv[US_TCP_CC_PRIV]; /* the algorithm's state before its reduction */
 };
 
 /* Rarely used state, allocated on demand and freed with the control block. */

@@ -6,6 +6,10 @@
  *    first ACK after the retransmission echoes the original's TSval (Eifel
  *    detection, RFC 3522), and the response (RFC 4015) restores the window
  *    and sends nothing again: no go-back-N.
+ *  - an undone recovery leaves CUBIC where it was: its curve (W_max, K, the
+ *    epoch) as before the episode, not a new epoch started from the restored
+ *    cwnd — a few seconds later the window is the one a run without the
+ *    reordering has.
  * Each asserts what crossed the wire, in virtual time. */
 #include "test_tcp_helpers.h"
 
@@ -181,11 +185,117 @@ static void spurious_rto_is_detected_by_timestamps_and_nothing_is_sent_again(voi
     tt_free(&x.n, &x.tr);
 }
 
+/* ---- CUBIC's own state on undo ------------------------------------------------ */
+
+/* Holds A's first data segment after `arm` until B has taken `overtake`
+ * later segments out of order: reordering by that many, no loss. */
+struct late_hold {
+    us_time_t arm;
+    bool taken, delivered;
+    uint32_t seq;
+    uint8_t frame[2048];
+    uint32_t len;
+};
+
+static bool late_rule(struct trace *tr, const struct seg *s, uint8_t *f, uint32_t len)
+{
+    struct late_hold *h = tr->arg;
+    if (!h || s->host != 0 || !s->len || h->taken || s->t < h->arm || len > sizeof(h->frame))
+        return false;
+    h->taken = true;
+    h->seq = s->seq;
+    memcpy(h->frame, f, len);
+    h->len = len;
+    return true;
+}
+
+static void cubic_cfg(struct us_config *c, int host, void *arg)
+{
+    (void)host;
+    (void)arg;
+    snprintf(c->tcp_cc, sizeof(c->tcp_cc), "cubic");
+    c->tcp_timestamps = true;        /* HyStart++ needs a sample per ACK: without them one per RTT */
+    c->tcp_sndbuf = c->tcp_rcvbuf = 4u << 20;
+}
+
+struct cubic_run { uint32_t cwnd_at_hold, cwnd_end, ssthresh_end; uint64_t undo, rexmits; };
+
+/* 10 Mbit/s, 20 ms, a deep queue: CUBIC leaves slow start by HyStart++ and
+ * grows along its curve; with `reorder`, one segment 3 s in is overtaken by
+ * 10 others. The window 3 s after that. */
+static void cubic_reorder_run(bool reorder, struct cubic_run *r)
+{
+    struct tu_opts o = {.seed = 5, .cfg_hook = cubic_cfg};
+    o.imp_a.tx = (struct us_impair_dir){.delay = RTT / 2, .rate_bps = 10000000, .queue_bytes = 4u << 20};
+    o.imp_b.tx.delay = RTT / 2;
+    struct tu_net n;
+    struct trace tr;
+    tt_net(&n, &tr, &o);
+    int l = tt_listen(n.b.st, 80, 8, us_sim_now(n.sim));
+    int a, b;
+    tt_pair(&n, l, 80, &a, &b);
+    struct late_hold h = {.arm = tt_now(&n) + US_SEC(3)};
+    tr.rule = late_rule;
+    tr.arg = reorder ? &h : NULL;
+    struct xfer f = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = XFER_ENDLESS, .seed = 3};
+    uint64_t ooo0 = 0;
+    us_time_t t0 = tt_now(&n);
+    for (int i = 0; i < 6000; i++) {
+        us_time_t end = t0 + (us_time_t)(i + 1) * US_MS(1);
+        assert_int_equal(xfer_run(&f, end), -ETIMEDOUT);
+        if (tt_now(&n) < end)
+            us_sim_run_until(n.sim, end);
+        if (i == 2999) {
+            struct us_tcp_info ti;
+            assert_int_equal(us_tcp_info(n.a.st, a, &ti), 0);
+            r->cwnd_at_hold = ti.cwnd;
+            ooo0 = tu_counter(n.b.st, "tcp.out_of_order_segments");
+        }
+        if (h.taken && !h.delivered && tu_counter(n.b.st, "tcp.out_of_order_segments") >= ooo0 + 10) {
+            struct us_pkt *p = us_pkt_from(n.b.pool, h.frame, h.len);
+            assert_non_null(p);
+            us_stack_input(n.b.st, p, tt_now(&n));
+            h.delivered = true;
+        }
+    }
+    assert_false(f.bad);
+    assert_int_equal(h.delivered, reorder);
+    struct us_tcp_info ti;
+    assert_int_equal(us_tcp_info(n.a.st, a, &ti), 0);
+    assert_string_equal(ti.cc, "cubic");
+    r->cwnd_end = ti.cwnd;
+    r->ssthresh_end = ti.ssthresh;
+    r->undo = ti.undo_dsack + ti.undo_eifel;
+    r->rexmits = ti.retransmits;
+    assert_int_equal(n.a.imp->stats.impair_queue_drop, 0);
+    tt_free(&n, &tr);
+}
+
+static void undone_recovery_restores_cubics_curve_not_only_cwnd(void **s)
+{
+    (void)s;
+    struct cubic_run plain = {0}, reo = {0};
+    cubic_reorder_run(false, &plain);
+    cubic_reorder_run(true, &reo);
+    printf("# cwnd at 3 s %u / %u, at 6 s without reordering %u, with the undone recovery %u (%llu retransmissions, "
+           "%llu undone)\n", plain.cwnd_at_hold, reo.cwnd_at_hold, plain.cwnd_end, reo.cwnd_end,
+           (unsigned long long)reo.rexmits, (unsigned long long)reo.undo);
+    assert_int_equal(plain.rexmits, 0);
+    assert_int_equal(reo.rexmits, 1);                 /* the one spurious fast retransmission */
+    assert_int_equal(reo.undo, 1);
+    assert_int_equal(reo.ssthresh_end, plain.ssthresh_end);   /* HyStart++'s exit, not the episode's */
+    /* the same curve: within a few segments of the undisturbed run (a new
+     * epoch from the restored cwnd would restart the cubic clock at t = 0) */
+    uint32_t tol = 4 * 1448;
+    assert_true(reo.cwnd_end + tol >= plain.cwnd_end && reo.cwnd_end <= plain.cwnd_end + tol);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(spurious_fast_retransmit_from_reordering_is_undone_by_the_dsack),
         cmocka_unit_test(spurious_rto_is_detected_by_timestamps_and_nothing_is_sent_again),
+        cmocka_unit_test(undone_recovery_restores_cubics_curve_not_only_cwnd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
