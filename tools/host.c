@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "netstat.h"
 
 static void log_to_stderr(void *arg, int level, us_time_t now, const char *msg)
 {
@@ -496,25 +497,11 @@ void cli_print_counters(struct us_stack *st, FILE *out, bool all)
 }
 
 /* ---- netstat ---- */
-static void print_conn(void *arg, const struct us_conn_info *c)
-{
-    FILE *out = arg;
-    char la[16], ra[16], l[24], r[24];
-    snprintf(l, sizeof(l), "%s:%u", cli_ipstr(c->local.addr, la), c->local.port);
-    snprintf(r, sizeof(r), "%s:%u", cli_ipstr(c->remote.addr, ra), c->remote.port);
-    const struct us_tcp_info *t = &c->info;
-    char cc[40];
-    snprintf(cc, sizeof(cc), "%s%s%s", t->cc, t->cc_state ? ":" : "", t->cc_state ? t->cc_state : "");
-    fprintf(out, "%-4d %-12s %-21s %-21s %8u %8u %8u %8u %8.1f %6llu %-20s %9.2f %9.2f %5llu\n", c->fd,
-            us_tcp_state_name(t->state), l, r, t->recv_queue, t->send_queue, t->cwnd, t->ssthresh,
-            (double)t->srtt / 1e6, (unsigned long long)t->retransmits, cc, (double)t->delivery_rate * 8 / 1e6,
-            (double)t->pacing_rate * 8 / 1e6, (unsigned long long)(t->undo_dsack + t->undo_eifel));
-}
+static void print_conn(void *arg, const struct us_conn_info *c) { netstat_row(arg, c); }
 
 void cli_netstat(struct us_stack *st, FILE *out)
 {
-    fprintf(out, "%-4s %-12s %-21s %-21s %8s %8s %8s %8s %8s %6s %-20s %9s %9s %5s\n", "fd", "state", "local", "remote",
-            "recv-q", "send-q", "cwnd", "ssthresh", "srtt-ms", "retx", "cc[:state]", "dlv-Mbit", "pace-Mbit", "undo");
+    netstat_header(out);
     us_tcp_foreach(st, print_conn, out);
     cli_print_counters(st, out, false);
 }

@@ -181,7 +181,8 @@ struct us_tcp_info {
     uint32_t cwnd, ssthresh;   /* bytes */
     us_time_t srtt, rttvar, rto;
     uint32_t bytes_in_flight;
-    uint64_t retransmits, fast_retransmits, rto_expirations, probes_sent;
+    uint64_t retransmits, fast_retransmits, rto_expirations, probes_sent; /* probes_sent: zero-window probes */
+    uint64_t tlp_probes;       /* tail loss probes sent (RFC 8985 7.3) */
     uint64_t dsacks_received;  /* ACKs whose first SACK block was a D-SACK (RFC 2883) */
     uint64_t undo_dsack, undo_eifel; /* spurious recoveries/timeouts undone: by D-SACK (RFC 3708), by timestamps (RFC 3522) */
     us_time_t reo_wnd;         /* RACK reordering window once reordering is seen (RFC 8985 6.2) */

@@ -87,6 +87,14 @@ static bool hs_enough(const struct tcp_hystart *h)
     return h->samples >= HS_N_RTT_SAMPLE && h->cur_min != HS_NONE && h->last_min != HS_NONE;
 }
 
+/* What tcp_cc_ack logs: the phase HyStart++ moved to and the figures behind it. */
+static void hs_note(struct us_tcb *tcb, const struct tcp_hystart *h, uint32_t thresh)
+{
+    if (tcb->ext)
+        tcb->ext->hs_note = (struct tcp_hs_note){ .last_min = h->last_min, .cur_min = h->cur_min,
+                                                  .thresh = thresh, .base = h->css_base, .to = h->phase, .set = true };
+}
+
 bool tcp_hystart_ack(struct tcp_hystart *h, struct us_tcb *tcb, uint32_t acked)
 {
     if (h->phase == HS_DONE)
@@ -100,6 +108,7 @@ bool tcp_hystart_ack(struct tcp_hystart *h, struct us_tcb *tcb, uint32_t acked)
         if (h->phase == HS_CSS && ++h->css_rounds >= HS_CSS_ROUNDS) {
             tcb->ssthresh = tcb->cwnd;                   /* into congestion avoidance */
             h->phase = HS_DONE;
+            hs_note(tcb, h, 0);
             return true;
         }
     }
@@ -114,14 +123,16 @@ bool tcp_hystart_ack(struct tcp_hystart *h, struct us_tcb *tcb, uint32_t acked)
                 h->css_base = h->cur_min;
                 h->css_rounds = 0;
                 h->phase = HS_CSS;
+                hs_note(tcb, h, thresh);
             }
         }
         return true;
     }
     tcb->cwnd += inc / HS_CSS_GROWTH_DIVISOR;
     if (hs_enough(h) && h->cur_min < h->css_base) {      /* a false exit: back to slow start */
-        h->css_base = HS_NONE;
         h->phase = HS_SS;
+        hs_note(tcb, h, 0);
+        h->css_base = HS_NONE;
     }
     return true;
 }
@@ -278,6 +289,153 @@ int tcp_cc_find(const char *name)
         if (complete(algorithms[i]) && strncmp(algorithms[i]->name, name, 16) == 0)
             return (int)i;
     return -ENOENT;
+}
+
+/* ---- the hooks as the core calls them, and their trace ------------------------ */
+
+/* The per-connection trace (debug log) of congestion events: one line per
+ * event with its cause, in the TCP_CONN_FMT style of the send reasons
+ * (tcp_out.c) and the undo (tcp_in.c). The algorithm's state is compared
+ * before and after every hook, so that an algorithm with a state_name (BBR)
+ * has its every change traced without logging anything itself. */
+static bool tracing(const struct us_stack *st) { return st->log_fn && st->log_level >= US_LOG_DEBUG; }
+
+static const char *state_now(const struct us_tcb *tcb)
+{
+    const struct tcp_cc_ops *cc = tcp_cc_get(tcb->cc_idx);
+    return cc->state_name ? cc->state_name(tcb) : NULL;
+}
+
+/* The state before a hook; only asked while the trace is on. */
+static const char *cc_state(const struct us_stack *st, const struct us_tcb *tcb)
+{
+    return tracing(st) ? state_now(tcb) : NULL;
+}
+
+static void state_trace(struct us_stack *st, const struct us_tcb *tcb, const char *before, const char *hook)
+{
+    if (!tracing(st))
+        return;
+    const char *after = state_now(tcb);
+    if (after == before || (after && before && strcmp(after, before) == 0))
+        return;
+    US_LOG(st, US_LOG_DEBUG, TCP_CONN_FMT " cc %s: %s -> %s (%s), cwnd %u, in flight %u", TCP_CONN_ARGS(tcb),
+           tcp_cc_get(tcb->cc_idx)->name, before ? before : "-", after ? after : "-", hook, tcb->cwnd,
+           tcp_flight(tcb));
+}
+
+/* RFC 9406 4.3 in the trace: leaving slow start on a delay increase (the
+ * round's minimum RTT against the last round's plus the threshold), back on
+ * a false exit, into congestion avoidance after CSS_ROUNDS rounds. */
+static void hystart_trace(struct us_stack *st, struct us_tcb *tcb)
+{
+    struct tcp_hs_note *n = tcb->ext ? &tcb->ext->hs_note : NULL;
+    if (!n || !n->set)
+        return;
+    n->set = false;
+    if (n->to == HS_CSS)
+        US_LOG(st, US_LOG_DEBUG,
+               TCP_CONN_FMT " hystart: slow start -> CSS on a delay increase (round min RTT %u us >= last round's "
+               "%u us + %u us), cwnd %u",
+               TCP_CONN_ARGS(tcb), n->cur_min, n->last_min, n->thresh, tcb->cwnd);
+    else if (n->to == HS_SS)
+        US_LOG(st, US_LOG_DEBUG,
+               TCP_CONN_FMT " hystart: CSS -> slow start, a false exit (round min RTT %u us < CSS baseline %u us), "
+               "cwnd %u",
+               TCP_CONN_ARGS(tcb), n->cur_min, n->base, tcb->cwnd);
+    else
+        US_LOG(st, US_LOG_DEBUG,
+               TCP_CONN_FMT " hystart: CSS -> congestion avoidance after %u rounds (CSS baseline %u us), "
+               "ssthresh = cwnd = %u",
+               TCP_CONN_ARGS(tcb), HS_CSS_ROUNDS, n->base, tcb->cwnd);
+}
+
+void tcp_cc_init(struct us_stack *st, struct us_tcb *tcb)
+{
+    if (tcb->ext)
+        tcb->ext->hs_note.set = false;
+    tcp_cc_get(tcb->cc_idx)->init(tcb, &st->cfg);
+    const char *s = cc_state(st, tcb);
+    if (s)
+        US_LOG(st, US_LOG_DEBUG, TCP_CONN_FMT " cc %s: %s (init), cwnd %u", TCP_CONN_ARGS(tcb),
+               tcp_cc_get(tcb->cc_idx)->name, s, tcb->cwnd);
+}
+
+void tcp_cc_ack(struct us_stack *st, struct us_tcb *tcb, uint32_t acked, us_time_t now)
+{
+    const char *s0 = cc_state(st, tcb);
+    tcp_cc_get(tcb->cc_idx)->on_ack(tcb, acked, now);
+    hystart_trace(st, tcb);
+    state_trace(st, tcb, s0, "ack");
+}
+
+/* cause: what detected the loss, e.g. "recovery: enter on 3 duplicate ACKs (RFC 5681 3.2)". */
+void tcp_cc_congestion(struct us_stack *st, struct us_tcb *tcb, const char *cause, us_time_t now)
+{
+    const char *s0 = cc_state(st, tcb);
+    uint32_t cwnd = tcb->cwnd, ssthresh = tcb->ssthresh;
+    tcp_cc_get(tcb->cc_idx)->on_congestion(tcb, now);
+    US_LOG(st, US_LOG_DEBUG, TCP_CONN_FMT " %s: cwnd %u -> %u, ssthresh %u -> %u, in flight %u, srtt %u us",
+           TCP_CONN_ARGS(tcb), cause, cwnd, tcb->cwnd, ssthresh, tcb->ssthresh, tcp_flight(tcb), tcb->srtt);
+    state_trace(st, tcb, s0, "congestion");
+}
+
+/* After the expiry's back-off (tcp_timer.c on_rexmt): the timeout that
+ * expired was RTO << (backoff - 1); the next one waits twice that. */
+void tcp_cc_rto(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    const char *s0 = cc_state(st, tcb);
+    uint32_t cwnd = tcb->cwnd, ssthresh = tcb->ssthresh;
+    tcp_cc_get(tcb->cc_idx)->on_rto(tcb, now);
+    US_LOG(st, US_LOG_DEBUG,
+           TCP_CONN_FMT " rto: expired (backoff %u, rto %u us, next timeout %u us), cwnd %u -> %u, ssthresh %u -> %u, "
+           "in flight %u",
+           TCP_CONN_ARGS(tcb), tcb->backoff, tcb->rto, tcp_rto_backed_off(st, tcb), cwnd, tcb->cwnd, ssthresh,
+           tcb->ssthresh, tcp_flight(tcb));
+    state_trace(st, tcb, s0, "rto");
+}
+
+void tcp_cc_after_idle(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    const char *s0 = cc_state(st, tcb);
+    uint32_t cwnd = tcb->cwnd;
+    tcp_cc_get(tcb->cc_idx)->after_idle(tcb, now);
+    if (tcb->cwnd != cwnd)
+        US_LOG(st, US_LOG_DEBUG, TCP_CONN_FMT " idle restart (RFC 5681 4.1): cwnd %u -> %u", TCP_CONN_ARGS(tcb), cwnd,
+               tcb->cwnd);
+    state_trace(st, tcb, s0, "after idle");
+}
+
+/* Called with TF_SACK_RCV still telling whose recovery it was. */
+void tcp_cc_post_recovery(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    const char *s0 = cc_state(st, tcb);
+    uint32_t cwnd = tcb->cwnd;
+    tcp_cc_get(tcb->cc_idx)->post_recovery(tcb, now);
+    US_LOG(st, US_LOG_DEBUG, TCP_CONN_FMT " recovery: exit (%s), cwnd %u -> %u, ssthresh %u, in flight %u",
+           TCP_CONN_ARGS(tcb), (tcb->flags & TF_SACK_RCV) ? "SACK, PRR" : "NewReno", cwnd, tcb->cwnd, tcb->ssthresh,
+           tcp_flight(tcb));
+    state_trace(st, tcb, s0, "post recovery");
+}
+
+void tcp_cc_rtt(struct us_stack *st, struct us_tcb *tcb, uint32_t rtt_us)
+{
+    const struct tcp_cc_ops *cc = tcp_cc_get(tcb->cc_idx);
+    if (!cc->on_rtt)
+        return;
+    const char *s0 = cc_state(st, tcb);
+    cc->on_rtt(tcb, rtt_us);
+    state_trace(st, tcb, s0, "rtt");
+}
+
+void tcp_cc_rate(struct us_stack *st, struct us_tcb *tcb, const struct tcp_rate_sample *rs, us_time_t now)
+{
+    const struct tcp_cc_ops *cc = tcp_cc_get(tcb->cc_idx);
+    if (!cc->on_rate)
+        return;
+    const char *s0 = cc_state(st, tcb);
+    cc->on_rate(tcb, rs, now);
+    state_trace(st, tcb, s0, "rate sample");
 }
 
 /* ---- public: the registry's names (ustack.h) ---------------------------------- */

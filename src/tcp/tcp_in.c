@@ -67,7 +67,7 @@ static void establish(struct us_stack *st, struct us_tcb *tcb, const struct us_t
     tcb->snd_wl1 = s->seq;
     tcb->snd_wl2 = s->ack;
     tcb->recover = tcb->iss;
-    tcp_cc_get(tcb->cc_idx)->init(tcb, &st->cfg);
+    tcp_cc_init(st, tcb);
     /* RFC 6298 2.2 / Karn: the handshake gives the first RTT sample unless the SYN was retransmitted. */
     if (tcb->backoff == 0)
         tcp_rtt_sample(st, tcb, t_us(now) - tcb->rtt_start);
@@ -393,11 +393,11 @@ static void sample_rtt(struct us_stack *st, struct us_tcb *tcb, const struct us_
     }
 }
 
-static void leave_recovery(struct us_tcb *tcb, us_time_t now)
+static void leave_recovery(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
     tcb->flags &= ~(TF_RECOVERY | TF_PARTIAL);
     tcb->dupacks = 0;
-    tcp_cc_get(tcb->cc_idx)->post_recovery(tcb, now);   /* sees TF_SACK_RCV: was it PRR's? */
+    tcp_cc_post_recovery(st, tcb, now);              /* sees TF_SACK_RCV: was it PRR's? */
     tcb->flags &= ~TF_SACK_RCV;
     tcp_rack_post_recovery(tcb);
     struct tcp_sb *sb = tcp_sack_sb(tcb);
@@ -525,7 +525,7 @@ static void undo_ack(struct us_stack *st, struct us_tcb *tcb, const struct us_tc
 static void recovery_ack(struct us_stack *st, struct us_tcb *tcb, uint32_t acked, us_time_t now)
 {
     if (seq_ge(tcb->snd_una, tcb->recover)) {
-        leave_recovery(tcb, now);
+        leave_recovery(st, tcb, now);
         return;
     }
     if (tcb->flags & TF_SACK_RCV) {
@@ -573,7 +573,7 @@ void tcp_rack_recover(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     if ((tcb->flags & TF_RECOVERY) || !seq_ge(tcb->snd_una, tcb->recover))
         return;
     tcp_undo_start(tcb, false);
-    tcp_cc_get(tcb->cc_idx)->on_congestion(tcb, now);
+    tcp_cc_congestion(st, tcb, "recovery: enter on RACK loss marking (RFC 8985 6.2)", now);
     tcb->recover = tcb->snd_max;
     tcb->flags |= TF_RECOVERY | TF_SACK_RCV;
     tcb->flags &= ~TF_PARTIAL;
@@ -597,7 +597,8 @@ void tcp_rack_recover(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 static void enter_recovery(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
     tcp_undo_start(tcb, false);
-    tcp_cc_get(tcb->cc_idx)->on_congestion(tcb, now);
+    tcp_cc_congestion(st, tcb, tcb->dupacks >= TCP_DUPTHRESH ? "recovery: enter on 3 duplicate ACKs (RFC 5681 3.2)"
+                               : "recovery: enter on the SACK threshold (RFC 6675 IsLost)", now);
     tcb->recover = tcb->snd_max;
     tcb->flags |= TF_RECOVERY;
     tcb->flags &= ~(TF_PARTIAL | TF_SACK_RCV);
@@ -639,7 +640,7 @@ static void new_data_acked(struct us_stack *st, struct us_tcb *tcb, const struct
     } else {
         tcb->dupacks = 0;
         tcp_timer_restart(tcb);                     /* RFC 6298 5.3: restart the timer */
-        tcp_cc_get(tcb->cc_idx)->on_ack(tcb, acked, now);
+        tcp_cc_ack(st, tcb, acked, now);
     }
     if ((tcb->flags & TF_FIN_Q) && acked > qlen) {
         /* our FIN is acknowledged */
@@ -758,7 +759,7 @@ static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct us_tc
         if (reneged && (tcb->flags & TF_SACK_RCV))
             sack_rexmit_head(st, tcb, now);         /* RFC 2018 8: the receiver dropped it */
         window_update(st, tcb, s, now);
-        tcp_rate_ack(tcb, now);                     /* the rate sample, the algorithm's on_rate */
+        tcp_rate_ack(st, tcb, now);                 /* the rate sample, the algorithm's on_rate */
         if (tcb->state == US_TCP_CLOSED) {          /* LAST_ACK finished */
             tcb->state = US_TCP_LAST_ACK;
             tcp_drop(st, tcb, 0, now);
@@ -783,7 +784,7 @@ static int ack_input(struct us_stack *st, struct us_tcb *tcb, const struct us_tc
         tcb->dupacks = 0;
     if (tcp_rack_lost_pending(tcb))
         tcp_rack_recover(st, tcb, now);
-    tcp_rate_ack(tcb, now);
+    tcp_rate_ack(st, tcb, now);
     return ACK_OK;
 }
 

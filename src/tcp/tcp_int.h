@@ -144,6 +144,18 @@ struct tcp_cc_ops {
 };
 const struct tcp_cc_ops *tcp_cc_get(uint8_t idx);
 int tcp_cc_find(const char *name);       /* index or -ENOENT */
+/* The hooks as the core calls them (tcp_cc.c): the hook, then the
+ * per-connection trace (debug log) of what it did — a change of the
+ * algorithm's state_name, HyStart++ leaving or re-entering slow start, and
+ * for a congestion response its cause and the window before and after. */
+void tcp_cc_init(struct us_stack *st, struct us_tcb *tcb);
+void tcp_cc_ack(struct us_stack *st, struct us_tcb *tcb, uint32_t acked, us_time_t now);
+void tcp_cc_congestion(struct us_stack *st, struct us_tcb *tcb, const char *cause, us_time_t now);
+void tcp_cc_rto(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+void tcp_cc_after_idle(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+void tcp_cc_post_recovery(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
+void tcp_cc_rtt(struct us_stack *st, struct us_tcb *tcb, uint32_t rtt_us);
+void tcp_cc_rate(struct us_stack *st, struct us_tcb *tcb, const struct tcp_rate_sample *rs, us_time_t now);
 /* Helpers any algorithm may reuse. */
 uint32_t tcp_flight(const struct us_tcb *tcb);
 uint32_t tcp_cc_exit_cwnd(const struct us_tcb *tcb);   /* cwnd on leaving a loss recovery */
@@ -373,6 +385,10 @@ struct tcp_ext {
     void *cc_state;                      /* an algorithm's state beyond cc_priv (BBR), freed with ext */
     struct tcp_undo undo;
     uint64_t dsacks_rcvd, undo_dsack, undo_eifel; /* statistics for us_tcp_info */
+    uint64_t tlp_probes;                 /* tail loss probes sent (us_tcp_info) */
+    /* HyStart++'s latest phase change, for tcp_cc_ack's trace line (the
+     * algorithms' hooks have no stack to log with) */
+    struct tcp_hs_note { uint32_t last_min, cur_min, thresh, base; uint8_t to; bool set; } hs_note;
 };
 enum { TW_ACKED, TW_SENT, TW_RCVD };
 
@@ -634,7 +650,7 @@ bool tcp_send_tlp(struct us_stack *st, struct us_tcb *tcb, bool new_data, us_tim
 void tcp_rate_sent(struct us_tcb *tcb, struct tcp_rseg *g, uint32_t len, uint32_t t);
 void tcp_rate_delivered(struct us_tcb *tcb, const struct tcp_rseg *g, uint32_t t);
 void tcp_rate_lost(struct us_tcb *tcb, uint32_t bytes);
-void tcp_rate_ack(struct us_tcb *tcb, us_time_t now);
+void tcp_rate_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 void tcp_rate_check_app_limited(struct us_tcb *tcb);
 uint64_t tcp_rate_delivered_total(const struct us_tcb *tcb);
 

@@ -455,7 +455,7 @@ static int send_data(struct us_stack *st, struct us_tcb *tcb, uint32_t len, bool
     /* RFC 5681 4.1: restart from the initial window after an idle RTO. */
     if (tcb->snd_max == tcb->snd_una && len &&
         (uint64_t)(t_ms(now) - tcb->t_lastsnd) * 1000u > tcb->rto && tcb->t_lastsnd)
-        tcp_cc_get(tcb->cc_idx)->after_idle(tcb, now);
+        tcp_cc_after_idle(st, tcb, now);
     int rc = tcp_emit(st, tcb, seq, flags, len, 0, now);
     if (rc == -ENOBUFS)
         return rc;

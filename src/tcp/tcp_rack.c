@@ -202,7 +202,7 @@ void tcp_rack_tlp_ack(struct us_stack *st, struct us_tcb *tcb, const struct us_t
         r->tlp_active = false;
         if (r->tlp_retrans && !(tcb->flags & TF_RECOVERY)) {
             US_COUNT(st, TCP_TLP_LOSS_REPAIRED);
-            tcp_cc_get(tcb->cc_idx)->on_congestion(tcb, now);
+            tcp_cc_congestion(st, tcb, "congestion: a TLP repaired a loss (RFC 8985 7.4.2)", now);
         }
         return;
     }
@@ -539,9 +539,13 @@ void tcp_rack_pto(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
      * wait for its delayed ACK (40 ms at a Linux receiver, hundreds of round
      * trips here); if the hole's retransmission was lost, the probe repairs
      * it, without waiting for the RTO. */
+    uint32_t pto = pto_us(tcb);                   /* the timeout that fired, for the trace */
     r->tlp_retrans = tcp_send_tlp(st, tcb, !(tcb->flags & TF_RECOVERY), now);
     if (!r->tlp_retrans)
         US_COUNT(st, TCP_TLP_NEW_DATA);
+    tcb->ext->tlp_probes++;
+    US_LOG(st, US_LOG_DEBUG, TCP_CONN_FMT " tlp: probe with %s at PTO %u us (srtt %u us), in flight %u",
+           TCP_CONN_ARGS(tcb), r->tlp_retrans ? "a retransmission" : "new data", pto, tcb->srtt, tcp_flight(tcb));
     r->tlp_active = true;
     r->tlp_end_seq = tcb->snd_max;
     /* 7.3: after the probe the RTO, not another PTO, guards the flight */

@@ -85,7 +85,7 @@ void tcp_rate_lost(struct us_tcb *tcb, uint32_t bytes)
 }
 
 /* The draft's "GenerateRateSample", then the algorithm's on_rate. */
-void tcp_rate_ack(struct us_tcb *tcb, us_time_t now)
+void tcp_rate_ack(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
     struct tcp_rate *c = rate_of(tcb);
     if (!c)
@@ -116,9 +116,7 @@ void tcp_rate_ack(struct us_tcb *tcb, us_time_t now)
         }
         c->have = false;
     }
-    const struct tcp_cc_ops *cc = tcp_cc_get(tcb->cc_idx);
-    if (cc->on_rate)
-        cc->on_rate(tcb, rs, now);
+    tcp_cc_rate(st, tcb, rs, now);
 }
 
 /* The draft's CheckIfApplicationLimited, when the sender stops: less than a

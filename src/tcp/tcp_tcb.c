@@ -282,8 +282,8 @@ void tcp_set_state(struct us_stack *st, struct us_tcb *tcb, uint8_t state, us_ti
     (void)now;
     if (state == tcb->state)
         return;
-    US_LOG(st, US_LOG_DEBUG, "tcp %u->%u:%u %s -> %s", tcb->lport, tcb->rip, tcb->rport,
-           us_tcp_state_name(tcb->state), us_tcp_state_name(state));
+    US_LOG(st, US_LOG_DEBUG, TCP_CONN_FMT " %s -> %s", TCP_CONN_ARGS(tcb), us_tcp_state_name(tcb->state),
+           us_tcp_state_name(state));
     if (state == US_TCP_ESTABLISHED)
         US_COUNT(st, TCP_ESTABLISHED);
     tcb->state = state;

@@ -143,9 +143,7 @@ void tcp_rtt_sample(struct us_stack *st, struct us_tcb *tcb, uint32_t r)
     if (rto > rto_max_us(st))
         rto = rto_max_us(st);
     tcb->rto = (uint32_t)rto;
-    const struct tcp_cc_ops *cc = tcp_cc_get(tcb->cc_idx);
-    if (cc->on_rtt)
-        cc->on_rtt(tcb, r);
+    tcp_cc_rtt(st, tcb, r);
 }
 
 static void time_out(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
@@ -171,7 +169,7 @@ static bool on_rexmt(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
         tcp_rexmit_head(st, tcb, now);
     } else {
         tcp_undo_start(tcb, true);
-        tcp_cc_get(tcb->cc_idx)->on_rto(tcb, now);
+        tcp_cc_rto(st, tcb, now);
         tcb->flags &= ~(TF_RECOVERY | TF_PARTIAL | TF_SACK_RCV);
         /* RFC 6675 5.1 (and RFC 2018 erratum 1610): keep the scoreboard, so
          * that go-back-N from SND.UNA skips what the receiver SACKed; a

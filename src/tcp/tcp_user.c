@@ -398,7 +398,7 @@ static int set_tcp_opt(struct us_stack *st, struct us_tcb *tcb, int name, const 
             return -ENOENT;
         tcb->cc_idx = (uint8_t)idx;
         if (tcb->state >= US_TCP_ESTABLISHED)
-            tcp_cc_get(tcb->cc_idx)->init(tcb, &st->cfg);
+            tcp_cc_init(st, tcb);
         return 0;
     }
     int rc = get_int(val, len, &v);
@@ -630,6 +630,7 @@ int us_tcp_get_info(struct us_stack *st, struct us_tcb *tcb, struct us_tcp_info 
         info->undo_eifel = tcb->ext->undo_eifel;
         info->reo_wnd = US_US(tcp_rack_reo_wnd(tcb));
         info->rack_min_rtt = US_US(tcb->ext->rack.min_rtt_us);
+        info->tlp_probes = tcb->ext->tlp_probes;
     }
     info->snd_wnd = tcb->snd_wnd;
     info->rcv_wnd = sync ? tcp_rcv_window(tcb) : 0;
