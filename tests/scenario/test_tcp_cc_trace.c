@@ -262,11 +262,67 @@ static void bbr_trace_follows_startup_drain_probe_bw(void **state)
     free(r);
 }
 
+/* ---- the cause of a recovery, as each loss detector finds it ---- */
+
+struct det { bool sack, rack; };
+
+static void det_hook(struct us_config *cfg, int host, void *arg)
+{
+    (void)host;
+    const struct det *d = arg;
+    cfg->tcp_sack = d->sack;
+    cfg->tcp_rack = d->rack;
+}
+
+/* Without SACK: three duplicate ACKs; with SACK, without RACK: the SACK
+ * threshold; with RACK: its loss marking. One segment of a 2 MB transfer dropped (RTT 20 ms, no bottleneck): the
+ * trace line that starts the recovery names the detector that found it, an
+ * RTT or so after the drop, and the recovery's exit names its kind. */
+static void one_loss(const struct det *d, const char *enter, const char *exit)
+{
+    struct run *r = calloc(1, sizeof(*r));
+    assert_non_null(r);
+    struct tu_opts o = {.seed = 1, .cfg_hook = det_hook, .cfg_arg = (void *)(uintptr_t)d};
+    o.imp_a.tx.delay = o.imp_b.tx.delay = US_MS(10);
+    tt_net(&r->n, &r->tr, &o);
+    r->tr.rule = rule;
+    r->tr.arg = &r->d;
+    us_stack_set_log(r->n.a.st, US_LOG_DEBUG, log_fn, &r->log);
+    int l = tt_listen(r->n.b.st, 80, 4, tt_now(&r->n));
+    r->f = (struct xfer){.sim = r->n.sim, .ss = r->n.a.st, .ds = r->n.b.st, .total = 2u << 20, .seed = 3};
+    tt_pair(&r->n, l, 80, &r->f.sfd, &r->f.dfd);
+    r->d.drop_after = tt_now(&r->n) + US_MS(100);
+    assert_int_equal(xfer_run(&r->f, tt_now(&r->n) + US_SEC(30)), 0);
+    struct logbuf *lb = &r->log;
+    size_t rec = line_at(lb, 0, enter);
+    print_message("  [%.6f] %s\n", lb->v[rec].t / 1e9, lb->v[rec].s);
+    assert_true(lb->v[rec].t >= r->d.t_dropped + US_MS(20) && lb->v[rec].t <= r->d.t_dropped + US_MS(60));
+    size_t ex = line_at(lb, rec, exit);
+    print_message("  [%.6f] %s\n", lb->v[ex].t / 1e9, lb->v[ex].s);
+    assert_true(lb->v[ex].t > lb->v[rec].t && lb->v[ex].t <= lb->v[rec].t + US_MS(60));
+    assert_int_equal(count_lines(lb, " recovery: enter "), 1);
+    assert_int_equal(count_lines(lb, " rto: expired "), 0);
+    run_free(r);
+    free(r);
+}
+
+static void recovery_names_its_cause_dupacks_sack_threshold_or_rack(void **state)
+{
+    (void)state;
+    struct det no_sack = {false, false}, sack = {true, false}, rack = {true, true};
+    one_loss(&no_sack, " recovery: enter on 3 duplicate ACKs (RFC 5681 3.2): cwnd ", " recovery: exit (NewReno), ");
+    /* with SACK the scoreboard counts the segments SACKed above the hole
+     * (DupThresh of them) before three ACKs counted as duplicates came */
+    one_loss(&sack, " recovery: enter on the SACK threshold (RFC 6675 IsLost): cwnd ", " recovery: exit (SACK, PRR), ");
+    one_loss(&rack, " recovery: enter on RACK loss marking (RFC 8985 6.2): cwnd ", " recovery: exit (SACK, PRR), ");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cubic_trace_names_hystart_exit_recovery_tlp_and_rto_with_their_causes),
         cmocka_unit_test(bbr_trace_follows_startup_drain_probe_bw),
+        cmocka_unit_test(recovery_names_its_cause_dupacks_sack_threshold_or_rack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
