@@ -133,18 +133,27 @@ info_field() { sed -n "s/.* $2=\([0-9]*\).*/\1/p" <<<" $1"; }
 # linux_mib NAME: a counter of the namespace's kernel (nstat, history untouched)
 linux_mib() { nsx nstat -asz "$1" | awk -v n="$1" '$1 == n { print $2 }'; }
 
-# table NAME: ustack's connection table now (SIGUSR1 to $USTACK_PID, whose
-# log is $TMP/NAME.log): the rows of the table it printed, without header.
+# table NAME COLUMN...: ustack's connection table now (SIGUSR1 to
+# $USTACK_PID, whose log is $TMP/NAME.log): for each row, the columns named
+# (by the table's header, e.g. state remote cc[:state] pace-Mbit).
 table() {
     local log="$TMP/$1.log" before
+    shift
     before=$(grep -c '^counters:' "$log" || true)
     kill -USR1 "$USTACK_PID"
     for _ in $(seq 1 100); do
         [ "$(grep -c '^counters:' "$log" || true)" -gt "$before" ] && break
         sleep 0.02
     done
-    [ "$(grep -c '^counters:' "$log" || true)" -gt "$before" ] || fail "$1: no connection table after SIGUSR1"
-    awk '/^fd +state / { t = 1; rows = ""; next } /^counters:/ { t = 0 } t { rows = rows $0 "\n" } END { printf "%s", rows }' "$log"
+    [ "$(grep -c '^counters:' "$log" || true)" -gt "$before" ] || fail "no connection table after SIGUSR1"
+    awk -v want="$*" '
+        /^fd +state / { t = 1; rows = ""; n = split(want, w, " ")
+                        for (i = 1; i <= n; i++) { col[i] = 0; for (j = 1; j <= NF; j++) if ($j == w[i]) col[i] = j }
+                        for (i = 1; i <= n; i++) if (!col[i]) { print "no column " w[i]; exit 1 }
+                        next }
+        /^counters:/ { t = 0 }
+        t { r = ""; for (i = 1; i <= n; i++) r = r (i > 1 ? " " : "") $col[i]; rows = rows r "\n" }
+        END { printf "%s", rows }' "$log" || fail "netstat table: $(tail -1 "$log")"
 }
 
 # frames PCAP PORT: one line per TCP frame of the connection whose ephemeral
@@ -220,12 +229,12 @@ to_linux() {
     for _ in $(seq 1 400); do [ -e "$sync/paused" ] && break; sleep 0.05; done
     [ -e "$sync/paused" ] || fail "$name: Linux reader never got a quarter of the bytes"
     local row
-    row=$(table "$name" | awk -v r="$LINUX_IP:$PORT" '$4 == r')
+    row=$(table "$name" remote state local 'cc[:state]' pace-Mbit cwnd srtt-ms retx dlv-Mbit dsack undo | awk -v r="$LINUX_IP:$PORT" '$1 == r')
     touch "$sync/go"
     [ -n "$row" ] || fail "$name: no connection to $LINUX_IP:$PORT in ustack's table after SIGUSR1"
-    echo "$name: ustack mid-transfer: $row"
+    echo "$name: ustack mid-transfer (remote state local cc pace-Mbit cwnd srtt-ms retx dlv-Mbit dsack undo): $row"
     local state ccs pace lport
-    read -r _ state lport _ _ _ _ _ _ _ ccs _ pace _ <<<"$row"
+    read -r _ state lport ccs pace _ <<<"$row"
     lport=${lport##*:}
     # (Linux's receive buffer may hold the rest: ustack has then sent its FIN)
     [[ "$state" =~ ^(ESTABLISHED|FIN_WAIT_1|FIN_WAIT_2)$ ]] || fail "$name: connection $state mid-transfer"
@@ -296,7 +305,7 @@ from_linux() {
     # the connection leaves ustack's table once its FIN is acknowledged
     local left=
     for _ in $(seq 1 50); do
-        left=$(table "$name" | awk '$2 != "LISTEN"')
+        left=$(table "$name" state remote | awk '$1 != "LISTEN"')
         [ -z "$left" ] && break
         sleep 0.1
     done
