@@ -136,16 +136,18 @@ linux_mib() { nsx nstat -asz "$1" | awk -v n="$1" '$1 == n { print $2 }'; }
 # table NAME COLUMN...: ustack's connection table now (SIGUSR1 to
 # $USTACK_PID, whose log is $TMP/NAME.log): for each row, the columns named
 # (by the table's header, e.g. state remote cc[:state] pace-Mbit).
+# (It runs in $(...): a failure signals the test's shell, as counter does.)
 table() {
     local log="$TMP/$1.log" before
     shift
+    die() { echo "FAIL: $*" >&2; kill -USR2 $$; exit 1; }
     before=$(grep -c '^counters:' "$log" || true)
-    kill -USR1 "$USTACK_PID"
+    kill -USR1 "$USTACK_PID" 2>/dev/null || die "ustack ($log) is no longer running: $(grep -v '^ ' "$log" | head -3)"
     for _ in $(seq 1 100); do
         [ "$(grep -c '^counters:' "$log" || true)" -gt "$before" ] && break
         sleep 0.02
     done
-    [ "$(grep -c '^counters:' "$log" || true)" -gt "$before" ] || fail "no connection table after SIGUSR1"
+    [ "$(grep -c '^counters:' "$log" || true)" -gt "$before" ] || die "no connection table in $log after SIGUSR1"
     awk -v want="$*" '
         /^fd +state / { t = 1; rows = ""; n = split(want, w, " ")
                         for (i = 1; i <= n; i++) { col[i] = 0; for (j = 1; j <= NF; j++) if ($j == w[i]) col[i] = j }
@@ -153,7 +155,7 @@ table() {
                         next }
         /^counters:/ { t = 0 }
         t { r = ""; for (i = 1; i <= n; i++) r = r (i > 1 ? " " : "") $col[i]; rows = rows r "\n" }
-        END { printf "%s", rows }' "$log" || fail "netstat table: $(tail -1 "$log")"
+        END { printf "%s", rows }' "$log" || die "netstat table in $log without the columns $*"
 }
 
 # frames PCAP PORT: one line per TCP frame of the connection whose ephemeral
