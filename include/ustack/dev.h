@@ -100,5 +100,11 @@ void us_impair_set_filter(struct us_dev *imp, us_impair_filter_fn fn, void *arg)
  * one that strips the window-scale option). The hook fixes checksums itself. */
 typedef void (*us_impair_mangle_fn)(void *arg, int dir, uint8_t *frame, uint32_t len, us_time_t now);
 void us_impair_set_mangle(struct us_dev *imp, us_impair_mangle_fn fn, void *arg);
+/* Hook that sees the rate-limit queue (rate_bps > 0): called for every frame
+ * admitted to it with its sojourn, the time it waits there before its
+ * serialisation starts (0 on an idle link). Queueing delay per packet at the
+ * bottleneck, as a scenario measures it; tail drops are impair_queue_drop. */
+typedef void (*us_impair_queue_fn)(void *arg, int dir, us_time_t sojourn, uint32_t len, us_time_t now);
+void us_impair_set_queue_hook(struct us_dev *imp, us_impair_queue_fn fn, void *arg);
 
 #endif

@@ -10,7 +10,8 @@
  *   5. corruption        — one byte flipped, see impair_corrupt()  (impair_corrupt)
  *   6. rate limit        — serialised at rate_bps behind earlier frames; the bytes
  *                          not yet serialised are bounded by queue_bytes, a frame
- *                          that does not fit is tail-dropped       (impair_queue_drop)
+ *                          that does not fit is tail-dropped       (impair_queue_drop);
+ *                          the queue hook sees each admitted frame's sojourn
  *   7. delay + jitter    — released at serialisation end + delay + U[0, jitter],
  *                          never before the previous in-order frame, so jitter
  *                          alone does not reorder
@@ -70,6 +71,8 @@ struct imp_dev {
     void *filter_arg;
     us_impair_mangle_fn mangle;
     void *mangle_arg;
+    us_impair_queue_fn queue_hook;
+    void *queue_arg;
 };
 
 static struct imp_dev *imp_of(struct us_dev *d) { return (struct imp_dev *)(void *)d; }
@@ -217,6 +220,7 @@ static void imp_schedule(struct imp_dev *m, int dir, struct us_pkt *p, us_time_t
         impair_corrupt(d, p);
         m->dev.stats.impair_corrupt++;
     }
+    us_time_t sojourn = d->link_free > now ? d->link_free - now : 0;
     us_time_t t = imp_serialise(d, p->len, now);
     if (t == US_TIME_NEVER) {
         m->dev.stats.impair_queue_drop++;
@@ -224,6 +228,8 @@ static void imp_schedule(struct imp_dev *m, int dir, struct us_pkt *p, us_time_t
         us_pkt_free(p);
         return;
     }
+    if (m->queue_hook && c->rate_bps)
+        m->queue_hook(m->queue_arg, dir, sojourn, p->len, now);
     t += c->delay;
     if (c->jitter)
         t += us_rng_below(&d->rng, c->jitter + 1);
@@ -415,4 +421,13 @@ void us_impair_set_mangle(struct us_dev *imp, us_impair_mangle_fn fn, void *arg)
         return;
     m->mangle = fn;
     m->mangle_arg = arg;
+}
+
+void us_impair_set_queue_hook(struct us_dev *imp, us_impair_queue_fn fn, void *arg)
+{
+    struct imp_dev *m = imp_find(imp);
+    if (!m)
+        return;
+    m->queue_hook = fn;
+    m->queue_arg = arg;
 }
