@@ -10,37 +10,40 @@
 #include "scen.h"
 
 static const char *name_opt, *pcap_opt, *mode_opt, *closer_opt, *plot_opt;
-static double rate_opt = -1, duration_opt = 40, loss_opt = 0;
+static double rate_opt = -1, duration_opt = 0, loss_opt = 0;   /* duration 0: the scenario's default */
 static uint32_t ports_opt = 1000;
 static us_time_t msl_opt = US_SEC(30);
 static us_time_t rtt_opt = 0, delack_opt = US_MS(40);   /* rtt 0: the scenario's default */
 static uint32_t body_opt = 100, requests_opt = 3, parallel_opt = 6, pipeline_opt = 8, resources_opt = 20;
 static const char *strategy_opt;
 
-static const char *const scen_names[] = {"nagle", "timewait", "page", NULL};
+static const char *const scen_names[] = {"nagle", "timewait", "page", "cc", NULL};
 static const char *const page_strategies[] = {"serial", "parallel", "persistent", "pipelined", "all", NULL};
 static const char *const closers[] = {"client", "server", NULL};
 static const char *const nagle_modes[] = {"all", "nagle", "nodelay", "one-write", NULL};
 
 static const struct cli_opt opts[] = {
-    {.metavar = "SCENARIO", .help = "the scenario: nagle, timewait, page", .parse = cli_opt_choice, .out = &name_opt,
+    {.metavar = "SCENARIO", .help = "the scenario: nagle, timewait, page, cc", .parse = cli_opt_choice, .out = &name_opt,
      .choices = scen_names},
-    {.name = "--rtt", .metavar = "MS", .help = "round-trip time of the link (default 20; page 80)", .parse = cli_opt_ms,
+    {.name = "--rtt", .metavar = "MS", .help = "round-trip time of the link (default 20; page 80; cc 1..1000)", .parse = cli_opt_ms,
      .out = &rtt_opt, .dlo = 0.002, .dhi = 10000},
     {.name = "--delack", .metavar = "MS", .help = "nagle: B's delayed-ACK time, 1..500 (default 40)",
      .parse = cli_opt_ms, .out = &delack_opt, .dlo = 1, .dhi = 500},
     CLI_UINT("--body", "BYTES", "nagle: bytes of the POST body, 1..1024 (default 100)", &body_opt, 1, 1024),
     CLI_UINT("--requests", "N", "nagle: requests on the connection, 1..16 (default 3)", &requests_opt, 1, 16),
     CLI_CHOICE("--mode", "MODE", "nagle: which sender to run (default all)", &mode_opt, nagle_modes),
-    CLI_REAL("--rate", "R", "timewait: connections per second (default 100); page: link bits/s (default 10000000, 0 = unlimited)",
+    CLI_REAL("--rate", "R", "timewait: connections per second (default 100); page: link bits/s (default 10000000, 0 = unlimited); "
+             "cc: bottleneck bits/s, 1000000..1000000000 (default 100000000)",
              &rate_opt, 0, 1e11),
     CLI_CHOICE("--strategy", "S", "page: serial, parallel, persistent, pipelined or all (default all)", &strategy_opt,
                page_strategies),
     CLI_UINT("--parallel", "N", "page: connections of parallel and persistent, 1..64 (default 6)", &parallel_opt, 1, 64),
     CLI_UINT("--pipeline", "D", "page: requests outstanding when pipelined, 1..64 (default 8)", &pipeline_opt, 1, 64),
-    CLI_REAL("--loss", "P", "page: loss probability of each direction, 0..0.5 (default 0)", &loss_opt, 0, 0.5),
+    CLI_REAL("--loss", "P", "page: loss probability of each direction; cc: of the data direction, before the queue; 0..0.5 (default 0)",
+             &loss_opt, 0, 0.5),
     CLI_UINT("--resources", "N", "page: resources the page embeds, 1..128 (default 20)", &resources_opt, 1, 128),
-    CLI_REAL("--duration", "S", "timewait: seconds of virtual time the load runs (default 40)", &duration_opt, 0.001, 3600),
+    CLI_REAL("--duration", "S", "timewait: seconds of virtual time the load runs (default 40); cc: of each run, 1..120, "
+             "the first fifth not counted (default 10)", &duration_opt, 0.001, 3600),
     CLI_UINT("--ports", "N", "timewait: A's ephemeral ports, from 49152 (default 1000)", &ports_opt, 1, 16384),
     {.name = "--msl", .metavar = "MS", .help = "timewait: maximum segment lifetime; TIME_WAIT lasts 2*MSL (default 30000)",
      .parse = cli_opt_ms, .out = &msl_opt, .dlo = 1, .dhi = 600000},
@@ -261,12 +264,66 @@ static int page(void)
     return status;
 }
 
+/* ---- cc ---- */
+static int cc(void)
+{
+    if (rate_opt < 1e6 || rate_opt > 1e9)
+        return cli_error("sim cc: --rate must be 1000000..1000000000 bits/s (got %g)", rate_opt);
+    if (rtt_opt < US_MS(1) || rtt_opt > US_SEC(1))
+        return cli_error("sim cc: --rtt must be 1..1000 ms (got %g)", ms(rtt_opt));
+    if (duration_opt < 1 || duration_opt > 120)
+        return cli_error("sim cc: --duration must be 1..120 s (got %g)", duration_opt);
+    static const char *const ccs[] = {"bbr", "cubic", "newreno"};
+    static const double buffers[] = {0.25, 10};
+    us_time_t duration = (us_time_t)(duration_opt * 1e9);
+    struct scen_cc_opts o = {.rate = (uint64_t)rate_opt, .rtt = rtt_opt, .loss = loss_opt, .duration = duration,
+                             .warmup = duration / 5, .seed = 1};
+    uint32_t bdp = scen_cc_bdp(&o);
+    printf("ustack sim cc: A (198.18.0.1) sends B (198.18.0.2) an endless stream through one bottleneck:\n"
+           "%.4g Mbit/s (at most %.2f Mbit/s of payload: 1448 bytes of each 1514-byte frame), %.3g ms round trip,\n"
+           "BDP %u bytes, random loss %g%% before the queue. Each run %g s; the first %g s (startup) are not\n"
+           "counted. Queueing delay: each data packet's wait in the bottleneck queue, taken at the queue.\n\n",
+           rate_opt / 1e6, rate_opt / 1e6 * 1448 / 1514, ms(rtt_opt), bdp, loss_opt * 100, duration_opt,
+           (double)o.warmup / 1e9);
+    printf("  cc       buffer                   goodput  queue delay (ms)  retransmits  queue drops\n"
+           "                                     Mbit/s     p50      p99\n");
+    for (size_t i = 0; i < sizeof(buffers) / sizeof(buffers[0]); i++) {
+        for (size_t j = 0; j < sizeof(ccs) / sizeof(ccs[0]); j++) {
+            struct scen_cc_result r;
+            char err[256], buf[40];
+            o.cc = ccs[j];
+            o.buffer_bdp = buffers[i];
+            if (scen_cc_run(&o, &r, err, sizeof(err)) < 0)
+                return cli_error("sim cc: %s", err), 1;
+            snprintf(buf, sizeof(buf), "%g BDP (%u B)", buffers[i], r.queue_bytes);
+            printf("  %-8s %-22s %9.2f %7.2f  %7.2f  %11llu  %11llu\n", r.cc, buf, r.goodput_bps / 1e6, ms(r.q50),
+                   ms(r.q99), (unsigned long long)r.retransmits, (unsigned long long)r.queue_drops);
+        }
+    }
+    printf("\nWhat it shows: CUBIC and NewReno grow their windows until the queue overflows, so a deep buffer\n"
+           "stays full and every packet waits in it for most of its length (bufferbloat); random loss halves\n"
+           "their windows each time. BBR paces at its estimate of the bottleneck rate and keeps about one BDP\n"
+           "in flight, so the queue stays near empty whatever its depth, and it does not take random loss for\n"
+           "congestion (draft-ietf-ccwg-bbr; tcp_bbr.c says where it follows Linux instead). A queue shallower\n"
+           "than a BDP costs BBR more drops than CUBIC: its probes for more bandwidth overflow it.\n");
+    return 0;
+}
+
 static int run(struct cli *c)
 {
     (void)c;
     bool pg = !strcmp(name_opt, "page");
     if (!rtt_opt)
         rtt_opt = pg ? US_MS(80) : US_MS(20);
+    if (!strcmp(name_opt, "cc")) {
+        if (rate_opt < 0)
+            rate_opt = 1e8;
+        if (!duration_opt)
+            duration_opt = 10;
+        return cc();
+    }
+    if (!duration_opt)
+        duration_opt = 40;
     if (rate_opt < 0 && !pg)
         rate_opt = 100;
     if (!pg && rate_opt <= 0)
@@ -282,14 +339,17 @@ static int run(struct cli *c)
 
 const struct cli_cmd cmd_sim = {
     .name = "sim",
-    .summary = "a scenario in virtual time between two ustack hosts (nagle, timewait, page)",
+    .summary = "a scenario in virtual time between two ustack hosts (nagle, timewait, page, cc)",
     .description = "Scenarios:\n"
                    "  nagle   a POST written as head + body: Nagle x delayed ACK, and TCP_NODELAY or one\n"
                    "          write removing the stall; the trace analyzer names it on the capture\n"
                    "  timewait  a connection per request at --rate: TIME_WAIT piling up and the ephemeral\n"
                    "          ports running out (EADDRNOTAVAIL) when the client closes first\n"
                    "  page    a page and its resources loaded by --strategy serial, parallel, persistent,\n"
-                   "          pipelined or all: DNS, handshakes, slow starts and round trips per request\n",
+                   "          pipelined or all: DNS, handshakes, slow starts and round trips per request\n"
+                   "  cc      BBR, CUBIC and NewReno through one bottleneck with a shallow (0.25 BDP) and a\n"
+                   "          deep (10 BDP) queue: goodput, queueing delay p50/p99 at the queue,\n"
+                   "          retransmissions and queue drops (--rate, --rtt, --loss, --duration)\n",
     .globals = false,
     .opts = opts,
     .run = run,

@@ -174,4 +174,32 @@ struct scen_page_result {
 };
 int scen_page_run(const struct scen_page_opts *o, struct scen_page_result *r, char *err, size_t errlen);
 
+/* ---- cc: congestion controls on one bottleneck ----
+ * A sends B an endless pattern transfer through a bottleneck on A's side:
+ * random loss (before the queue), then a rate limit with a queue of
+ * buffer_bdp bandwidth-delay products, then the delay (half the RTT each
+ * way). After the warm-up (Startup / slow start), the run counts B's goodput,
+ * A's retransmissions, the queue's tail drops and the queueing delay of every
+ * data packet admitted to the bottleneck queue (its wait before it is
+ * serialised). Virtual time: the same options give the same figures. */
+struct scen_cc_opts {
+    const char *cc;           /* "bbr", "cubic", "newreno" */
+    uint64_t rate;            /* bottleneck bits/s */
+    us_time_t rtt;            /* round-trip propagation time */
+    double loss;              /* random loss of the data direction, 0..1 */
+    double buffer_bdp;        /* bottleneck queue in BDPs (at least two frames) */
+    us_time_t duration, warmup;   /* the run, and the part of it not counted */
+    uint64_t seed;            /* 0: 1 */
+};
+struct scen_cc_result {
+    char cc[16];              /* the algorithm the connection ran */
+    uint32_t queue_bytes;     /* the bottleneck queue */
+    double goodput_bps;       /* bytes B read after the warm-up, bits/s */
+    us_time_t q50, q99;       /* queueing delay percentiles of A's data packets after the warm-up */
+    uint64_t packets;         /* ... over so many packets */
+    uint64_t retransmits, queue_drops;   /* after the warm-up */
+};
+uint32_t scen_cc_bdp(const struct scen_cc_opts *o);   /* bytes: rate x rtt */
+int scen_cc_run(const struct scen_cc_opts *o, struct scen_cc_result *r, char *err, size_t errlen);
+
 #endif

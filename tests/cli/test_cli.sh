@@ -127,6 +127,17 @@ grep -q "EADDRNOTAVAIL, the first at 1.000 s (predicted 1.00 s)" "$T/tw" || { ca
 [ -s "$T/tw.png" ] && [ -s "$T/tw.png.gp" ] || fail "sim timewait --plot wrote no PNG and script"
 "$U" sim timewait --closer server --rate 100 --ports 100 --msl 500 --duration 3 >"$T/tw2" || fail "sim timewait --closer server"
 grep -q "0 connects failed with EADDRNOTAVAIL" "$T/tw2" || fail "sim timewait --closer server: connects failed"
+# sim cc: BBR keeps the deep buffer's queue near empty where CUBIC fills it; goodput near the link for both; the same run twice
+"$U" sim cc --rate 20e6 --duration 4 >"$T/cc1" || { cat "$T/cc1"; fail "sim cc exited non-zero"; }
+"$U" sim cc --rate 20e6 --duration 4 >"$T/cc2" || fail "second sim cc run"
+cmp -s "$T/cc1" "$T/cc2" || fail "sim cc: two runs differ"
+[ "$(grep -cE '^  (bbr|cubic|newreno) +(0.25|10) BDP \([0-9]+ B\) +[0-9]+\.[0-9]{2} ' "$T/cc1")" = 6 ] ||
+    { cat "$T/cc1"; fail "sim cc: not six rows with goodput figures"; }
+awk '$2 == "10" && $3 == "BDP" {g[$1] = $6; q[$1] = $7} END {exit !(q["bbr"] * 20 < q["cubic"] && g["bbr"] > 17 && g["cubic"] > 17)}' "$T/cc1" ||
+    { cat "$T/cc1"; fail "sim cc: BBR's deep-buffer queue delay p50 not far below CUBIC's, or goodput not near 20 Mbit/s"; }
+expect_err "sim cc: --rate must be 1000000..1000000000 bits/s (got 0)" sim cc --rate 0
+expect_err "sim cc: --rtt must be 1..1000 ms (got 0.5)" sim cc --rtt 0.5
+expect_err "sim cc: --duration must be 1..120 s (got 200)" sim cc --duration 200
 # sim page: the four strategies, every body byte-exact, one DNS query on the wire, the same run twice, the plots
 "$U" sim page --resources 6 --rtt 100 --plot "$T/pg.png" >"$T/page1" || { cat "$T/page1"; fail "sim page exited non-zero"; }
 "$U" sim page --resources 6 --rtt 100 >"$T/page2" || fail "second sim page run"
@@ -141,6 +152,6 @@ for s in serial parallel persistent pipelined; do
     [ -s "$T/pg-$s.png" ] && [ -s "$T/pg-$s-cwnd.png" ] || fail "sim page --plot: no $s waterfall and cwnd plot"
 done
 expect_err "--strategy: 'x' is not allowed (allowed: serial, parallel, persistent, pipelined, all)" sim page --strategy x
-expect_err "SCENARIO: 'fly' is not allowed (allowed: nagle, timewait, page)" sim fly
+expect_err "SCENARIO: 'fly' is not allowed (allowed: nagle, timewait, page, cc)" sim fly
 expect_err "--mode: 'x' is not allowed (allowed: all, nagle, nodelay, one-write)" sim nagle --mode x
 echo PASS
