@@ -10,10 +10,13 @@
 #     (tcpi_bytes_received);
 #   - the SYN and the SYN-ACK carry MSS 1460, window scale, SACK-permitted and
 #     timestamps; Linux's TCP_INFO shows all three options negotiated;
-#   - in the middle of the transfer (the Linux reader pauses) ustack's
-#     connection table (SIGUSR1) shows the connection open (ESTABLISHED, or
-#     FIN-WAIT when Linux's buffer took the rest) with the congestion
-#     control asked for, bbr with a BBR state and a pacing rate;
+#   - impaired link: in the middle of the transfer (the Linux reader
+#     pauses) ustack's connection table (SIGUSR1) shows the connection open
+#     (ESTABLISHED, or FIN-WAIT when Linux's buffer took the rest) with the
+#     congestion control asked for, bbr with a BBR state and a pacing rate.
+#     Not on the clean link: a reader that does not read makes Linux delay
+#     its ACKs (its window would not grow), and a tail loss probe that races
+#     the delayed ACK is a (spurious) retransmission;
 #   - every data byte and the FIN acknowledged by Linux, Linux's FIN
 #     acknowledged by ustack, no RST (on the impaired link none but a bare
 #     one answering a stray segment after the close); the capture passes
@@ -214,20 +217,11 @@ check_close() {
     [ "$(count "$f" "$rsts")" -eq 0 ] || { tsh -r "$f" -Y tcp.flags.reset==1 2>/dev/null | head -5; fail "$name: RST in the capture"; }
 }
 
-# to_linux NAME CC CLEAN|IMPAIRED: ustack source with --cc CC to Linux
-to_linux() {
-    local name=$1 cc=$2 link=$3 imp=()
-    [ "$link" = impaired ] && imp=("${IMPAIR[@]}" --seed 31)
-    local f="$TMP/$name.pcap" sync="$TMP/$name.sync"
-    mkdir -p "$sync"
-    local dsack0
-    dsack0=$(linux_mib TcpExtTCPDSACKOldSent)
-    nsx python3 "$TMP/recv.py" "$LINUX_IP" $PORT $((BYTES / 4)) "$sync" >"$TMP/$name.out" &
-    local py=$!
-    PIDS+=("$py")
-    wait_port $PORT
-    start_ustack "$name" -v --pcap "$f" --cc "$cc" "${imp[@]}" source "$LINUX_IP:$PORT" --bytes $BYTES
-    # ustack's view in the middle of the transfer
+# check_midway NAME CC SYNC: once the Linux reader has paused, ustack's
+# table shows the connection with congestion control CC (bbr: its state and
+# a pacing rate); then the reader goes on.
+check_midway() {
+    local name=$1 cc=$2 sync=$3
     for _ in $(seq 1 400); do [ -e "$sync/paused" ] && break; sleep 0.05; done
     [ -e "$sync/paused" ] || fail "$name: Linux reader never got a quarter of the bytes"
     local row
@@ -235,9 +229,8 @@ to_linux() {
     touch "$sync/go"
     [ -n "$row" ] || fail "$name: no connection to $LINUX_IP:$PORT in ustack's table after SIGUSR1"
     echo "$name: ustack mid-transfer (remote state local cc pace-Mbit cwnd srtt-ms retx dlv-Mbit dsack undo): $row"
-    local state ccs pace lport
-    read -r _ state lport ccs pace _ <<<"$row"
-    lport=${lport##*:}
+    local state ccs pace
+    read -r _ state _ ccs pace _ <<<"$row"
     # (Linux's receive buffer may hold the rest: ustack has then sent its FIN)
     [[ "$state" =~ ^(ESTABLISHED|FIN_WAIT_1|FIN_WAIT_2)$ ]] || fail "$name: connection $state mid-transfer"
     case $cc in
@@ -249,6 +242,31 @@ to_linux() {
         [ "${ccs%%:*}" = "$cc" ] || fail "$name: cc column '$ccs', expected $cc"
         ;;
     esac
+}
+
+# to_linux NAME CC CLEAN|IMPAIRED: ustack source with --cc CC to Linux
+to_linux() {
+    local name=$1 cc=$2 link=$3 imp=()
+    [ "$link" = impaired ] && imp=("${IMPAIR[@]}" --seed 31)
+    local f="$TMP/$name.pcap" sync="$TMP/$name.sync"
+    mkdir -p "$sync"
+    local dsack0
+    dsack0=$(linux_mib TcpExtTCPDSACKOldSent)
+    local pause_at=$((BYTES + 1))       # never
+    [ "$link" = impaired ] && pause_at=$((BYTES / 4))
+    # not through nsx (a function: $! would be a subshell's, and killing it
+    # on a failure would leave python to its timeouts)
+    nsenter --net="/run/netns/$NS" python3 "$TMP/recv.py" "$LINUX_IP" $PORT $pause_at "$sync" >"$TMP/$name.out" &
+    local py=$!
+    PIDS+=("$py")
+    wait_port $PORT
+    # not start_ustack: on the clean link source may be done before its
+    # wait for the carrier looks (ustack waits for the link itself)
+    nsenter --net="/run/netns/$NS" "$USTACK" --tap "$TAP" --ip "$US_IP/24" -v --pcap "$f" --cc "$cc" "${imp[@]}" \
+        source "$LINUX_IP:$PORT" --bytes $BYTES >"$TMP/$name.log" 2>&1 &
+    USTACK_PID=$!
+    PIDS+=("$USTACK_PID")
+    [ "$link" = impaired ] && check_midway "$name" "$cc" "$sync"
     # the end: ustack exits 0 by itself once its FIN is answered
     for _ in $(seq 1 600); do kill -0 "$USTACK_PID" 2>/dev/null || break; sleep 0.05; done
     kill -0 "$USTACK_PID" 2>/dev/null && fail "$name: ustack source still running after 30 s"
@@ -271,7 +289,7 @@ to_linux() {
         [ "$(info_field "$info" $o)" = 1 ] || fail "$name: Linux's TCP_INFO: option $o not negotiated"
     done
     check_pcap "$f"
-    frames "$f" "$lport"
+    frames "$f" "$(tsh -r "$f" -Y "ip.src == $US_IP && tcp.flags.syn == 1" -T fields -e tcp.srcport 2>/dev/null | tail -1)"
     check_handshake "$f" "$name" "$US_IP" "$LINUX_IP"
     check_close "$f" "$name" "$US_IP" "$LINUX_IP" $BYTES "$link"
     local rtx ooo dsack
