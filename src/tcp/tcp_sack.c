@@ -308,12 +308,16 @@ void tcp_prr_ack(struct us_tcb *tcb, uint32_t delivered, bool safe)
  * conservative bound keeps the sending at what was delivered, so a segment
  * marked lost never buys room for a burst into a queue that is dropping.
  * The first retransmission of a recovery leaves on entry whatever sndcnt
- * says (RFC 6937bis: at least one segment on the first ACK). */
+ * says (RFC 6937bis: at least one segment on the first ACK). An algorithm
+ * with a model of its own (on_rate: BBR) sets cwnd through the recovery
+ * itself and is not metered by PRR, as Linux's tcp_cong_control skips
+ * tcp_cwnd_reduction for cong_control: BBR under random loss is otherwise
+ * held to what was delivered for as long as each recovery lasts. */
 uint32_t tcp_prr_sndcnt(const struct us_tcb *tcb)
 {
     uint32_t pipe = tcp_sack_pipe(tcb);
     const struct tcp_prr *p = tcb->ext ? &tcb->ext->prr : NULL;
-    if (!p || !p->recover_fs)
+    if (!p || !p->recover_fs || tcp_cc_get(tcb->cc_idx)->on_rate)
         return tcb->cwnd > pipe ? tcb->cwnd - pipe : 0;
     int64_t cnt;
     if (pipe > tcb->ssthresh) {

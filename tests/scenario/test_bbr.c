@@ -17,12 +17,16 @@
 #define BDP ((uint32_t)(RATE / 8 * 20 / 1000))          /* 250 kB */
 #define PAYLOAD_BPS (RATE / 8 * 1448 / 1514)
 
-struct cfg_arg { const char *cc; };
+struct cfg_arg { const char *cc; bool no_timestamps; };
+static bool no_timestamps;                                /* the next runs without RFC 7323 timestamps */
 
 static void cfg_hook(struct us_config *cfg, int host, void *arg)
 {
     (void)host;
-    snprintf(cfg->tcp_cc, sizeof(cfg->tcp_cc), "%s", ((const struct cfg_arg *)arg)->cc);
+    const struct cfg_arg *ca = arg;
+    snprintf(cfg->tcp_cc, sizeof(cfg->tcp_cc), "%s", ca->cc);
+    if (ca->no_timestamps)
+        cfg->tcp_timestamps = false;
     cfg->tcp_sndbuf = 8u << 20;
     cfg->tcp_rcvbuf = 8u << 20;
 }
@@ -71,7 +75,7 @@ static int cmp_time(const void *a, const void *b)
 
 static void bottleneck_q(const char *cc, double loss, uint32_t queue, uint64_t seed, struct run *r)
 {
-    struct cfg_arg ca = {cc};
+    struct cfg_arg ca = {cc, no_timestamps};
     struct tu_opts o = {.seed = seed, .cfg_hook = cfg_hook, .cfg_arg = &ca};
     o.imp_a.tx.delay = OWD;
     o.imp_a.tx.rate_bps = RATE;
@@ -197,13 +201,17 @@ static void bbr_goes_through_startup_drain_probe_bw_and_probe_rtt(void **state)
 
 /* Random loss on the same link (before the queue, so the link itself
  * carries at most rate x (1 - loss) of first transmissions): BBR keeps 90%
- * of that for three loss patterns each. What held it lower (tcp_bbr.c):
+ * of that for two or three loss patterns each. What held it lower (tcp_bbr.c):
  * Startup's high-loss exit, which random loss above 2% met within a few
  * rounds, so ProbeBW began at a third of the link rate (5%, loss pattern 2:
  * 74.8 Mbit/s, 0.82); and inflight_hi, cut at every ProbeBW Up by the
- * random loss alone (2%: 85.6 Mbit/s, 0.91). CUBIC halves its window on
- * every loss and keeps a few Mbit/s. */
-static void random_loss(double loss)
+ * random loss alone (2%: 85.6 Mbit/s, 0.91); and PRR (tcp_prr_sndcnt),
+ * which held BBR to what was delivered for as long as each recovery
+ * lasted — short only because Eifel undid most recoveries (an ACK for the
+ * previous recovery's retransmission echoes a timestamp older than this
+ * one's first); without timestamps 67.0 Mbit/s, 0.74. CUBIC halves its
+ * window on every loss and keeps a few Mbit/s. */
+static void random_loss(double loss, uint64_t patterns)
 {
     static struct run b, c;
     double bm, cm, target = 0.9 * PAYLOAD_BPS * 8 / 1e6 * (1 - loss);
@@ -211,7 +219,7 @@ static void random_loss(double loss)
     print_message("random loss %.0f%% (BBR's goal %.2f Mbit/s):\n", loss * 100, target);
     bottleneck_q("cubic", loss, BDP, 1, &c);
     summary("cubic", &c, &cm, &p50, &p90);
-    for (uint64_t seed = 1; seed <= 3; seed++) {
+    for (uint64_t seed = 1; seed <= patterns; seed++) {
         bottleneck_q("bbr", loss, BDP, seed, &b);
         summary("bbr", &b, &bm, &p50, &p90);
         assert_true(bm >= target);
@@ -223,19 +231,27 @@ static void random_loss(double loss)
 static void bbr_keeps_90_percent_of_the_link_under_1_percent_random_loss(void **state)
 {
     (void)state;
-    random_loss(0.01);
+    random_loss(0.01, 2);
 }
 
 static void bbr_keeps_90_percent_of_the_link_under_2_percent_random_loss(void **state)
 {
     (void)state;
-    random_loss(0.02);
+    random_loss(0.02, 2);
 }
 
 static void bbr_keeps_90_percent_of_the_link_under_5_percent_random_loss(void **state)
 {
     (void)state;
-    random_loss(0.05);
+    random_loss(0.05, 3);
+}
+
+static void bbr_keeps_90_percent_of_the_link_under_5_percent_random_loss_without_timestamps(void **state)
+{
+    (void)state;
+    no_timestamps = true;                                     /* no Eifel undo cuts a recovery short */
+    random_loss(0.05, 3);
+    no_timestamps = false;
 }
 
 /* A deep buffer, ten BDPs (200 ms at the link rate): both reach the link
@@ -270,6 +286,7 @@ int main(void)
         cmocka_unit_test(bbr_keeps_90_percent_of_the_link_under_1_percent_random_loss),
         cmocka_unit_test(bbr_keeps_90_percent_of_the_link_under_2_percent_random_loss),
         cmocka_unit_test(bbr_keeps_90_percent_of_the_link_under_5_percent_random_loss),
+        cmocka_unit_test(bbr_keeps_90_percent_of_the_link_under_5_percent_random_loss_without_timestamps),
         cmocka_unit_test(bbr_keeps_a_deep_buffer_near_empty_where_cubic_fills_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
