@@ -274,6 +274,8 @@ static void bbr_keeps_a_deep_buffer_near_empty_where_cubic_fills_it(void **state
     assert_true(bm > 0.9 * link && cm > 0.9 * link);
     assert_true(b.q50 <= MIN_RTT / 4 && b50 <= 2 * MIN_RTT);
     assert_true(c.q50 >= 4 * MIN_RTT && c50 >= 5 * MIN_RTT);
+    /* the queue holds 200 ms at the link rate: no packet waits longer, and CUBIC's last ones nearly that */
+    assert_true(c.q99 <= 10 * MIN_RTT && c.q99 >= 9 * MIN_RTT);
     assert_true(c.q50 > 20 * b.q50);
     assert_int_equal(b.queue_drops, 0);
 }
