@@ -46,7 +46,9 @@ wait_listen() {
 run_case() {
     local name=$1 bytes=$2; shift 2
     rm -f "$TMP/$name.out"
-    nsx python3 "$TMP/recv.py" "$LINUX_IP" $PORT "$TMP/$name.out" 500 &
+    # not through nsx (a function: $! would be a subshell's; killed on a
+    # failure, it would leave python holding the test's output for 500 s)
+    nsenter --net="/run/netns/$NS" python3 "$TMP/recv.py" "$LINUX_IP" $PORT "$TMP/$name.out" 500 &
     local py=$!
     PIDS+=("$py")
     wait_listen $PORT
