@@ -188,7 +188,7 @@ static void cubic_trace_names_hystart_exit_recovery_tlp_and_rto_with_their_cause
     /* the blackout: the tail loss probe (new data, at a PTO of about two
      * SRTT) comes before the RTO, whose line names the backoff and the RTO;
      * the next RTO doubles */
-    size_t tlp = line_at(lb, ex, " tlp: probe with new data at PTO ");
+    size_t tlp = line_at(lb, ex, " tlp: probe with a retransmission at PTO ");
     unsigned pto = field(lb->v[tlp].s, "at PTO "), srtt = field(lb->v[tlp].s, "(srtt ");
     assert_true(srtt >= US_MS(40) / 1000 && srtt < US_MS(60) / 1000);
     assert_true(pto >= 2 * srtt && pto <= 2 * srtt + 200000 + 1);

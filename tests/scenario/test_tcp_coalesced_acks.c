@@ -18,6 +18,12 @@
  *    data that left just before it marked it lost again (a spurious
  *    retransmission in most recoveries). Ties go by transmission order.
  *
+ *  - nothing lost but the ACKs for a flight (one, when the receiver
+ *    coalesces): the probe at the PTO was a segment of new data, which B
+ *    (in order, alone) answered only at its delayed-ACK timer — 10 ms of PTO
+ *    and 40 ms of delayed ACK, 40 times per 30 MB over TAP. The probe
+ *    repeats the last segment sent: a duplicate, answered at once.
+ *
  * The link has no rate limit, so a burst arrives at one instant and B's ACKs
  * for it come back at one instant. Each test asserts what crossed the wire. */
 #include "test_tcp_helpers.h"
@@ -222,12 +228,88 @@ static void retransmission_sent_amid_new_data_in_one_instant_is_not_resent(void 
     tt_free(&x.n, &x.tr);
 }
 
+/* ---- the ACKs of a whole flight lost -------------------------------------------- */
+
+struct ack_loss { uint32_t mss, base; int a_data; int dropped; };
+
+/* Every ACK of B's is lost until A has sent more than the burst. */
+static bool ack_loss_rule(struct trace *tr, const struct seg *s, uint8_t *f, uint32_t len)
+{
+    (void)f;
+    (void)len;
+    struct ack_loss *r = tr->arg;
+    if (s->host == 0) {
+        r->a_data += s->len > 0;
+        return false;
+    }
+    if (r->a_data <= BURST && !s->len) {
+        r->dropped++;
+        return true;
+    }
+    return false;
+}
+
+static void lost_acks_of_a_whole_flight_are_drawn_at_once_by_a_repeat_not_new_data(void **s)
+{
+    (void)s;
+    struct conn x;
+    conn_setup(&x, 43);
+    struct ack_loss r = {.mss = x.mss, .base = x.base};
+    x.tr.rule = ack_loss_rule;
+    x.tr.arg = &r;
+    struct us_tcp_info before, ti;
+    assert_int_equal(us_tcp_info(x.n.a.st, x.a, &before), 0);
+    uint64_t tlp0 = tu_counter(x.n.a.st, "tcp.tlp_probes"), rto0 = before.rto_expirations;
+    uint32_t segs = 2 * BURST;         /* the restart window sends BURST; the rest waits for ACKs */
+    struct xfer y = {.sim = x.n.sim, .ss = x.n.a.st, .ds = x.n.b.st, .sfd = x.a, .dfd = x.b,
+                     .total = segs * x.mss, .seed = 12};
+    assert_int_equal(xfer_run(&y, tt_now(&x.n) + US_SEC(30)), 0);
+    assert_false(y.bad);
+    for (int i = 0; i < 1000; i++) {
+        us_tcp_info(x.n.a.st, x.a, &ti);
+        if (ti.bytes_in_flight == 0)
+            break;
+        us_sim_run_until(x.n.sim, tt_now(&x.n) + US_MS(1));
+    }
+    assert_int_equal(ti.bytes_in_flight, 0);
+    /* the burst, then A's next data segment: the probe */
+    us_time_t t0 = copy_time(&x.tr, x.base, 0), probe = 0, answer = 0, done = 0;
+    uint32_t probe_seq = 0;
+    int k = 0;
+    for (size_t i = 0; i < x.tr.n; i++) {
+        const struct seg *g = &x.tr.v[i];
+        if (g->host == 0 && g->len && ++k == BURST + 1) {
+            probe = g->t;
+            probe_seq = g->seq;
+        }
+        if (probe && !answer && g->host == 1 && !x.tr.dropped[i])
+            answer = g->t + RTT / 2;
+        if (!done && g->host == 1 && !x.tr.dropped[i] && (int32_t)(g->ack - (x.base + segs * x.mss)) >= 0)
+            done = g->t + RTT / 2;
+    }
+    printf("# %d ACKs lost; probe %.3f ms after the burst (seq +%u), answered %.3f ms after it; all acknowledged "
+           "at %.3f ms; cwnd %u -> %u\n", r.dropped, (double)(probe - t0) / 1e6, probe_seq - x.base,
+           (double)(answer - probe) / 1e6, (double)(done - t0) / 1e6, before.cwnd, ti.cwnd);
+    assert_true(r.dropped >= 1);
+    assert_int_equal(probe_seq, x.base + (BURST - 1) * x.mss);   /* the last segment again */
+    assert_true(probe - t0 >= US_MS(10) && probe - t0 <= US_MS(12)); /* the PTO's floor */
+    assert_int_equal(answer, probe + RTT);                     /* a duplicate: no delayed ACK */
+    assert_true(done <= probe + 4 * RTT);                      /* the other ten follow at once */
+    assert_int_equal(tu_counter(x.n.a.st, "tcp.tlp_probes") - tlp0, 1);
+    assert_int_equal(ti.rto_expirations - rto0, 0);
+    assert_int_equal(ti.dsacks_received - before.dsacks_received, 1);   /* B had it: D-SACK */
+    assert_int_equal(tu_counter(x.n.a.st, "tcp.tlp_loss_repaired"), 0);  /* no congestion response */
+    assert_int_equal(ti.reo_wnd, before.reo_wnd);              /* and no reordering inferred */
+    tt_free(&x.n, &x.tr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lost_ack_of_a_hole_retransmission_is_answered_by_a_probe_not_an_rto),
         cmocka_unit_test(recovery_ending_on_an_ack_for_the_whole_flight_leaves_cwnd_at_ssthresh),
         cmocka_unit_test(retransmission_sent_amid_new_data_in_one_instant_is_not_resent),
+        cmocka_unit_test(lost_acks_of_a_whole_flight_are_drawn_at_once_by_a_repeat_not_new_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
