@@ -428,14 +428,29 @@ void tcp_undo_start(struct us_tcb *tcb, bool rto)
     u->rto |= rto;
 }
 
+/* Every retransmission. The episode's Eifel stamp is the first retransmission
+ * still outstanding, which may be an earlier episode's: a recovery that began
+ * before the previous one's retransmissions were acknowledged gets ACKs
+ * echoing those, older than its own first retransmission but not originals
+ * (RFC 3522 3.2 compares with the first retransmission of the segment; a
+ * false undo per such ACK at 5% loss, issue 8). */
 void tcp_undo_rexmit(struct us_tcb *tcb, us_time_t now)
 {
-    struct tcp_undo *u = tcb->ext ? &tcb->ext->undo : NULL;
-    if (!u || !undo_in_episode(tcb, u))
+    struct tcp_ext *e = tcb->ext;
+    if (!e)
+        return;
+    if (!e->rx_on || seq_ge(tcb->snd_una, e->rx_high)) {
+        e->rx_on = true;
+        e->rx_stamp_ms = t_ms(now);                 /* the TSval it carried (fill_opts) */
+        e->rx_high = tcb->snd_max;
+    }
+    e->rx_high = seq_max(e->rx_high, tcb->snd_max);
+    struct tcp_undo *u = &e->undo;
+    if (!undo_in_episode(tcb, u))
         return;
     if (!u->stamped) {
         u->stamped = true;
-        u->stamp_ms = t_ms(now);                    /* the TSval it carried (fill_opts) */
+        u->stamp_ms = e->rx_stamp_ms;
     }
     u->retrans++;
 }

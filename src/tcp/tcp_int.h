@@ -385,6 +385,10 @@ struct tcp_ext {
     bool pace_on;                        /* us_config.tcp_pacing for a window-based algorithm */
     void *cc_state;                      /* an algorithm's state beyond cc_priv (BBR), freed with ext */
     struct tcp_undo undo;
+    /* Linux's retrans_stamp: the TSval of the first retransmission since none
+     * was outstanding (SND.UNA reached rx_high, SND.MAX at the latest one). */
+    uint32_t rx_stamp_ms, rx_high;
+    bool rx_on;
     uint64_t dsacks_rcvd, undo_dsack, undo_eifel; /* statistics for us_tcp_info */
     uint64_t tlp_probes;                 /* tail loss probes sent (us_tcp_info) */
     /* HyStart++'s latest phase change, for tcp_cc_ack's trace line (the

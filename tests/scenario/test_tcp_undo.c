@@ -290,12 +290,65 @@ static void undone_recovery_restores_cubics_curve_not_only_cwnd(void **s)
     assert_true(reo.cwnd_end + tol >= plain.cwnd_end && reo.cwnd_end <= plain.cwnd_end + tol);
 }
 
+/* ---- no undo where every loss was real ----------------------------------------- */
+
+struct cc_arg { const char *cc; };
+
+static void lossy_cfg(struct us_config *c, int host, void *arg)
+{
+    (void)host;
+    snprintf(c->tcp_cc, sizeof(c->tcp_cc), "%s", ((const struct cc_arg *)arg)->cc);
+    c->tcp_timestamps = true;
+    c->tcp_sndbuf = c->tcp_rcvbuf = 2u << 20;
+}
+
+/* Random loss of A's data, nothing reordered or duplicated: no retransmission
+ * is spurious, so neither the D-SACK nor the timestamp test may undo one. A
+ * recovery that starts while the previous one's retransmissions are still
+ * unacknowledged gets ACKs echoing those — older than its own first
+ * retransmission, but not originals (Eifel needs the time of the first
+ * retransmission still outstanding, as Linux's retrans_stamp). */
+static void random_loss_alone_is_never_undone(void **s)
+{
+    (void)s;
+    const char *ccs[] = {"cubic", "newreno", "bbr"};
+    for (size_t c = 0; c < 3; c++) {
+        for (uint64_t seed = 1; seed <= 3; seed++) {
+            struct cc_arg ca = {ccs[c]};
+            struct tu_opts o = {.seed = seed, .cfg_hook = lossy_cfg, .cfg_arg = &ca};
+            o.imp_a.tx = (struct us_impair_dir){.delay = RTT / 2, .rate_bps = 20000000, .queue_bytes = 100000,
+                                                .loss = 0.03};
+            o.imp_b.tx.delay = RTT / 2;
+            struct tu_net n;
+            tu_net_init(&n, &o);
+            int l = tt_listen(n.b.st, 80, 8, us_sim_now(n.sim));
+            int a, b;
+            tt_pair(&n, l, 80, &a, &b);
+            struct xfer f = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = 3000000,
+                             .seed = 9};
+            assert_int_equal(xfer_run(&f, tt_now(&n) + US_SEC(120)), 0);
+            assert_false(f.bad);
+            struct us_tcp_info ti;
+            assert_int_equal(us_tcp_info(n.a.st, a, &ti), 0);
+            printf("# %-7s seed %llu: %llu retransmissions, %llu D-SACKs, undone %llu by D-SACK, %llu by timestamps\n",
+                   ccs[c], (unsigned long long)seed, (unsigned long long)ti.retransmits,
+                   (unsigned long long)ti.dsacks_received, (unsigned long long)ti.undo_dsack,
+                   (unsigned long long)ti.undo_eifel);
+            assert_true(ti.retransmits > 30);
+            assert_int_equal(ti.undo_eifel, 0);
+            assert_int_equal(ti.undo_dsack, 0);
+            tu_net_free(&n);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(spurious_fast_retransmit_from_reordering_is_undone_by_the_dsack),
         cmocka_unit_test(spurious_rto_is_detected_by_timestamps_and_nothing_is_sent_again),
         cmocka_unit_test(undone_recovery_restores_cubics_curve_not_only_cwnd),
+        cmocka_unit_test(random_loss_alone_is_never_undone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
