@@ -41,7 +41,7 @@ check_syn() {
 
 # ---- passive open: Linux connects to ustack echo ----
 start_ustack passive --pcap "$TMP/passive.pcap" echo --port $PORT --duration 120
-nsx python3 - "$US_IP" $PORT "$TMP/passive.ti" <<'PY' >"$TMP/hold.out" 2>&1 &
+nsenter --net="/run/netns/$NS" python3 - "$US_IP" $PORT "$TMP/passive.ti" <<'PY' >"$TMP/hold.out" 2>&1 &
 import socket, sys, time
 def tcpinfo(s, path):
     import struct
@@ -74,7 +74,7 @@ check_pcap "$TMP/passive.pcap"
 check_syn "$TMP/passive.pcap" "ip.src == $US_IP && tcp.flags.syn == 1 && tcp.flags.ack == 1" "ustack SYN-ACK"
 
 # ---- active open: ustack source to a Linux listener that reads late ----
-nsx python3 - "$LINUX_IP" $PORT "$TMP/active.ti" <<'PY' >"$TMP/late.out" 2>&1 &
+nsenter --net="/run/netns/$NS" python3 - "$LINUX_IP" $PORT "$TMP/active.ti" <<'PY' >"$TMP/late.out" 2>&1 &
 import socket, sys, time
 def tcpinfo(s, path):
     import struct

@@ -64,7 +64,7 @@ PY
 # second probe, 400 ms after the first, would go unanswered by design. With
 # the limit off in this namespace every probe must draw its own answer.
 nsx sysctl -qw net.ipv4.tcp_invalid_ratelimit=0
-nsx python3 "$TMP/stall.py" "$LINUX_IP" $PORT "$TMP/a.out" 8 &
+nsenter --net="/run/netns/$NS" python3 "$TMP/stall.py" "$LINUX_IP" $PORT "$TMP/a.out" 8 &   # not nsx: $! must be python's
 PIDS+=("$!")
 py=$!
 for _ in $(seq 1 100); do nsx ss -ltnH "sport = :$PORT" | grep -q LISTEN && break; sleep 0.05; done
