@@ -29,17 +29,20 @@ static void sha_hex(struct sha *s, char out[65])
         snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* Deterministic pattern for `source --bytes`: a xorshift stream. */
+/* Deterministic pattern for `source --bytes`: a xorshift stream, each state
+ * stored little-endian (8 bytes per step, not one: the byte loop took a
+ * quarter of the sender's CPU at 1 Gbit/s). */
 static void pattern_fill(uint8_t *buf, size_t n, uint64_t *state)
 {
     uint64_t x = *state;
-    for (size_t i = 0; i < n; i++) {
-        if ((i & 7) == 0) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-        }
-        buf[i] = (uint8_t)(x >> (8 * (i & 7)));
+    for (size_t i = 0; i < n; i += 8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        uint8_t le[8];
+        for (unsigned k = 0; k < 8; k++)
+            le[k] = (uint8_t)(x >> (8 * k));
+        memcpy(buf + i, le, n - i < 8 ? n - i : 8);
     }
     *state = x;
 }
