@@ -309,6 +309,7 @@ struct tcp_rack {
     bool dsack_round_on;                 /* ... while SND.UNA is below it (RACK.dsack_round set) */
     struct tcp_rtt_sample { uint32_t t, v; } mrtt[3]; /* min_RTT's window: ms, µs */
     bool tlp_active, tlp_retrans;        /* TLP.end_seq set / TLP.is_retrans */
+    uint8_t tlp_n;                       /* probes sent for this tail (tcp_rack_pto) */
     uint32_t tlp_end_seq;                /* TLP.end_seq */
     uint32_t tlp_lo, tlp_hi;             /* what a retransmission probe sent again */
     bool rexmit_any;                     /* some record was retransmitted ... */

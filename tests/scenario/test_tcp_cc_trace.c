@@ -192,16 +192,29 @@ static void cubic_trace_names_hystart_exit_recovery_tlp_and_rto_with_their_cause
     unsigned pto = field(lb->v[tlp].s, "at PTO "), srtt = field(lb->v[tlp].s, "(srtt ");
     assert_true(srtt >= US_MS(40) / 1000 && srtt < US_MS(60) / 1000);
     assert_true(pto >= 2 * srtt && pto <= 2 * srtt + 200000 + 1);
-    /* one PTO after the last ACK, which left B before the blackout's first
+    /* one PTO after the probe2 ACK, which left B before the blackout's first
      * segment could reach it: within an RTT and a delayed ACK of its start */
     us_time_t pto_ns = (us_time_t)pto * 1000;
     assert_true(lb->v[tlp].t >= r->d.black_from + pto_ns && lb->v[tlp].t <= r->d.black_from + pto_ns + US_MS(80));
     size_t rto = line_at(lb, tlp, " rto: expired (backoff 1, rto ");
     unsigned rto_us = field(lb->v[rto].s, ", rto ");
     assert_true(rto_us >= 200000);
-    /* RFC 8985 7.3: after the probe the RTO guards the flight */
-    assert_true(lb->v[rto].t >= lb->v[tlp].t + (us_time_t)rto_us * 1000 - US_MS(1) &&
-                lb->v[rto].t <= lb->v[tlp].t + (us_time_t)rto_us * 1000 + US_MS(1));
+    /* a second probe at twice the PTO when that comes before the RTO (the
+     * RTO's line gives the value it had: as when the probe was sent) */
+    size_t probe2 = tlp;
+    for (size_t i = tlp + 1; i < rto; i++)
+        if (strstr(lb->v[i].s, " tlp: probe with a retransmission at PTO "))
+            probe2 = i;
+    if (2ull * pto < rto_us) {
+        assert_true(probe2 > tlp);
+        assert_true(lb->v[probe2].t >= lb->v[tlp].t + 2 * pto_ns - US_MS(1) &&
+                    lb->v[probe2].t <= lb->v[tlp].t + 2 * pto_ns + US_MS(1));
+    } else {
+        assert_int_equal(probe2, tlp);
+    }
+    /* then the RTO guards the flight (RFC 8985 7.3) */
+    assert_true(lb->v[rto].t >= lb->v[probe2].t + (us_time_t)rto_us * 1000 - US_MS(1) &&
+                lb->v[rto].t <= lb->v[probe2].t + (us_time_t)rto_us * 1000 + US_MS(1));
     assert_int_equal(field(lb->v[rto].s, "next timeout "), 2 * rto_us);
     assert_true(strstr(lb->v[rto].s, " -> 1448, ") != NULL);    /* cwnd: the loss window, one SMSS */
     /* the second expiry, one doubled RTO later, inside the blackout */

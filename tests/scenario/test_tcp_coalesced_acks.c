@@ -230,9 +230,9 @@ static void retransmission_sent_amid_new_data_in_one_instant_is_not_resent(void 
 
 /* ---- the ACKs of a whole flight lost -------------------------------------------- */
 
-struct ack_loss { uint32_t mss, base; int a_data; int dropped; };
+struct ack_loss { uint32_t mss, base; int a_data, until; int dropped; };
 
-/* Every ACK of B's is lost until A has sent more than the burst. */
+/* Every ACK of B's is lost until A has sent `until` data segments. */
 static bool ack_loss_rule(struct trace *tr, const struct seg *s, uint8_t *f, uint32_t len)
 {
     (void)f;
@@ -242,19 +242,20 @@ static bool ack_loss_rule(struct trace *tr, const struct seg *s, uint8_t *f, uin
         r->a_data += s->len > 0;
         return false;
     }
-    if (r->a_data <= BURST && !s->len) {
+    if (r->a_data <= r->until && !s->len) {
         r->dropped++;
         return true;
     }
     return false;
 }
 
-static void lost_acks_of_a_whole_flight_are_drawn_at_once_by_a_repeat_not_new_data(void **s)
+/* probes: 1 = the first probe is answered; 2 = its answer is lost too, and
+ * a second probe at twice the PTO draws the ACK instead of the RTO. */
+static void lost_acks_drawn_by_probes(int probes)
 {
-    (void)s;
     struct conn x;
     conn_setup(&x, 43);
-    struct ack_loss r = {.mss = x.mss, .base = x.base};
+    struct ack_loss r = {.mss = x.mss, .base = x.base, .until = BURST + probes - 1};
     x.tr.rule = ack_loss_rule;
     x.tr.arg = &r;
     struct us_tcp_info before, ti;
@@ -273,12 +274,14 @@ static void lost_acks_of_a_whole_flight_are_drawn_at_once_by_a_repeat_not_new_da
     }
     assert_int_equal(ti.bytes_in_flight, 0);
     /* the burst, then A's next data segment: the probe */
-    us_time_t t0 = copy_time(&x.tr, x.base, 0), probe = 0, answer = 0, done = 0;
+    us_time_t t0 = copy_time(&x.tr, x.base, 0), probe = 0, first = 0, answer = 0, done = 0;
     uint32_t probe_seq = 0;
     int k = 0;
     for (size_t i = 0; i < x.tr.n; i++) {
         const struct seg *g = &x.tr.v[i];
-        if (g->host == 0 && g->len && ++k == BURST + 1) {
+        if (g->host == 0 && g->len && ++k == BURST + 1)
+            first = g->t;
+        if (g->host == 0 && g->len && k == BURST + probes) {
             probe = g->t;
             probe_seq = g->seq;
         }
@@ -290,17 +293,33 @@ static void lost_acks_of_a_whole_flight_are_drawn_at_once_by_a_repeat_not_new_da
     printf("# %d ACKs lost; probe %.3f ms after the burst (seq +%u), answered %.3f ms after it; all acknowledged "
            "at %.3f ms; cwnd %u -> %u\n", r.dropped, (double)(probe - t0) / 1e6, probe_seq - x.base,
            (double)(answer - probe) / 1e6, (double)(done - t0) / 1e6, before.cwnd, ti.cwnd);
-    assert_true(r.dropped >= 1);
+    assert_true(r.dropped >= probes);
     assert_int_equal(probe_seq, x.base + (BURST - 1) * x.mss);   /* the last segment again */
-    assert_true(probe - t0 >= US_MS(10) && probe - t0 <= US_MS(12)); /* the PTO's floor */
+    assert_true(first - t0 >= US_MS(10) && first - t0 <= US_MS(12)); /* the PTO's floor */
+    if (probes == 2)
+        assert_true(probe - first >= 2 * US_MS(10) && probe - first <= 2 * US_MS(12)); /* twice the PTO, long before the RTO */
     assert_int_equal(answer, probe + RTT);                     /* a duplicate: no delayed ACK */
     assert_true(done <= probe + 4 * RTT);                      /* the other ten follow at once */
-    assert_int_equal(tu_counter(x.n.a.st, "tcp.tlp_probes") - tlp0, 1);
+    assert_int_equal(tu_counter(x.n.a.st, "tcp.tlp_probes") - tlp0, (uint64_t)probes);
     assert_int_equal(ti.rto_expirations - rto0, 0);
     assert_int_equal(ti.dsacks_received - before.dsacks_received, 1);   /* B had it: D-SACK */
     assert_int_equal(tu_counter(x.n.a.st, "tcp.tlp_loss_repaired"), 0);  /* no congestion response */
     assert_int_equal(ti.reo_wnd, before.reo_wnd);              /* and no reordering inferred */
     tt_free(&x.n, &x.tr);
+}
+
+static void lost_acks_of_a_whole_flight_are_drawn_at_once_by_a_repeat_not_new_data(void **s)
+{
+    (void)s;
+    lost_acks_drawn_by_probes(1);
+}
+
+/* RFC 8985 7.3 arms the RTO after one probe: 200 ms, two hundred round trips
+ * here. A second probe at twice the PTO comes first. */
+static void probe_whose_answer_is_lost_is_followed_by_a_second_not_the_rto(void **s)
+{
+    (void)s;
+    lost_acks_drawn_by_probes(2);
 }
 
 int main(void)
@@ -310,6 +329,7 @@ int main(void)
         cmocka_unit_test(recovery_ending_on_an_ack_for_the_whole_flight_leaves_cwnd_at_ssthresh),
         cmocka_unit_test(retransmission_sent_amid_new_data_in_one_instant_is_not_resent),
         cmocka_unit_test(lost_acks_of_a_whole_flight_are_drawn_at_once_by_a_repeat_not_new_data),
+        cmocka_unit_test(probe_whose_answer_is_lost_is_followed_by_a_second_not_the_rto),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,9 +37,10 @@ static void lost_retransmission_of_the_go_back_n_is_resent_without_a_second_rto(
     struct us_tcp_info ti;
     uint32_t base = tt_warm_up(&n, &tr, a, b, 100000, US_SEC(20), US_MS(300), &ti);
     uint32_t m = ti.mss_send;
-    /* the whole flight of 10 is lost, and the tail loss probe (the last
-     * segment again); of the go-back-N after the RTO, the third segment */
-    struct flight d = {.base = base, .mss = m, .lose = {1, 1, 2, 1, 1, 1, 1, 1, 1, 2}};
+    /* the whole flight of 10 is lost, and both tail loss probes (the last
+     * segment again, at the PTO and twice it); of the go-back-N after the
+     * RTO, the third segment */
+    struct flight d = {.base = base, .mss = m, .lose = {1, 1, 2, 1, 1, 1, 1, 1, 1, 3}};
     tr.rule = rule;
     tr.arg = &d;
     uint64_t rto0 = tu_counter(n.a.st, "tcp.rto_expirations");
