@@ -378,8 +378,22 @@ static bool syn_rcvd_ack(struct us_stack *st, struct us_tcb *tcb, const struct u
 
 /* ---- ACK processing ---------------------------------------------------------- */
 
+/* RTT samples, as Linux takes them (tcp_ack_update_rtt): from the send time of
+ * what this ACK delivered, µs, when RACK keeps the records and one of them
+ * was sent only once; else from the echoed timestamp (RFC 7323 4.1, 1 ms);
+ * else the one segment timed per round trip (RFC 6298, Karn). With the
+ * timestamp alone a LAN's round trip reads 0 or 1 ms, and without it a
+ * sample comes once a round — too few for HyStart++ (RFC 9406 needs 8 a
+ * round), so slow start ran into the first loss. */
 static void sample_rtt(struct us_stack *st, struct us_tcb *tcb, const struct us_tcp_repr *s, us_time_t now)
 {
+    const struct tcp_rack *rk = (tcb->flags & TF_RACK) && tcb->ext ? &tcb->ext->rack : NULL;
+    uint32_t rec = rk ? (rk->ack_rtt_us ? rk->ack_rtt_us : rk->sack_rtt_us) : 0;
+    if (rec) {
+        tcp_rtt_sample_cc(st, tcb, rec, rk->ca_rtt_us);
+        tcb->flags &= ~TF_RTT;
+        return;
+    }
     if ((tcb->flags & TF_TS) && s->ts && s->tsecr) {
         uint32_t ms = t_ms(now) - s->tsecr;          /* RFC 7323 4.1 */
         if (ms < 3600u * 1000u)

@@ -314,6 +314,12 @@ struct tcp_rack {
     uint32_t tlp_lo, tlp_hi;             /* what a retransmission probe sent again */
     bool rexmit_any;                     /* some record was retransmitted ... */
     uint32_t rexmit_high;                /* ... and none ends above this */
+    /* The latest ACK's RTT samples from the records it delivered that were
+     * sent once (Karn), µs, 0 = none (Linux's seq_rtt/sack_rtt/ca_rtt): the
+     * earliest sent of those cumulatively acknowledged, else of those SACKed
+     * (for SRTT: conservative, a delayed ACK included); the latest sent (for
+     * the congestion control: the least delayed). */
+    uint32_t ack_rtt_us, sack_rtt_us, ca_rtt_us;
 };
 
 /* RFC 6937 Proportional Rate Reduction (as RFC 6937bis states it) during
@@ -558,6 +564,8 @@ void tcp_timers_update(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 void tcp_timer_set(struct us_tcb *tcb, uint8_t kind, uint32_t after_us, us_time_t now);
 void tcp_rearm(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 void tcp_rtt_sample(struct us_stack *st, struct us_tcb *tcb, uint32_t rtt_us);
+/* As tcp_rtt_sample, the congestion control's on_rtt given ca_us instead. */
+void tcp_rtt_sample_cc(struct us_stack *st, struct us_tcb *tcb, uint32_t rtt_us, uint32_t ca_us);
 uint32_t tcp_rto_backed_off(const struct us_stack *st, const struct us_tcb *tcb);
 uint32_t tcp_persist_t0(const struct us_stack *st, const struct us_tcb *tcb);
 void tcp_keepalive_reset(struct us_stack *st, struct us_tcb *tcb, us_time_t now);

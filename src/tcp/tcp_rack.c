@@ -353,7 +353,8 @@ static void mark_delivered(struct us_tcb *tcb, struct tcp_rack *r, const struct 
                            bool reneged, us_time_t now)
 {
     const struct tcp_sb *sb = tcp_sack_sb(tcb);
-    uint32_t b = 0;
+    uint32_t b = 0, t = t_us(now);
+    r->ack_rtt_us = r->sack_rtt_us = r->ca_rtt_us = 0;
     for (uint16_t i = r->first; i < r->n; i++) {
         struct tcp_rseg *g = &r->seg[i];
         if (reneged)
@@ -366,6 +367,14 @@ static void mark_delivered(struct us_tcb *tcb, struct tcp_rack *r, const struct 
                 g->fl |= RS_SACKED;
         }
         if (!was && (now_acked || (g->fl & RS_SACKED))) {
+            if (!(g->fl & RS_RETRANS)) {          /* Karn: only what was sent once times the path */
+                uint32_t v = t - g->xmit_us ? t - g->xmit_us : 1;
+                if (now_acked && !r->ack_rtt_us)
+                    r->ack_rtt_us = v;            /* records go in sending order: the earliest */
+                else if (!now_acked && !r->sack_rtt_us)
+                    r->sack_rtt_us = v;
+                r->ca_rtt_us = v;                 /* the latest so far */
+            }
             rack_update(tcb, r, g, s, now_acked, now);
             tcp_rate_delivered(tcb, g, t_us(now));
         }

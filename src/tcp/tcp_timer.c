@@ -121,8 +121,14 @@ void tcp_timers_update(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     tcp_check_s2(tcb, now, "timer update");
 }
 
-/* RFC 6298 2.2–2.4 (G = 1 ms: the timestamp clock). */
+/* RFC 6298 2.2–2.4 (G = 1 µs with the send times of RACK's records, 1 ms
+ * with timestamps alone). */
 void tcp_rtt_sample(struct us_stack *st, struct us_tcb *tcb, uint32_t r)
+{
+    tcp_rtt_sample_cc(st, tcb, r, r);
+}
+
+void tcp_rtt_sample_cc(struct us_stack *st, struct us_tcb *tcb, uint32_t r, uint32_t ca)
 {
     if (r == 0)
         r = 1;
@@ -143,7 +149,7 @@ void tcp_rtt_sample(struct us_stack *st, struct us_tcb *tcb, uint32_t r)
     if (rto > rto_max_us(st))
         rto = rto_max_us(st);
     tcb->rto = (uint32_t)rto;
-    tcp_cc_rtt(st, tcb, r);
+    tcp_cc_rtt(st, tcb, ca ? ca : 1);
 }
 
 static void time_out(struct us_stack *st, struct us_tcb *tcb, us_time_t now)

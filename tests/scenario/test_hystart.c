@@ -12,6 +12,7 @@
 #define INF_SSTHRESH 0x7fffffffu
 
 struct cfg_arg { const char *cc; bool hystart; };
+static bool no_timestamps;   /* both hosts without RFC 7323 timestamps */
 
 static void cfg_hook(struct us_config *cfg, int host, void *arg)
 {
@@ -19,6 +20,7 @@ static void cfg_hook(struct us_config *cfg, int host, void *arg)
     const struct cfg_arg *c = arg;
     snprintf(cfg->tcp_cc, sizeof(cfg->tcp_cc), "%s", c->cc);
     cfg->tcp_hystart = c->hystart;
+    cfg->tcp_timestamps = !no_timestamps;
     cfg->tcp_sndbuf = 8u << 20;
     cfg->tcp_rcvbuf = 8u << 20;
 }
@@ -166,6 +168,18 @@ static void newreno_hystart_leaves_slow_start_on_delay_increase_before_loss(void
     slow_start_exit("newreno");
 }
 
+/* Without timestamps HyStart++ has its samples from the send times of what
+ * each ACK delivers (µs, Karn); with only the one timed segment per round
+ * trip it never had the 8 a round RFC 9406 needs, and slow start ran into
+ * the queue's drops. */
+static void cubic_hystart_without_timestamps_leaves_slow_start_on_delay_increase(void **state)
+{
+    (void)state;
+    no_timestamps = true;
+    slow_start_exit("cubic");
+    no_timestamps = false;
+}
+
 /* ---- CSS: a false exit is undone, a real one ends in congestion avoidance ---- */
 
 /* No bottleneck; RTT 40 ms. At `t_spike` the ACK path's delay grows by
@@ -254,6 +268,7 @@ int main(void)
         cmocka_unit_test(cubic_is_the_default_and_newreno_selectable),
         cmocka_unit_test(cubic_hystart_leaves_slow_start_on_delay_increase_before_loss),
         cmocka_unit_test(newreno_hystart_leaves_slow_start_on_delay_increase_before_loss),
+        cmocka_unit_test(cubic_hystart_without_timestamps_leaves_slow_start_on_delay_increase),
         cmocka_unit_test(css_returns_to_slow_start_when_the_rtt_falls_and_ends_after_css_rounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
