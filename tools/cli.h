@@ -114,6 +114,7 @@ struct cli {
     const struct cli_cmd *cmd;  /* the command running */
     /* global options */
     const char *tap;
+    bool no_gso;                 /* --no-gso: one write per frame, no virtio header */
     struct cli_ipnet net;
     us_ip4_t gw;
     uint8_t mac[6];

@@ -143,7 +143,7 @@ int cli_setup(struct cli *c)
     c->pool = us_pktpool_new(US_PKT_HEADROOM + 14 + c->mtu + 64, 1u << 18);
     if (!c->pool)
         return cli_error("out of memory");
-    c->dev = us_tap_open(c->tap, c->pool, c->mtu, c->mac, err, sizeof(err));
+    c->dev = us_tap_open_flags(c->tap, c->pool, c->mtu, c->mac, c->no_gso ? 0u : US_TAP_GSO, err, sizeof(err));
     if (!c->dev)
         return cli_error("%s", err);
     if (!wait_tap_running(c->tap) && c->verbose)

@@ -25,6 +25,9 @@ struct us_dev_ops {
     /* Pollable file descriptor that becomes readable when frames arrive, or -1. */
     int (*fd)(struct us_dev *dev);
     void (*destroy)(struct us_dev *dev);
+    /* Optional: send what the device holds to join with later frames (the TAP
+     * device's super-frames). The driver calls it before it waits. */
+    void (*flush)(struct us_dev *dev, us_time_t now);
 };
 
 struct us_dev_stats {
@@ -47,6 +50,13 @@ static inline int us_dev_xmit(struct us_dev *d, struct us_pkt *p, us_time_t now)
 static inline int us_dev_recv(struct us_dev *d, struct us_pkt **p, int max, us_time_t now) { return d->ops->recv(d, p, max, now); }
 static inline us_time_t us_dev_next_deadline(struct us_dev *d, us_time_t now) { return d->ops->next_deadline ? d->ops->next_deadline(d, now) : US_TIME_NEVER; }
 static inline int us_dev_fd(struct us_dev *d) { return d->ops->fd ? d->ops->fd(d) : -1; }
+/* Flushes the device and every device beneath it. */
+static inline void us_dev_flush(struct us_dev *d, us_time_t now)
+{
+    for (; d; d = d->lower)
+        if (d->ops->flush)
+            d->ops->flush(d, now);
+}
 /* Destroys the device and every device beneath it. */
 void us_dev_destroy(struct us_dev *d);
 
@@ -60,6 +70,12 @@ int us_pipe_pair(struct us_pktpool *pool, uint16_t mtu, const uint8_t mac_a[6], 
 /* On failure returns NULL and writes a one-line explanation into err. */
 struct us_dev *us_tap_open(const char *ifname, struct us_pktpool *pool, uint16_t mtu,
                            const uint8_t mac[6], char *err, size_t errlen);
+/* US_TAP_GSO: a virtio_net_hdr on every frame (IFF_VNET_HDR); consecutive TCP
+ * segments of a burst leave as one GSO super-frame of up to 64 KB, which the
+ * kernel takes as one packet (see src/link/tap.c). */
+#define US_TAP_GSO 1u
+struct us_dev *us_tap_open_flags(const char *ifname, struct us_pktpool *pool, uint16_t mtu,
+                                 const uint8_t mac[6], unsigned flags, char *err, size_t errlen);
 
 /* ---- capture: pcap of every frame in both directions --------------------- */
 /* virtual_ts: stamp frames with `now` as given (simulation) — in real time the

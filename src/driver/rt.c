@@ -18,6 +18,7 @@
 struct us_rt {
     struct us_driver drv;
     struct us_stack *st;
+    struct us_dev *dev;
     int epfd;
     int devfd;
     bool (*stop)(void *arg);
@@ -88,6 +89,7 @@ static int drv_step(struct us_driver *d, us_time_t limit)
     if (stopping(rt))
         return -EINTR;
     us_time_t now = us_rt_clock();
+    us_dev_flush(rt->dev, now); /* what the caller sent since the last step */
     us_time_t dl = us_stack_next_deadline(rt->st, now);
     if (limit < dl)
         dl = limit;
@@ -115,7 +117,9 @@ static int drv_step(struct us_driver *d, us_time_t limit)
         take_pending(&rt->wait_mask);
     if (stopping(rt))
         return -EINTR;
-    us_stack_poll(rt->st, us_rt_clock());
+    now = us_rt_clock();
+    us_stack_poll(rt->st, now);
+    us_dev_flush(rt->dev, now);
     return 0;
 }
 
@@ -129,7 +133,8 @@ struct us_rt *us_rt_new(struct us_stack *st, char *err, size_t errlen)
     rt->drv.now = drv_now;
     rt->drv.step = drv_step;
     rt->st = st;
-    rt->devfd = us_dev_fd(us_stack_dev(st));
+    rt->dev = us_stack_dev(st);
+    rt->devfd = us_dev_fd(rt->dev);
     rt->epfd = -1;
     if (rt->devfd >= 0) {
         rt->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -2,7 +2,10 @@
 # TCP, ustack -> Linux: `ustack source --bytes 100M` to a Linux listener that
 # hashes what it receives; the SHA-256 printed by source equals Linux's. Then
 # under ustack's impairments: 2% loss (30 MB) and reordering + duplication +
-# corruption (20 MB). ustack exits 0 and every capture passes tshark.
+# corruption (20 MB). ustack exits 0 and every capture passes tshark. By
+# default the segments of a burst reach Linux as GSO super-frames: its TAP
+# device receives fewer frames than ustack's Ethernet layer sent, a quarter
+# at most; with --no-gso (30 MB) one frame per segment.
 source "$(dirname "$0")/lib.sh"
 PORT=5201
 
@@ -42,9 +45,15 @@ wait_listen() {
     fail "Linux listener on port $1 did not start"
 }
 
-# run_case NAME BYTES IMPAIRMENTS...
+# tap_rx: frames Linux's side of the TAP device has received (/proc/net/dev)
+tap_rx() { nsx sed -n "s/^ *$TAP: *//p" /proc/net/dev | awk '{ print $2 }'; }
+
+# run_case NAME BYTES IMPAIRMENTS...: sets RETX (source's retransmits),
+# LX_FRAMES (frames Linux received meanwhile), US_FRAMES (ustack's eth.tx_frames)
 run_case() {
     local name=$1 bytes=$2; shift 2
+    local rx0
+    rx0=$(tap_rx)
     rm -f "$TMP/$name.out"
     # not through nsx (a function: $! would be a subshell's; killed on a
     # failure, it would leave python holding the test's output for 500 s)
@@ -68,11 +77,21 @@ run_case() {
     [ "$got_bytes" = "$bytes" ] || fail "$name: Linux received $got_bytes bytes of $bytes"
     [ "$got" = "$want" ] || fail "$name: sha256 differs: Linux got $got, ustack sent $want"
     RETX=$(echo "$line" | sed -n 's/.* retransmits \([0-9]*\) .*/\1/p')
+    LX_FRAMES=$(($(tap_rx) - rx0))
+    US_FRAMES=$(awk '$1 == "eth.tx_frames" { print $2 }' "$TMP/$name.log")
+    echo "$name: ustack sent $US_FRAMES frames, Linux's TAP device received $LX_FRAMES"
 }
 
 run_case clean 100000000
 check_pcap "$TMP/clean.pcap"
 rm -f "$TMP/clean.pcap"
+[ "$LX_FRAMES" -gt 0 ] && [ "$LX_FRAMES" -le $((US_FRAMES / 4)) ] ||
+    fail "clean: Linux received $LX_FRAMES frames for ustack's $US_FRAMES: no GSO super-frames"
+
+run_case plain 30000000 --no-gso
+check_pcap "$TMP/plain.pcap"
+rm -f "$TMP/plain.pcap"
+[ "$LX_FRAMES" -ge "$US_FRAMES" ] || fail "plain: --no-gso, yet Linux received $LX_FRAMES frames for ustack's $US_FRAMES"
 
 run_case loss 30000000 --loss 0.02 --seed 21
 [ "$RETX" -gt 0 ] || fail "loss: 2% loss but source reports no retransmits"
