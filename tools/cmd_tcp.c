@@ -35,14 +35,20 @@ static void sha_hex(struct sha *s, char out[65])
 static void pattern_fill(uint8_t *buf, size_t n, uint64_t *state)
 {
     uint64_t x = *state;
-    for (size_t i = 0; i < n; i += 8) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) { /* a fixed 8-byte store (gcc and clang merge it) */
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        uint8_t le[8];
         for (unsigned k = 0; k < 8; k++)
-            le[k] = (uint8_t)(x >> (8 * k));
-        memcpy(buf + i, le, n - i < 8 ? n - i : 8);
+            buf[i + k] = (uint8_t)(x >> (8 * k));
+    }
+    if (i < n) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        for (unsigned k = 0; i + k < n; k++)
+            buf[i + k] = (uint8_t)(x >> (8 * k));
     }
     *state = x;
 }
