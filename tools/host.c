@@ -143,7 +143,11 @@ int cli_setup(struct cli *c)
     c->pool = us_pktpool_new(US_PKT_HEADROOM + 14 + c->mtu + 64, 1u << 18);
     if (!c->pool)
         return cli_error("out of memory");
-    c->dev = us_tap_open_flags(c->tap, c->pool, c->mtu, c->mac, c->no_gso ? 0u : US_TAP_GSO, err, sizeof(err));
+    /* Only --corrupt alters frames above the TAP device (capture and the
+     * other impairments pass them as they are): otherwise the stack's
+     * checksums need no second look before segments are joined. */
+    unsigned tflags = c->no_gso ? 0u : US_TAP_GSO | (c->imp.tx.corrupt > 0 ? 0u : US_TAP_GSO_TRUST);
+    c->dev = us_tap_open_flags(c->tap, c->pool, c->mtu, c->mac, tflags, err, sizeof(err));
     if (!c->dev)
         return cli_error("%s", err);
     if (!wait_tap_running(c->tap) && c->verbose)

@@ -74,6 +74,10 @@ struct us_dev *us_tap_open(const char *ifname, struct us_pktpool *pool, uint16_t
  * segments of a burst leave as one GSO super-frame of up to 64 KB, which the
  * kernel takes as one packet (see src/link/tap.c). */
 #define US_TAP_GSO 1u
+/* With US_TAP_GSO: join segments without verifying their checksums first (by
+ * default a segment with a wrong one leaves alone, for the kernel to drop) —
+ * for a caller whose devices above the TAP never alter a frame. */
+#define US_TAP_GSO_TRUST 2u
 struct us_dev *us_tap_open_flags(const char *ifname, struct us_pktpool *pool, uint16_t mtu,
                                  const uint8_t mac[6], unsigned flags, char *err, size_t errlen);
 

@@ -40,6 +40,7 @@ struct tap_dev {
     struct us_dev dev;   /* first: the device pointer is the tap pointer */
     int fd;
     bool gso;            /* IFF_VNET_HDR: super-frames out, a header on every frame */
+    bool trust;          /* US_TAP_GSO_TRUST: no checksum verification before joining */
     /* The super-frame being joined (gso): sf_len bytes of frame, sf_segs
      * segments of sf_mss payload bytes (the last may be shorter: then closed). */
     uint8_t *sf;
@@ -122,12 +123,12 @@ static int tap_sf_flush(struct tap_dev *t)
 }
 
 /* A frame that may start or join a super-frame: IPv4 without options or
- * fragments, TCP with data, only ACK (or ACK+PSH) set, not padded, and both
- * checksums right — the kernel does not verify a super-frame (NEEDS_CSUM), so
- * a segment damaged above (--corrupt) leaves alone, as it is, for the kernel
- * to drop. Returns its header length (Ethernet + IP + TCP) and payload
- * length, or 0. */
-static uint32_t tap_sf_candidate(const uint8_t *f, uint32_t len, uint32_t *payload)
+ * fragments, TCP with data, only ACK (or ACK+PSH) set, not padded, and (unless
+ * trusted) both checksums right — the kernel does not verify a super-frame
+ * (NEEDS_CSUM), so a segment damaged above (--corrupt) leaves alone, as it
+ * is, for the kernel to drop. Returns its header length (Ethernet + IP + TCP)
+ * and payload length, or 0. */
+static uint32_t tap_sf_candidate(const uint8_t *f, uint32_t len, bool trust, uint32_t *payload)
 {
     if (len < 14u + 20u + 20u || rd16(f + 12) != 0x0800)
         return 0;
@@ -139,7 +140,7 @@ static uint32_t tap_sf_candidate(const uint8_t *f, uint32_t len, uint32_t *paylo
     uint8_t flags = tcp[13];
     if (thl < 20 || 14u + 20u + thl >= len || (flags != 0x10 && flags != 0x18) || (tcp[12] & 0x0f))
         return 0;
-    if (us_csum(ip, 20) != 0 || !us_tcp_csum_ok(tcp, len - 14u - 20u, rd32(ip + 12), rd32(ip + 16)))
+    if (!trust && (us_csum(ip, 20) != 0 || !us_tcp_csum_ok(tcp, len - 14u - 20u, rd32(ip + 12), rd32(ip + 16))))
         return 0;
     *payload = len - 14u - 20u - thl;
     return 14u + 20u + thl;
@@ -165,7 +166,7 @@ static bool tap_sf_fits(const struct tap_dev *t, const uint8_t *f, uint32_t hlen
 
 static int tap_xmit_gso(struct tap_dev *t, struct us_pkt *pkt)
 {
-    uint32_t pl = 0, hlen = tap_sf_candidate(pkt->data, pkt->len, &pl);
+    uint32_t pl = 0, hlen = tap_sf_candidate(pkt->data, pkt->len, t->trust, &pl);
     int rc = 0;
     if (hlen && t->sf_len && tap_sf_fits(t, pkt->data, hlen, pl)) {
         memcpy(t->sf + t->sf_len, pkt->data + hlen, pl);
@@ -401,6 +402,7 @@ struct us_dev *us_tap_open_flags(const char *ifname, struct us_pktpool *pool, ui
     }
     t->fd = fd;
     t->gso = gso;
+    t->trust = gso && (flags & US_TAP_GSO_TRUST);
     if (gso && !(t->sf = malloc(TAP_SF_MAX))) {
         close(fd);
         free(t);
