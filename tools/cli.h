@@ -164,6 +164,12 @@ const char *cli_stop_signal(void);
  * time, until the devices have written the RSTs. Returns how many were reset
  * and prints a line when there were any. Call before the summary. */
 int cli_abort_connections(struct cli *c);
+/* For a command that ends by itself (not stopped by a signal): runs the stack
+ * until the connections it closed are done closing (FIN_WAIT_1/2, CLOSING,
+ * LAST_ACK: their FINs acknowledged) or a bound passes -- a second plus the
+ * round trip the impairments add -- so the peers see a close, not a reset.
+ * Call before cli_abort_connections, which resets what is left. */
+void cli_finish_closes(struct cli *c);
 /* Aborts what is left (cli_abort_connections) and frees the stack and devices. */
 void cli_teardown(struct cli *c);
 /* ---- the streams of an application command (serve, get, ...) ----

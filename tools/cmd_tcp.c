@@ -76,7 +76,7 @@ struct server {
     bool (*open)(struct conn *k);                        /* false: out of memory, refuse */
     /* Move what can move now; true when the connection is over. May lower *wake. */
     bool (*serve)(struct cli *c, struct conn *k, us_time_t now, us_time_t *wake);
-    /* The connection leaves: over, or left at exit (it is aborted next). */
+    /* The connection leaves: over (closed next), or left open at exit (aborted). */
     void (*close)(struct conn *k, us_time_t now, bool over);
     bool (*enough)(void);        /* stop before the duration (optional) */
 };
@@ -98,8 +98,10 @@ static int listen_on(struct cli *c, uint16_t port)
 }
 
 /* Sets up the stack, accepts and serves until a stop signal, the duration or
- * enough(); then aborts what is left (RST). The caller prints its summary and
- * tears down. Returns 0 or an exit status. */
+ * enough(); then, unless stopped by a signal, lets the connections that ended
+ * finish their close for a bounded time (cli_finish_closes: the last one's FIN
+ * has only just been sent), and aborts what is left (RST). The caller prints
+ * its summary and tears down. Returns 0 or an exit status. */
 static int serve(struct cli *c, const struct server *s)
 {
     int rc = cli_setup(c);
@@ -138,6 +140,7 @@ static int serve(struct cli *c, const struct server *s)
     }
     for (int i = 0; i < n; i++)
         s->close(&conns[i], us_rt_clock(), false);
+    cli_finish_closes(c);
     cli_abort_connections(c);
     return 0;
 }
@@ -301,7 +304,8 @@ const struct cli_cmd cmd_sink = {
     .name = "sink",
     .summary = "accept, read and discard; per connection: bytes, goodput, SHA-256",
     .description = "Prints bytes, duration, goodput and SHA-256 per connection, also for those it\n"
-                   "aborts (RST) when it stops.\n",
+                   "aborts (RST) when it stops. Connections that ended finish their close (FIN\n"
+                   "acknowledged) before it exits, for at most a second plus the link's round trip.\n",
     .globals = true,
     .opts = sink_opts,
     .run = sink_run,

@@ -241,17 +241,26 @@ void cli_transport_teardown(struct cli *c)
     c->tp = NULL;
     if (!c->st)
         return;
+    cli_finish_closes(c);
+    cli_teardown(c);
+}
+
+static us_time_t close_bound(const struct cli *c);
+
+void cli_finish_closes(struct cli *c)
+{
+    if (!c->st || !c->rt || aborted || cli_stopping())
+        return;
     /* A command that ended by itself closed its connections: let the FINs be
      * answered, for a bounded time (the kernel would keep the orphans), so
      * the peer sees a close, not a reset; what is left then gets RSTs. */
-    us_time_t end = us_rt_clock() + flush_bound(c);
+    us_time_t end = us_rt_clock() + close_bound(c);
     for (;;) {
         int closing = 0;
         us_tcp_foreach(c->st, count_closing, &closing);
         if (!closing || us_rt_clock() >= end || c->rt_drv->step(c->rt_drv, end) < 0)
             break;
     }
-    cli_teardown(c);
 }
 
 /* Longest wait for the devices to write what they hold: a second beyond the
@@ -259,6 +268,15 @@ void cli_transport_teardown(struct cli *c)
 static us_time_t flush_bound(const struct cli *c)
 {
     return US_SEC(1) + (c->impaired ? c->imp.tx.delay + c->imp.tx.jitter : 0);
+}
+
+/* Longest wait for the last ACKs of a close: a FIN goes out through the
+ * transmit delay and its ACK comes back through the receive delay, so a
+ * second beyond the round trip the impairments add (at 20 ms each way the
+ * FIN may be retransmitted a few times at the 200 ms minimum RTO). */
+static us_time_t close_bound(const struct cli *c)
+{
+    return flush_bound(c) + (c->impaired ? c->imp.rx.delay + c->imp.rx.jitter : 0);
 }
 
 int cli_abort_connections(struct cli *c)
