@@ -329,6 +329,18 @@ uint32_t tcp_prr_sndcnt(const struct us_tcb *tcb)
             lim = (lim > (int64_t)p->last ? lim : (int64_t)p->last) + tcb->mss_send;
         int64_t room = (int64_t)tcb->ssthresh - pipe;
         cnt = room < lim ? room : lim;
+        /* RFC 6937's conservative bound, prr_delivered - prr_out, is 0 once
+         * the recovery sent more than was delivered (its slow-start bound
+         * allows that): an ACK that marks a loss then sends nothing. With a
+         * segment or none in flight, no ACK may come to clock the
+         * retransmission (none at all when nothing is in flight), and no
+         * probe is armed while a loss is pending: it waited for the RTO
+         * (issue 8: 4 RTOs per 30 MB over TAP at 2% loss and 5% reordering).
+         * Then one segment, as Linux forces one when nothing was sent yet.
+         * (Linux's bound, what the ACK delivered, refilled a dropping queue
+         * after a slow-start overshoot: test_cubic, 39,108 retransmissions.) */
+        if (pipe <= tcb->mss_send && cnt < (int64_t)tcb->mss_send)
+            cnt = tcb->mss_send;
     }
     return cnt > 0 ? (uint32_t)cnt : 0;
 }
