@@ -21,9 +21,10 @@
 #     acknowledged by ustack, no RST (on the impaired link none but a bare
 #     one answering a stray segment after the close); the capture passes
 #     check_pcap;
-#   - clean link: no retransmission in the capture (tshark), none counted by
-#     source, Linux received no segment out of order (tcpi_rcv_ooopack) and
-#     sent no D-SACK (no data arrived twice);
+#   - clean link: Linux received no segment out of order (tcpi_rcv_ooopack),
+#     and every retransmission (capture, source's count; a tail loss probe
+#     racing an ACK Linux held back, at most 3) was data Linux had and
+#     D-SACKed;
 #   - impaired link: retransmissions in the capture and counted by source,
 #     Linux queued out-of-order segments.
 #
@@ -298,10 +299,13 @@ to_linux() {
     dsack=$(( $(linux_mib TcpExtTCPDSACKOldSent) - dsack0 ))
     echo "$name: capture: $rtx retransmissions; Linux: $ooo segments out of order, $dsack D-SACKs sent"
     if [ "$link" = clean ]; then
-        [ "$rtx" -eq 0 ] || { tsh -r "$f" -Y "tcp.analysis.retransmission || tcp.analysis.fast_retransmission" | head -5; fail "$name: $rtx retransmissions on a clean link"; }
-        [ "$retx" -eq 0 ] || fail "$name: source counted $retx retransmits on a clean link"
+        # A tail loss probe (2·SRTT + 2 ms) may race an ACK that Linux holds
+        # back while its reader sleeps: a repeat of data Linux has, which it
+        # D-SACKs. Any other retransmission on a clean link is a fault.
+        [ "$retx" -eq "$dsack" ] || { tsh -r "$f" -Y "tcp.analysis.retransmission || tcp.analysis.fast_retransmission" | head -5; fail "$name: source counted $retx retransmits on a clean link, Linux D-SACKed $dsack"; }
+        [ "$rtx" -le "$retx" ] || fail "$name: $rtx retransmissions in the capture on a clean link, source counted $retx"
+        [ "$retx" -le 3 ] || fail "$name: $retx spurious probes on a clean link"
         [ "$ooo" -eq 0 ] || fail "$name: Linux received $ooo segments out of order on a clean link"
-        [ "$dsack" -eq 0 ] || fail "$name: Linux sent $dsack D-SACKs (data arrived twice) on a clean link"
     else
         [ "$rtx" -gt 0 ] || fail "$name: no retransmission in the capture with ${IMPAIR[*]}"
         [ "$retx" -gt 0 ] || fail "$name: source counted no retransmits with ${IMPAIR[*]}"
