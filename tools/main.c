@@ -24,7 +24,7 @@ static const struct cli_opt global_opts[] = {
     {.name = "--ip", .metavar = "ADDR/PREFIX", .help = "our address, e.g. 198.18.0.2/24", .parse = cli_opt_ipnet, .out = &g.net},
     {.name = "--gw", .metavar = "ADDR", .help = "default gateway", .parse = cli_opt_ip, .out = &g.gw},
     {.name = "--mac", .metavar = "MAC", .help = "our MAC address (default 02:00:00:00:00:02)", .parse = cli_opt_mac, .out = g.mac},
-    CLI_FLAG("--no-gso", "one write per frame on the TAP device (default: a burst's TCP segments leave as one GSO super-frame)",
+    CLI_FLAG("--no-gso", "one write per frame on the TAP device (default without impairments: a burst's TCP segments leave as one GSO super-frame)",
              &g.no_gso),
     CLI_UINT("--mtu", "N", "IP MTU, 576..9000 (default 1500)", &g.mtu, 576, 9000),
     CLI_STR("--pcap", "FILE", "write every frame in both directions to FILE", &g.pcap),
