@@ -456,9 +456,8 @@ void tcp_undo_rexmit(struct us_tcb *tcb, us_time_t now)
     if (!e->rx_on || seq_ge(tcb->snd_una, e->rx_high)) {
         e->rx_on = true;
         e->rx_stamp_ms = t_ms(now);                 /* the TSval it carried (fill_opts) */
-        e->rx_high = tcb->snd_max;
     }
-    e->rx_high = seq_max(e->rx_high, tcb->snd_max);
+    e->rx_high = tcb->snd_max;                      /* every retransmission lies below it */
     struct tcp_undo *u = &e->undo;
     if (!undo_in_episode(tcb, u))
         return;

@@ -311,7 +311,7 @@ struct tcp_rack {
     bool tlp_active, tlp_retrans;        /* TLP.end_seq set / TLP.is_retrans */
     uint8_t tlp_n;                       /* probes sent for this tail (tcp_rack_pto) */
     uint32_t tlp_end_seq;                /* TLP.end_seq */
-    uint32_t tlp_lo, tlp_hi;             /* what a retransmission probe sent again */
+    uint32_t tlp_lo, tlp_hi;             /* what a retransmission probe sent again: [lo, hi) */
     bool rexmit_any;                     /* some record was retransmitted ... */
     uint32_t rexmit_high;                /* ... and none ends above this */
     /* The latest ACK's RTT samples from the records it delivered that were
@@ -654,7 +654,8 @@ void tcp_rack_recover(struct us_stack *st, struct us_tcb *tcb, us_time_t now);
 void tcp_undo_start(struct us_tcb *tcb, bool rto);
 void tcp_undo_rexmit(struct us_tcb *tcb, us_time_t now);
 /* tcp_out.c: the TLP segment (7.3); returns true when it was a retransmission. */
-bool tcp_send_tlp(struct us_stack *st, struct us_tcb *tcb, bool new_data, us_time_t now);
+bool tcp_send_tlp(struct us_stack *st, struct us_tcb *tcb, bool new_data, uint32_t *lo, uint32_t *hi,
+                  us_time_t now);
 
 /* tcp_rate.c (draft-cheng-iccrg-delivery-rate-estimation) on the RACK
  * records: a segment left (g new or retransmitted; before SND.MAX moves), a

@@ -635,8 +635,10 @@ void tcp_send_head_rto(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 /* RFC 8985 7.3: the probe is one segment of new data if the peer's window
  * allows and new_data (cwnd does not apply, as for S3 probes), else the last
  * segment sent again — in loss recovery the first unacknowledged one (see
- * tcp_rack_pto). Returns true for a retransmission. */
-bool tcp_send_tlp(struct us_stack *st, struct us_tcb *tcb, bool new_data, us_time_t now)
+ * tcp_rack_pto). Returns true for a retransmission, whose range [*lo, *hi)
+ * it sets. */
+bool tcp_send_tlp(struct us_stack *st, struct us_tcb *tcb, bool new_data, uint32_t *lo, uint32_t *hi,
+                  us_time_t now)
 {
     uint32_t len;
     bool fin;
@@ -647,15 +649,16 @@ bool tcp_send_tlp(struct us_stack *st, struct us_tcb *tcb, bool new_data, us_tim
         return false;
     if (tcb->flags & TF_RECOVERY) {
         uint32_t ul = tcb->snd_max - tcb->snd_una;
-        tcp_rexmit_range(st, tcb, tcb->snd_una, ul < tcb->mss_send ? ul : tcb->mss_send, now);
-        return true;
+        *lo = tcb->snd_una;
+        *hi = *lo + (ul < tcb->mss_send ? ul : tcb->mss_send);
+    } else {
+        bool fin_out = (tcb->flags & TF_FIN_Q) && tcb->snd_max == tcb->snd_una + tcb->sndq.len + 1;
+        uint32_t dend = fin_out ? tcb->snd_max - 1 : tcb->snd_max;
+        uint32_t dl = dend - tcb->snd_una;
+        *lo = dend - (dl > tcb->mss_send ? tcb->mss_send : dl);
+        *hi = tcb->snd_max;
     }
-    bool fin_out = (tcb->flags & TF_FIN_Q) && tcb->snd_max == tcb->snd_una + tcb->sndq.len + 1;
-    uint32_t dend = fin_out ? tcb->snd_max - 1 : tcb->snd_max;
-    uint32_t dl = dend - tcb->snd_una;
-    if (dl > tcb->mss_send)
-        dl = tcb->mss_send;
-    tcp_rexmit_range(st, tcb, dend - dl, tcb->snd_max - (dend - dl), now);
+    tcp_rexmit_range(st, tcb, *lo, *hi - *lo, now);
     return true;
 }
 

@@ -387,7 +387,7 @@ static void mark_delivered(struct us_tcb *tcb, struct tcp_rack *r, const struct 
                 r->ca_rtt_us = v;                 /* the latest so far */
             }
             rack_update(tcb, r, g, s, now_acked, now);
-            tcp_rate_delivered(tcb, g, t_us(now));
+            tcp_rate_delivered(tcb, g, t);
         }
         /* above the cumulative point and the highest SACKed byte nothing
          * can change */
@@ -503,15 +503,21 @@ static bool tlp_allowed(const struct us_tcb *tcb, const struct tcp_rack *r)
            tcb->snd_nxt == tcb->snd_max && !((tcb->flags & TF_RECOVERY) && (!r || tcp_rack_lost_pending(tcb)));
 }
 
-/* 7.2: PTO = 2·SRTT + min(max(4·RTTVAR, 0.5 ms), 2 ms), plus WCDelAckT when one segment
- * is in flight (its ACK may be delayed). */
+/* A segment at most, perhaps with the FIN (its sequence number). */
+static bool one_segment_in_flight(const struct us_tcb *tcb)
+{
+    return tcp_flight(tcb) <= tcb->mss_send + 1u;
+}
+
+/* 7.2: PTO = 2·SRTT + min(max(4·RTTVAR, 0.5 ms), 2 ms), plus WCDelAckT when
+ * one segment is in flight (its ACK may be delayed). */
 static uint32_t pto_us(const struct us_tcb *tcb)
 {
     if (!tcb->srtt)
         return TLP_NO_SRTT_US;
     uint32_t var = 4 * tcb->rttvar, margin = var < TLP_MARGIN_LO_US ? TLP_MARGIN_LO_US : var;
     uint32_t p = 2 * tcb->srtt + (margin < TLP_MIN_US ? margin : TLP_MIN_US);
-    if (tcp_flight(tcb) <= tcb->mss_send + 1u)     /* one segment, perhaps with the FIN */
+    if (one_segment_in_flight(tcb))
         p += TLP_WCDELACK_US;
     return p;
 }
@@ -574,11 +580,8 @@ void tcp_rack_pto(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
      * segment in flight the PTO already waited out a delayed ACK, and new
      * data makes two full segments, which the receiver ACKs at once. */
     uint32_t pto = pto_us(tcb);                   /* the timeout that fired, for the trace */
-    bool new_data = !(tcb->flags & TF_RECOVERY) && tcp_flight(tcb) <= tcb->mss_send + 1u;   /* + 1: a FIN */
-    uint32_t una = tcb->snd_una, max = tcb->snd_max;
-    r->tlp_retrans = tcp_send_tlp(st, tcb, new_data, now);
-    r->tlp_lo = (tcb->flags & TF_RECOVERY) || max - una <= tcb->mss_send ? una : max - tcb->mss_send - 1;
-    r->tlp_hi = (tcb->flags & TF_RECOVERY) ? una + tcb->mss_send : max;
+    bool new_data = !(tcb->flags & TF_RECOVERY) && one_segment_in_flight(tcb);
+    r->tlp_retrans = tcp_send_tlp(st, tcb, new_data, &r->tlp_lo, &r->tlp_hi, now);
     if (!r->tlp_retrans)
         US_COUNT(st, TCP_TLP_NEW_DATA);
     tcb->ext->tlp_probes++;

@@ -11,8 +11,7 @@
 
 #define INF_SSTHRESH 0x7fffffffu
 
-struct cfg_arg { const char *cc; bool hystart; };
-static bool no_timestamps;   /* both hosts without RFC 7323 timestamps */
+struct cfg_arg { const char *cc; bool hystart, no_timestamps; };
 
 static void cfg_hook(struct us_config *cfg, int host, void *arg)
 {
@@ -20,7 +19,7 @@ static void cfg_hook(struct us_config *cfg, int host, void *arg)
     const struct cfg_arg *c = arg;
     snprintf(cfg->tcp_cc, sizeof(cfg->tcp_cc), "%s", c->cc);
     cfg->tcp_hystart = c->hystart;
-    cfg->tcp_timestamps = !no_timestamps;
+    cfg->tcp_timestamps = !c->no_timestamps;   /* both hosts */
     cfg->tcp_sndbuf = 8u << 20;
     cfg->tcp_rcvbuf = 8u << 20;
 }
@@ -100,9 +99,9 @@ struct run {
     uint64_t drops;
 };
 
-static void bottleneck_run(struct run *r, const char *cc, bool hystart, us_time_t dt)
+static void bottleneck_run(struct run *r, const char *cc, bool hystart, bool no_ts, us_time_t dt)
 {
-    struct cfg_arg ca = {cc, hystart};
+    struct cfg_arg ca = {cc, hystart, no_ts};
     struct tu_opts o = {.seed = 1, .cfg_hook = cfg_hook, .cfg_arg = &ca};
     o.imp_a.tx.delay = OWD;
     o.imp_a.tx.rate_bps = RATE;
@@ -133,10 +132,10 @@ static void bottleneck_run(struct run *r, const char *cc, bool hystart, us_time_
  * (RFC 9406 4.3, after CSS) with nothing dropped or retransmitted, the window
  * between one BDP and BDP + queue, the RTT up by at least MIN_RTT_THRESH;
  * without it the first drop happens in slow start and a burst follows. */
-static void slow_start_exit(const char *cc)
+static void slow_start_exit(const char *cc, bool no_ts)
 {
     struct run h, p;
-    bottleneck_run(&h, cc, true, US_SEC(3));
+    bottleneck_run(&h, cc, true, no_ts, US_SEC(3));
     assert_true(h.w.exited);
     assert_int_equal(h.w.drops_at_exit, 0);
     assert_int_equal(h.w.at_exit.retransmits, 0);
@@ -146,7 +145,7 @@ static void slow_start_exit(const char *cc)
     assert_true(h.w.max_cwnd_ss <= BDP + QUEUE);
     assert_int_equal(h.drops, 0);                                /* none in the whole run */
 
-    bottleneck_run(&p, cc, false, US_SEC(3));
+    bottleneck_run(&p, cc, false, no_ts, US_SEC(3));
     assert_true(p.w.t_first_drop > 0);
     assert_int_equal(p.w.ssthresh_at_first_drop, INF_SSTHRESH);   /* the loss ends slow start */
     assert_true(p.drops >= 20);                                  /* a burst of drops */
@@ -159,13 +158,13 @@ static void slow_start_exit(const char *cc)
 static void cubic_hystart_leaves_slow_start_on_delay_increase_before_loss(void **state)
 {
     (void)state;
-    slow_start_exit("cubic");
+    slow_start_exit("cubic", false);
 }
 
 static void newreno_hystart_leaves_slow_start_on_delay_increase_before_loss(void **state)
 {
     (void)state;
-    slow_start_exit("newreno");
+    slow_start_exit("newreno", false);
 }
 
 /* Without timestamps HyStart++ has its samples from the send times of what
@@ -175,9 +174,7 @@ static void newreno_hystart_leaves_slow_start_on_delay_increase_before_loss(void
 static void cubic_hystart_without_timestamps_leaves_slow_start_on_delay_increase(void **state)
 {
     (void)state;
-    no_timestamps = true;
-    slow_start_exit("cubic");
-    no_timestamps = false;
+    slow_start_exit("cubic", true);
 }
 
 /* ---- CSS: a false exit is undone, a real one ends in congestion avoidance ---- */
@@ -188,7 +185,7 @@ static void cubic_hystart_without_timestamps_leaves_slow_start_on_delay_increase
 static void spike_run(bool restore, us_time_t *t_exit, uint32_t *cwnd_at_restore, uint32_t *cwnd_end,
                       uint32_t *ssthresh_end)
 {
-    struct cfg_arg ca = {"cubic", true};
+    struct cfg_arg ca = {"cubic", true, false};
     struct tu_opts o = {.seed = 2, .cfg_hook = cfg_hook, .cfg_arg = &ca};
     o.imp_a.tx.delay = OWD;
     o.imp_b.tx.delay = OWD;
