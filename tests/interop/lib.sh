@@ -37,7 +37,10 @@ fail() { echo "FAIL: $*"; exit 1; }
 # and others) that keep asking for more segments of bulk data make tshark
 # quadratic on a 100 MB capture (minutes instead of seconds). Sequence
 # analysis (retransmissions, ACKed unseen segments, windows) is unaffected.
-tsh() { tshark -o tcp.desegment_tcp_streams:FALSE "$@"; }
+# EtherCAT is registered on port 34980 (0x88a4): a connection whose ephemeral
+# port happens to be that one (1 in 28,000; a wrk run opens hundreds) has its
+# TCP payload dissected as EtherCAT and counted malformed.
+tsh() { tshark -o tcp.desegment_tcp_streams:FALSE --disable-protocol ecatf "$@"; }
 # nsenter execs the command itself, so a PID from "nsx … &" is the program's own
 # PID (ip netns exec may fork, and a signal would then miss the program).
 nsx() { nsenter --net="/run/netns/$NS" "$@"; }

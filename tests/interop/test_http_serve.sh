@@ -18,7 +18,7 @@ source "$(dirname "$0")/lib.sh"
 # the smuggling cases below are malformed HTTP on purpose, and without TCP
 # reassembly it also flags body segments it cannot place; the clients check
 # every HTTP byte themselves.
-tsh() { tshark -o tcp.desegment_tcp_streams:FALSE --disable-protocol http "$@"; }
+tsh() { tshark -o tcp.desegment_tcp_streams:FALSE --disable-protocol http --disable-protocol ecatf "$@"; }   # ecatf: lib.sh
 PORT=80
 ROOT="$TMP/www"
 mkdir -p "$ROOT/sub"
