@@ -46,6 +46,10 @@ static void host_init(struct tu_host *h, int idx, const struct tu_opts *o, struc
             fail_msg("capture: %s", err);
         h->top = h->cap;
     }
+    if (o->dev_hook) {
+        h->top = o->dev_hook(h->top, idx, o->dev_arg);
+        assert_non_null(h->top);
+    }
     struct us_config cfg;
     us_config_default(&cfg);
     cfg.ip = h->ip;

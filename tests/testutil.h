@@ -34,6 +34,10 @@ struct tu_opts {
     uint16_t mtu;                            /* 0 = 1500 */
     void (*cfg_hook)(struct us_config *cfg, int host /*0=a, 1=b*/, void *arg);
     void *cfg_arg;
+    /* Optional: a device to stack on top of each host's (it takes `top` as its
+     * lower device and destroys it with itself); the stack uses what it returns. */
+    struct us_dev *(*dev_hook)(struct us_dev *top, int host, void *arg);
+    void *dev_arg;
 };
 
 /* Builds both hosts and registers them with a new simulator at t = 0.

@@ -143,14 +143,17 @@ int cli_setup(struct cli *c)
     c->pool = us_pktpool_new(US_PKT_HEADROOM + 14 + c->mtu + 64, 1u << 18);
     if (!c->pool)
         return cli_error("out of memory");
-    /* GSO super-frames on a clean link only: the impairments act on each
-     * segment, but the Linux receiver then acknowledges a super-frame at a
-     * time, and at --delay 10 --loss 0.01 that cost 11-17 spurious
-     * retransmissions per 30 MB (none per segment) — the impaired figures stay
-     * those of one frame per segment. Nothing above the TAP device alters a
-     * frame then (capture does not), so the stack's checksums need no second
+    /* GSO super-frames unless --no-gso, impaired or not: the impairments sit
+     * above the TAP device and act on each segment (a lost one ends the
+     * super-frame being joined: the next does not follow it), and TCP ends a
+     * super-frame at a quarter of cwnd (tcp_out.c chunk_mark), so the Linux
+     * receiver, which acknowledges a super-frame at a time, still sends a few
+     * ACKs per flight. Only --corrupt alters a frame above the TAP device
+     * (capture does not): without it the stack's checksums need no second
      * look before segments are joined. */
-    unsigned tflags = c->no_gso || c->impaired ? 0u : US_TAP_GSO | US_TAP_GSO_TRUST;
+    unsigned tflags = c->no_gso ? 0u : US_TAP_GSO;
+    if (!c->no_gso && !(c->impaired && c->imp.tx.corrupt > 0))
+        tflags |= US_TAP_GSO_TRUST;
     c->dev = us_tap_open_flags(c->tap, c->pool, c->mtu, c->mac, tflags, err, sizeof(err));
     if (!c->dev)
         return cli_error("%s", err);

@@ -17,8 +17,14 @@ struct us_pkt {
     uint32_t len;              /* valid bytes */
     uint32_t cap;              /* bytes in buf[] */
     us_time_t ts;              /* time stamp (rx time, or release time in queues) */
+    uint8_t flags;             /* US_PKT_F_*, 0 when allocated */
     uint8_t buf[];             /* headroom + data */
 };
+
+/* The last frame of a chunk of a burst: a device that joins consecutive frames
+ * (the TAP device's GSO super-frames) ends the one it is joining after this
+ * frame. TCP sets it (tcp_out.c: chunks of a quarter of cwnd). */
+#define US_PKT_F_END 1u
 
 struct us_pktpool_stats {
     uint64_t allocated;  /* buffers obtained from malloc since creation */

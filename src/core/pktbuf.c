@@ -82,6 +82,7 @@ struct us_pkt *us_pkt_alloc(struct us_pktpool *pool)
     pkt->data = pkt->buf + US_PKT_HEADROOM;
     pkt->len = 0;
     pkt->ts = 0;
+    pkt->flags = 0;
     return pkt;
 }
 
@@ -99,6 +100,7 @@ struct us_pkt *us_pkt_alloc_size(struct us_pktpool *pool, uint32_t size)
     pkt->data = pkt->buf + US_PKT_HEADROOM;
     pkt->len = 0;
     pkt->ts = 0;
+    pkt->flags = 0;
     return pkt;
 }
 
@@ -144,6 +146,7 @@ struct us_pkt *us_pkt_clone(const struct us_pkt *src)
     p->data = p->buf + head;
     p->len = src->len;
     p->ts = src->ts;
+    p->flags = src->flags;
     memcpy(p->data, src->data, src->len);
     return p;
 }

@@ -15,7 +15,8 @@
  * virtio. The kernel takes it as one GRO'd packet (a tcpdump on its side shows
  * the super-frame); every segment it stands for is still the stack's own, seen
  * one by one by the devices stacked above (capture, impairments). A joined
- * frame waits until a segment does not fit or the driver flushes the device
+ * frame waits until a segment does not fit, one marked US_PKT_F_END has joined
+ * (TCP's chunks of a quarter of cwnd), or the driver flushes the device
  * (us_dev_flush: before it waits, after each poll). Received frames are plain:
  * no offloads are offered to the kernel (TUNSETOFFLOAD 0), so it segments and
  * checksums what it sends us. */
@@ -191,8 +192,10 @@ static int tap_xmit_gso(struct tap_dev *t, struct us_pkt *pkt)
         t->sf_open = true;
     }
     t->sf_next_seq = rd32(pkt->data + 34 + 4) + pl;
-    /* Closed by a short segment, PSH, or no room for another full one. */
-    if (pl < t->sf_mss || (pkt->data[34 + 13] & 0x08) || t->sf_len + t->sf_mss > TAP_SF_MAX)
+    /* Closed by a short segment, PSH, the end of the sender's chunk, or no
+     * room for another full one. */
+    if (pl < t->sf_mss || (pkt->data[34 + 13] & 0x08) || (pkt->flags & US_PKT_F_END) ||
+        t->sf_len + t->sf_mss > TAP_SF_MAX)
         t->sf_open = false;
     us_pkt_free(pkt);
     if (!t->sf_open) {

@@ -28,16 +28,34 @@ uint32_t tcp_iw(const struct us_tcb *tcb)
     return 10 * mss < b ? 10 * mss : b;
 }
 
-/* RFC 5681 3.1 with appropriate byte counting (RFC 3465, L = 2*SMSS so that
- * slow start still doubles per RTT when the receiver delays ACKs). */
+/* Slow start's increase for an ACK of `acked` bytes: RFC 3465's byte
+ * counting with L = 2*SMSS (so that slow start still doubles per RTT when the
+ * receiver delays ACKs), and none once cwnd is twice the FlightSize before
+ * this ACK: a sender held back by the receive window or the application
+ * does not test the path with the window it does not use (RFC 7661; Linux's
+ * tcp_is_cwnd_limited in slow start). Without that bound an rwnd-limited
+ * transfer's cwnd grew to 7.8 MB in 8 MB on a clean link — a burst of that
+ * size once the window opens. */
+static uint32_t ss_inc(const struct us_tcb *tcb, uint32_t acked)
+{
+    uint32_t mss = tcb->mss_send;
+    if ((uint64_t)tcb->cwnd >= 2ull * ((uint64_t)tcp_flight(tcb) + acked))
+        return 0;
+    return acked < 2 * mss ? acked : 2 * mss;
+}
+
+/* RFC 5681 3.1 (slow start: ss_inc) and 3.1 congestion avoidance, one SMSS
+ * per cwnd acknowledged, while cwnd is the limit (RFC 7661: FlightSize
+ * before this ACK within a segment of cwnd, as tcp_cubic.c has it). */
 void tcp_cc_slow_start_or_ca(struct us_tcb *tcb, uint32_t acked, uint32_t *ca_acc)
 {
     uint32_t mss = tcb->mss_send;
     if (tcb->cwnd < tcb->ssthresh) {
-        uint32_t inc = acked < 2 * mss ? acked : 2 * mss;
-        tcb->cwnd += inc;
+        tcb->cwnd += ss_inc(tcb, acked);
         return;
     }
+    if (tcp_flight(tcb) + acked + mss < tcb->cwnd)
+        return;
     *ca_acc += acked;
     if (*ca_acc >= tcb->cwnd) {
         *ca_acc -= tcb->cwnd;
@@ -99,7 +117,6 @@ bool tcp_hystart_ack(struct tcp_hystart *h, struct us_tcb *tcb, uint32_t acked)
 {
     if (h->phase == HS_DONE)
         return false;
-    uint32_t mss = tcb->mss_send;
     if (seq_ge(tcb->snd_una, h->window_end)) {           /* a new round */
         h->last_min = h->cur_min;
         h->cur_min = HS_NONE;
@@ -112,7 +129,7 @@ bool tcp_hystart_ack(struct tcp_hystart *h, struct us_tcb *tcb, uint32_t acked)
             return true;
         }
     }
-    uint32_t inc = acked < 2 * mss ? acked : 2 * mss;
+    uint32_t inc = ss_inc(tcb, acked);
     if (h->phase == HS_SS) {
         tcb->cwnd += inc;
         if (hs_enough(h)) {

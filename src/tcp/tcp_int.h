@@ -390,6 +390,8 @@ struct tcp_ext {
     uint32_t pace_credit;                /* bytes the current burst may still send */
     bool pace_wait;                      /* data is held for the pacing time */
     bool pace_on;                        /* us_config.tcp_pacing for a window-based algorithm */
+    us_time_t chunk_at;                  /* the burst the latest data segment left in (tcp_out.c) */
+    uint32_t chunk_segs;                 /* its segments since the last chunk's end */
     void *cc_state;                      /* an algorithm's state beyond cc_priv (BBR), freed with ext */
     struct tcp_undo undo;
     /* Linux's retrans_stamp: the TSval of the first retransmission since none

@@ -194,6 +194,32 @@ static bool pace_hold(struct us_tcb *tcb, us_time_t now)
     return true;
 }
 
+/* A burst leaves in chunks of at most a quarter of cwnd, at least 2
+ * segments: the last segment of each is marked US_PKT_F_END, and a device
+ * that joins segments into super-frames (the TAP device's GSO) ends one
+ * there. A receiver that takes a super-frame as one packet acknowledges it
+ * with one ACK (Linux: one per GRO'd skb), so a flight joined whole has one
+ * ACK, and when that one is lost the sender waits for a probe: at 2% loss
+ * each way, with cwnd at 5-10 segments, that was a PTO every ~60 ACKs and an
+ * RTO in one transfer of four (both probes' ACKs lost too). With four chunks
+ * per flight or more, the next ACK covers a lost one. (Linux's TSO
+ * autosizing bounds its chunks by ~1 ms at the pacing rate instead, and its
+ * peer here ACKs every second segment.) A new burst (another `now`) starts a
+ * new count. */
+static void chunk_mark(struct us_tcb *tcb, struct us_pkt *pkt, us_time_t now)
+{
+    struct tcp_ext *e = tcb->ext;
+    if (e->chunk_at != now) {
+        e->chunk_at = now;
+        e->chunk_segs = 0;
+    }
+    uint32_t k = tcb->mss_send ? tcb->cwnd / (4u * tcb->mss_send) : 0;
+    if (++e->chunk_segs >= (k < 2 ? 2 : k)) {
+        pkt->flags |= US_PKT_F_END;
+        e->chunk_segs = 0;
+    }
+}
+
 /* Build and send one segment; payload = `len` bytes of the send queue at `seq`. */
 static int tcp_emit(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, uint8_t flags, uint32_t len,
                     unsigned xf, us_time_t now)
@@ -238,6 +264,8 @@ static int tcp_emit(struct us_stack *st, struct us_tcb *tcb, uint32_t seq, uint8
         if ((tcb->flags & TF_SACK_RCV) && tcb->ext)
             tcb->ext->prr.out += len + ((flags & US_TH_FIN) ? 1u : 0u);            /* RFC 6937 prr_out */
         pace_sent(tcb, len, now);
+        if (len && tcb->ext)
+            chunk_mark(tcb, pkt, now);
     }
     US_COUNT(st, TCP_TX);
     struct us_ip_out io = { .src = tcb->lip, .dst = tcb->rip, .proto = US_IPPROTO_TCP, .df = true };

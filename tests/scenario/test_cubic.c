@@ -257,6 +257,40 @@ static void cubic_reaches_higher_goodput_than_newreno_on_a_long_fat_pipe(void **
     assert_true(cubic >= LFN_RATE * 85 / 100);
 }
 
+/* ---- slow start held back by the receive window --------------------------------- */
+
+/* A 64 KiB receive buffer on a clean 10 ms link: the flight stays at the
+ * receive window, and slow start (CUBIC's and NewReno's, HyStart++ on: no
+ * delay increase here) stops growing cwnd at twice that flight (RFC 7661,
+ * Linux's tcp_is_cwnd_limited) — without the bound, cwnd grew by the bytes
+ * acknowledged on every ACK, the whole flight per round trip, for as long as the
+ * transfer lasted (6.5 MB after 2 s: all it sent). */
+static void slow_start_stops_at_twice_a_receive_window_limited_flight(void **state)
+{
+    (void)state;
+    const char *ccs[] = {"cubic", "newreno"};
+    for (int i = 0; i < 2; i++) {
+        struct cfg_arg ca = {ccs[i], 65536, false};
+        struct tu_opts o = {.seed = 5, .cfg_hook = cfg_hook, .cfg_arg = &ca};
+        o.imp_a.tx.delay = US_MS(5);
+        o.imp_b.tx.delay = US_MS(5);
+        struct tu_net n;
+        tu_net_init(&n, &o);
+        int l = tt_listen(n.b.st, 80, 4, us_sim_now(n.sim));
+        struct xfer f = flow_of(&n);
+        tt_pair(&n, l, 80, &f.sfd, &f.dfd);
+        flow_run(&f, US_SEC(2));
+        struct us_tcp_info ti = info_of(n.a.st, f.sfd);
+        print_message("%-8s cwnd %u ssthresh %u after %.1f MB (receive buffer 64 KiB)\n", ccs[i], ti.cwnd,
+                      ti.ssthresh, f.got / 1e6);
+        assert_false(f.bad);
+        assert_true(f.got > 4000000);              /* most of 64 KiB per 10 ms round trip */
+        assert_true(ti.cwnd < ti.ssthresh);        /* still in slow start: no loss, no HyStart++ exit */
+        assert_true(ti.cwnd <= 2u * 65536u + 2u * ti.mss_send);
+        tu_net_free(&n);
+    }
+}
+
 /* ---- timeout ------------------------------------------------------------------ */
 
 /* RFC 9438 4.8: on a retransmission timeout ssthresh = FlightSize * 0.7 and
@@ -442,6 +476,7 @@ int main(void)
         cmocka_unit_test(cwnd_after_one_loss_drops_to_0_7_and_follows_the_cubic_curve),
         cmocka_unit_test(cubic_reaches_higher_goodput_than_newreno_on_a_long_fat_pipe),
         cmocka_unit_test(cubic_keeps_up_with_newreno_at_100_mbit_with_a_bdp_queue),
+        cmocka_unit_test(slow_start_stops_at_twice_a_receive_window_limited_flight),
         cmocka_unit_test(rto_sets_ssthresh_to_0_7_flight_and_cwnd_to_one_segment),
         cmocka_unit_test(rto_with_two_holes_retransmits_only_the_lost_segments),
         cmocka_unit_test(setsockopt_selects_cubic_and_unknown_names_are_enoent),
