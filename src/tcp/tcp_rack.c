@@ -555,8 +555,27 @@ void tcp_rack_reo_timeout(struct us_stack *st, struct us_tcb *tcb, us_time_t now
         return;
     detect_loss(st, tcb, r, t_us(now));
     tcb->ext->prr.last = 0;                       /* no ACK: nothing delivered */
-    if (tcp_rack_lost_pending(tcb))
-        tcp_rack_recover(st, tcb, now);
+    if (!tcp_rack_lost_pending(tcb))
+        return;
+    tcp_rack_recover(st, tcb, now);               /* entering: its fast retransmission */
+    uint64_t rx0 = tcb->ext->retransmits;
+    /* The timer found the losses, not an ACK: PRR, which sends in proportion
+     * to what ACKs deliver, has nothing to send them with, and the timer only
+     * fires when the ACKs expected by now have not come — with the data sent
+     * since the last one delivered and its ACK lost (a receiver that
+     * coalesces a flight into one ACK), none will. Left to PRR, a hole the
+     * timer marked during a recovery waited for the RTO (over TAP at 2% loss
+     * each way: one transfer of ten, 200 ms of 170). So what it marked leaves
+     * now, as far as cwnd after the reduction (ssthresh; BBR's cwnd) leaves
+     * room beside pipe, and one segment in any case besides the fast
+     * retransmission of a recovery it began. */
+    uint32_t lim = tcp_cc_get(tcb->cc_idx)->on_rate ? tcb->cwnd : tcb->ssthresh;
+    while (tcp_rack_lost_pending(tcb)) {
+        if (tcb->ext->retransmits != rx0 && tcp_sack_pipe(tcb) + tcb->mss_send > lim)
+            break;
+        if (tcp_rack_rexmit_lost(st, tcb, now) <= 0)
+            break;
+    }
 }
 
 void tcp_rack_pto(struct us_stack *st, struct us_tcb *tcb, us_time_t now)

@@ -206,11 +206,100 @@ static void tail_loss_probe_is_never_sent_earlier_than_the_pto_floor(void **s)
     tt_free(&x.n, &x.tr);
 }
 
+/* Two holes in one burst, and the flight's last ACKs lost: the ACK path
+ * keeps B's ACKs up to the first whose SACK block starts right after hole 2,
+ * then drops every ACK until A sends a segment after the fast retransmission
+ * of hole 1, whose ACK is lost with the rest (a receiver
+ * that coalesces the end of a flight and that retransmission into one ACK,
+ * and that one lost: the 2% capture, recovery entered, the second hole
+ * marked by the reorder timer, no ACK after it). With reordering seen
+ * earlier the window is not zero, so the holes wait for the reorder timer,
+ * which marks them lost with segments sent after them unacknowledged: PRR,
+ * with nothing delivered, has nothing to send them with. Hole 2 must leave
+ * on its timer, not on the RTO. */
+struct two_holes { uint32_t h1, h2, mss; int state, dropped_acks; bool lost1, lost2; };
+
+static bool two_holes_rule(struct trace *tr, const struct seg *s, uint8_t *f, uint32_t len)
+{
+    (void)f;
+    (void)len;
+    struct two_holes *h = tr->arg;
+    if (s->host == 0) {
+        if (s->len && s->seq == h->h1 && !h->lost1)
+            return h->lost1 = true;
+        if (s->len && s->seq == h->h2 && !h->lost2)
+            return h->lost2 = true;
+        if (s->len && h->state == 3)
+            h->state = 2;                            /* the ACK path opens again */
+        else if (s->len && s->seq == h->h1 && h->state == 1)
+            h->state = 3;                            /* hole 1 resent: its ACK is lost too */
+        return false;
+    }
+    if (h->state == 0 && s->nsack && s->sack0_l == h->h2 + h->mss) {
+        h->state = 1;
+        return false;
+    }
+    if (h->state == 1 || h->state == 3) {
+        h->dropped_acks++;
+        return true;
+    }
+    return false;
+}
+
+static void holes_the_reorder_timer_marks_in_recovery_leave_on_the_timer_not_the_rto(void **s)
+{
+    (void)s;
+    struct conn x;
+    conn_setup(&x, 41);
+    /* reordering seen: a transfer with 10% of A's segments held back 300 µs */
+    struct us_impair_config ic = {0};
+    ic.tx.delay = RTT / 2;
+    ic.tx.reorder = 0.1;
+    ic.tx.reorder_gap = US_US(300);
+    ic.seed = 5;
+    us_impair_set(x.n.a.imp, &ic);
+    struct us_tcp_info ti;
+    x.base = tt_warm_up(&x.n, &x.tr, x.a, x.b, 200000, US_SEC(20), US_MS(300), &ti);
+    ic.tx.reorder = 0;
+    us_impair_set(x.n.a.imp, &ic);
+    assert_true(ti.cwnd >= 2u * BURST * x.mss);
+    /* both in the first flight, ten segments at one instant (the idle restart) */
+    struct two_holes h = {.h1 = x.base + 2 * x.mss, .h2 = x.base + 6 * x.mss, .mss = x.mss};
+    x.tr.rule = two_holes_rule;
+    x.tr.arg = &h;
+    uint64_t rto0 = ti.rto_expirations, reo0 = tu_counter(x.n.a.st, "tcp.rack_reorder_timeouts");
+    struct xfer y = {.sim = x.n.sim, .ss = x.n.a.st, .ds = x.n.b.st, .sfd = x.a, .dfd = x.b,
+                     .total = BURST * x.mss, .seed = 9};
+    assert_int_equal(xfer_run(&y, tt_now(&x.n) + US_SEC(30)), 0);
+    assert_false(y.bad);
+    assert_int_equal(y.got, BURST * x.mss);
+    dump(&x);
+    us_tcp_info(x.n.a.st, x.a, &ti);
+    us_time_t t0 = copy_time(&x.tr, x.base, 0);
+    us_time_t r1 = copy_time(&x.tr, h.h1, 1), r2 = copy_time(&x.tr, h.h2, 1);
+    printf("# reordering window %.3f ms: holes resent %.3f and %.3f ms after the burst, %d ACKs dropped, %llu "
+           "reorder timeouts, %llu RTOs\n",
+           (double)ti.reo_wnd / 1e6, (double)(r1 - t0) / 1e6, (double)(r2 - t0) / 1e6, h.dropped_acks,
+           (unsigned long long)(tu_counter(x.n.a.st, "tcp.rack_reorder_timeouts") - reo0),
+           (unsigned long long)(ti.rto_expirations - rto0));
+    assert_int_equal(h.state, 2);
+    assert_true(h.dropped_acks > 0);
+    assert_true(ti.reo_wnd > 0);
+    assert_true(tu_counter(x.n.a.st, "tcp.rack_reorder_timeouts") - reo0 >= 1);
+    assert_int_equal(ti.rto_expirations - rto0, 0);
+    /* each on a reorder timer (RTT + the window after its burst, hole 2 one
+     * window after hole 1), long before an RTO (200 ms) */
+    assert_true(r1 > t0 && r1 - t0 <= 2 * RTT);
+    assert_true(r2 > t0 && r2 - t0 <= 3 * RTT);
+    tt_free(&x.n, &x.tr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(burst_loss_with_coalesced_dup_acks_is_fast_retransmitted_not_timed_out),
         cmocka_unit_test(tail_loss_probe_is_never_sent_earlier_than_the_pto_floor),
+        cmocka_unit_test(holes_the_reorder_timer_marks_in_recovery_leave_on_the_timer_not_the_rto),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
