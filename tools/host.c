@@ -146,7 +146,7 @@ int cli_setup(struct cli *c)
     /* GSO super-frames unless --no-gso, impaired or not: the impairments sit
      * above the TAP device and act on each segment (a lost one ends the
      * super-frame being joined: the next does not follow it), and TCP ends a
-     * super-frame at a quarter of cwnd (tcp_out.c chunk_mark), so the Linux
+     * super-frame at half of cwnd (tcp_out.c chunk_mark), so the Linux
      * receiver, which acknowledges a super-frame at a time, still sends a few
      * ACKs per flight. Only --corrupt alters a frame above the TAP device
      * (capture does not): without it the stack's checksums need no second

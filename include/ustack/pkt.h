@@ -23,7 +23,7 @@ struct us_pkt {
 
 /* The last frame of a chunk of a burst: a device that joins consecutive frames
  * (the TAP device's GSO super-frames) ends the one it is joining after this
- * frame. TCP sets it (tcp_out.c: chunks of a quarter of cwnd). */
+ * frame. TCP sets it (tcp_out.c: chunks of half of cwnd). */
 #define US_PKT_F_END 1u
 
 struct us_pktpool_stats {

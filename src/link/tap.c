@@ -16,7 +16,7 @@
  * the super-frame); every segment it stands for is still the stack's own, seen
  * one by one by the devices stacked above (capture, impairments). A joined
  * frame waits until a segment does not fit, one marked US_PKT_F_END has joined
- * (TCP's chunks of a quarter of cwnd), or the driver flushes the device
+ * (TCP's chunks of half of cwnd), or the driver flushes the device
  * (us_dev_flush: before it waits, after each poll). Received frames are plain:
  * no offloads are offered to the kernel (TUNSETOFFLOAD 0), so it segments and
  * checksums what it sends us. */

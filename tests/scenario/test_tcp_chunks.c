@@ -1,5 +1,5 @@
 /* Chunks of a burst (tcp_out.c chunk_mark): TCP marks the last segment of
- * every chunk of a quarter of cwnd (at least 2 segments) with US_PKT_F_END,
+ * every chunk of half of cwnd (at least 2 segments) with US_PKT_F_END,
  * which ends a TAP GSO super-frame, so a receiver that ACKs a super-frame at
  * a time still ACKs a flight several times. A recording device on top of
  * host A's checks every data segment the stack hands it against the rule,
@@ -36,7 +36,7 @@ static int rec_xmit(struct us_dev *dev, struct us_pkt *pkt, us_time_t now)
     struct rec *r = rec_of(dev);
     struct us_tcp_info ti;
     if (r->st && payload_of(pkt) && us_tcp_info(r->st, r->fd, &ti) == 0) {
-        uint32_t k = ti.cwnd / (4u * ti.mss_send);
+        uint32_t k = ti.cwnd / (2u * ti.mss_send);
         if (k < 2)
             k = 2;
         if (now != r->burst) {
@@ -120,31 +120,31 @@ static void run(double loss, uint64_t bytes)
                   loss, (unsigned long long)g_rec.segs, (unsigned long long)g_rec.ends,
                   (unsigned long long)g_rec.big_chunks, g_rec.max_k, g_rec.first);
     assert_int_equal(g_rec.wrong, 0);
-    /* The initial window of 10 leaves at one instant: cwnd / 4 < 2, pairs. */
-    assert_string_equal(g_rec.first, "-E-E-E-E-E");
+    /* The initial window of 10 leaves at one instant: two chunks of 5. */
+    assert_string_equal(g_rec.first, "----E----E");
     tt_free(&n, &tr);
 }
 
-static void chunks_are_a_quarter_of_cwnd_on_a_clean_link(void **state)
+static void chunks_are_half_of_cwnd_on_a_clean_link(void **state)
 {
     (void)state;
     run(0, 8000000);
-    assert_true(g_rec.max_k >= 16);       /* cwnd grew past 64 segments */
+    assert_true(g_rec.max_k >= 32);       /* cwnd grew past 64 segments */
     assert_true(g_rec.big_chunks > 0);    /* and whole chunks of 8+ left */
 }
 
-static void chunks_are_pairs_when_loss_keeps_cwnd_small(void **state)
+static void chunks_stay_small_when_loss_keeps_cwnd_small(void **state)
 {
     (void)state;
     run(0.02, 2000000);
-    assert_true(g_rec.ends * 3 > g_rec.segs); /* mostly chunks of 2 */
+    assert_true(g_rec.ends * 8 > g_rec.segs); /* chunks of a few segments */
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(chunks_are_a_quarter_of_cwnd_on_a_clean_link),
-        cmocka_unit_test(chunks_are_pairs_when_loss_keeps_cwnd_small),
+        cmocka_unit_test(chunks_are_half_of_cwnd_on_a_clean_link),
+        cmocka_unit_test(chunks_stay_small_when_loss_keeps_cwnd_small),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
