@@ -609,7 +609,7 @@ void tcp_rack_recover(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     tcp_prr_start(tcb);
     US_COUNT(st, TCP_FAST_RETRANSMITS);
     US_COUNT(st, TCP_RACK_RECOVERIES);
-    tcp_timer_restart(tcb);                         /* no PTO during recovery (RFC 8985 7.2) */
+    tcp_timer_restart(tcb);                         /* re-armed for the recovery (tlp_allowed) */
     /* RFC 6937bis 7 (RFC 6675 5 step 4.3, RFC 8985 9.3): the fast
      * retransmission leaves on entering recovery whatever pipe says, as
      * enter_recovery sends it for RFC 6675. Left to pipe, a burst whose ACKs

@@ -310,6 +310,7 @@ struct tcp_rack {
     struct tcp_rtt_sample { uint32_t t, v; } mrtt[3]; /* min_RTT's window: ms, µs */
     bool tlp_active, tlp_retrans;        /* TLP.end_seq set / TLP.is_retrans */
     uint8_t tlp_n;                       /* probes sent for this tail (tcp_rack_pto) */
+    uint32_t tlp_spent_us;               /* their waits after the first, µs */
     uint32_t tlp_end_seq;                /* TLP.end_seq */
     uint32_t tlp_lo, tlp_hi;             /* what a retransmission probe sent again: [lo, hi) */
     bool rexmit_any;                     /* some record was retransmitted ... */

@@ -50,8 +50,6 @@
  * loss each way this took 30 MB transfers from 476-1295 Mbit/s (2 ms, seven
  * runs) to 586-1663 (seven runs, one run each at a time). */
 #define TLP_MARGIN_LO_US 500u
-/* Probes per tail before the RTO takes over (RFC 8985 7.3 sends one). */
-#define TLP_PROBES 2u
 #define REO_PERSIST 16u             /* RFC 8985 6.2 step 4: recoveries a grown window persists */
 
 static struct tcp_rack *rk(const struct us_tcb *tcb)
@@ -488,9 +486,9 @@ static bool state_probes(uint8_t s)
 /* 7.2: a PTO is armed outside RTO back-off, once per tail (TLP.end_seq
  * unset), and never against a zero window: there STALL.md's persist rules own
  * the connection. Departure from 7.2 (and from Linux): a PTO is armed in loss
- * recovery too (RACK's recovery: RFC 6675's alone keeps 7.2), once every
- * segment marked lost has been retransmitted, so that nothing but an ACK can
- * move the connection. Linux's receivers coalesce their
+ * recovery too (RACK's recovery: RFC 6675's alone keeps 7.2), also while
+ * segments marked lost wait for PRR (the probe is then those: tcp_rack_pto),
+ * since nothing but an ACK would move the connection. Linux's receivers coalesce their
  * ACKs (backlog coalescing, SACK compression): a whole flight, the hole's
  * retransmission with it, is often acknowledged by one ACK, and when that ACK
  * was lost the sender waited out the 200 ms RTO (the capture of a 1% loss
@@ -500,7 +498,7 @@ static bool state_probes(uint8_t s)
 static bool tlp_allowed(const struct us_tcb *tcb, const struct tcp_rack *r)
 {
     return state_probes(tcb->state) && tcb->backoff == 0 && !(r && r->tlp_active) && tcb->snd_wnd > 0 &&
-           tcb->snd_nxt == tcb->snd_max && !((tcb->flags & TF_RECOVERY) && (!r || tcp_rack_lost_pending(tcb)));
+           tcb->snd_nxt == tcb->snd_max && (r || !(tcb->flags & TF_RECOVERY));
 }
 
 /* A segment at most, perhaps with the FIN (its sequence number). */
@@ -547,6 +545,29 @@ void tcp_rack_arm(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
     tcp_timer_set(tcb, TK_REXMT, rto, now);
 }
 
+/* A timer, not an ACK, sends what is marked lost: PRR, which sends in
+ * proportion to what ACKs deliver, has nothing to send it with, and the
+ * reorder timer and the PTO only fire when the ACKs expected by now have not
+ * come — with the data sent since the last one delivered and its ACK lost (a
+ * receiver that coalesces a flight into one ACK), none will. Left to PRR, a
+ * hole marked lost in a recovery waited for the RTO (over TAP at 2% loss each
+ * way: one transfer of ten, 200 ms of 170; and twice per 100 MB a second
+ * hole the entering ACK marked, with the flight's last ACK lost). So it
+ * leaves now, as far as cwnd after the reduction (ssthresh; BBR's cwnd)
+ * leaves room beside pipe, and one segment in any case (besides the fast
+ * retransmission of a recovery the reorder timer began). */
+static void lost_on_timer(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
+{
+    uint64_t rx0 = tcb->ext->retransmits;
+    uint32_t lim = tcp_cc_get(tcb->cc_idx)->on_rate ? tcb->cwnd : tcb->ssthresh;
+    while (tcp_rack_lost_pending(tcb)) {
+        if (tcb->ext->retransmits != rx0 && tcp_sack_pipe(tcb) + tcb->mss_send > lim)
+            break;
+        if (tcp_rack_rexmit_lost(st, tcb, now) <= 0)
+            break;
+    }
+}
+
 void tcp_rack_reo_timeout(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
 {
     struct tcp_rack *r = rk(tcb);
@@ -558,24 +579,7 @@ void tcp_rack_reo_timeout(struct us_stack *st, struct us_tcb *tcb, us_time_t now
     if (!tcp_rack_lost_pending(tcb))
         return;
     tcp_rack_recover(st, tcb, now);               /* entering: its fast retransmission */
-    uint64_t rx0 = tcb->ext->retransmits;
-    /* The timer found the losses, not an ACK: PRR, which sends in proportion
-     * to what ACKs deliver, has nothing to send them with, and the timer only
-     * fires when the ACKs expected by now have not come — with the data sent
-     * since the last one delivered and its ACK lost (a receiver that
-     * coalesces a flight into one ACK), none will. Left to PRR, a hole the
-     * timer marked during a recovery waited for the RTO (over TAP at 2% loss
-     * each way: one transfer of ten, 200 ms of 170). So what it marked leaves
-     * now, as far as cwnd after the reduction (ssthresh; BBR's cwnd) leaves
-     * room beside pipe, and one segment in any case besides the fast
-     * retransmission of a recovery it began. */
-    uint32_t lim = tcp_cc_get(tcb->cc_idx)->on_rate ? tcb->cwnd : tcb->ssthresh;
-    while (tcp_rack_lost_pending(tcb)) {
-        if (tcb->ext->retransmits != rx0 && tcp_sack_pipe(tcb) + tcb->mss_send > lim)
-            break;
-        if (tcp_rack_rexmit_lost(st, tcb, now) <= 0)
-            break;
-    }
+    lost_on_timer(st, tcb, now);
 }
 
 void tcp_rack_pto(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
@@ -599,27 +603,50 @@ void tcp_rack_pto(struct us_stack *st, struct us_tcb *tcb, us_time_t now)
      * segment in flight the PTO already waited out a delayed ACK, and new
      * data makes two full segments, which the receiver ACKs at once. */
     uint32_t pto = pto_us(tcb);                   /* the timeout that fired, for the trace */
-    bool new_data = !(tcb->flags & TF_RECOVERY) && one_segment_in_flight(tcb);
-    r->tlp_retrans = tcp_send_tlp(st, tcb, new_data, &r->tlp_lo, &r->tlp_hi, now);
-    if (!r->tlp_retrans)
-        US_COUNT(st, TCP_TLP_NEW_DATA);
+    uint32_t seq, len;
+    bool held = (tcb->flags & TF_RECOVERY) && tcp_rack_next_lost(tcb, &seq, &len);
+    if (held) {
+        /* A recovery whose ACKs stopped with segments marked lost that PRR
+         * held back: the probe is those (lost_on_timer). The PTO is armed in
+         * a recovery for this (tlp_allowed); once the ACKs come again the
+         * retransmissions take their course. */
+        r->tlp_retrans = true;
+        r->tlp_lo = seq;
+        r->tlp_hi = seq + len;
+        lost_on_timer(st, tcb, now);
+    } else {
+        bool new_data = !(tcb->flags & TF_RECOVERY) && one_segment_in_flight(tcb);
+        r->tlp_retrans = tcp_send_tlp(st, tcb, new_data, &r->tlp_lo, &r->tlp_hi, now);
+        if (!r->tlp_retrans)
+            US_COUNT(st, TCP_TLP_NEW_DATA);
+    }
     tcb->ext->tlp_probes++;
     US_LOG(st, US_LOG_DEBUG, TCP_CONN_FMT " tlp: probe with %s at PTO %u us (srtt %u us), in flight %u",
-           TCP_CONN_ARGS(tcb), r->tlp_retrans ? "a retransmission" : "new data", pto, tcb->srtt, tcp_flight(tcb));
+           TCP_CONN_ARGS(tcb), held ? "what was marked lost" : r->tlp_retrans ? "a retransmission" : "new data", pto,
+           tcb->srtt, tcp_flight(tcb));
     r->tlp_active = true;
     r->tlp_end_seq = tcb->snd_max;
-    /* 7.3: after the probe the RTO guards the flight. Departure: one more
-     * probe first, at twice the PTO, if that comes before the RTO. The RTO
-     * is 200 ms at least, two thousand LAN round trips; against a receiver
-     * that answers a flight with one ACK, the loss of that ACK and then of
-     * the probe's answer (or of the probe) stalled a transfer for it: at 2%
-     * loss each way over TAP, 1-2 RTOs per 30 MB, a quarter of its time
-     * (issue 8). The second probe is a repeat too, answered at once. */
+    /* 7.3: after the probe the RTO guards the flight. Departure: more probes
+     * first, at 2, 4, 8 ... PTOs after the one before, while their waits add
+     * up to less than an RTO; then the RTO. The RTO is 200 ms at least, two
+     * thousand LAN round trips; against a receiver that answers a flight
+     * with one ACK, the loss of that ACK and then of the probe's answer (or
+     * of the probe) stalled a transfer for it: at 2% loss each way over TAP,
+     * 1-2 RTOs per 30 MB with one probe, a quarter of its time (issue 8),
+     * and still two per 100 MB with two (both probes' answers lost too).
+     * Each probe is a repeat, answered at once; on a path that answers
+     * nothing they cost a segment each (7 at a 1 ms PTO) and the first RTO
+     * comes less than one RTO later than it would have. */
     uint32_t rto = tcp_rto_backed_off(st, tcb);
+    if (r->tlp_n == 0)
+        r->tlp_spent_us = 0;
     if (r->tlp_n < 255)
         r->tlp_n++;
-    if (r->tlp_n < TLP_PROBES && 2 * pto < rto)
-        tcp_timer_set(tcb, TK_TLP, 2 * pto, now);
-    else
+    uint64_t next = r->tlp_n < 32 ? (uint64_t)pto << r->tlp_n : UINT64_MAX;
+    if (next < rto && r->tlp_spent_us + next < rto) {
+        r->tlp_spent_us += (uint32_t)next;
+        tcp_timer_set(tcb, TK_TLP, (uint32_t)next, now);
+    } else {
         tcp_timer_set(tcb, TK_REXMT, rto, now);
+    }
 }

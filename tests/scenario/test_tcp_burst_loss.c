@@ -294,12 +294,83 @@ static void holes_the_reorder_timer_marks_in_recovery_leave_on_the_timer_not_the
     tt_free(&x.n, &x.tr);
 }
 
+/* Two holes in the first flight, both marked lost by the ACK that enters
+ * the recovery (no reordering seen: a zero window), and every ACK after it
+ * lost until A sends hole 2 again. The fast retransmission takes hole 1; PRR,
+ * with segments sent after hole 2 still unacknowledged and nothing more
+ * delivered, holds hole 2 back, and no ACK comes to release it (at 2% loss
+ * each way over TAP, twice per 100 MB). The PTO, armed in the recovery too,
+ * sends it: within a few round trips, not after the RTO. */
+struct held { uint32_t h1, h2, mss; int state, dropped_acks; bool lost1, lost2; };
+
+static bool held_rule(struct trace *tr, const struct seg *s, uint8_t *f, uint32_t len)
+{
+    (void)f;
+    (void)len;
+    struct held *h = tr->arg;
+    if (s->host == 0) {
+        if (s->len && s->seq == h->h1 && !h->lost1)
+            return h->lost1 = true;
+        if (s->len && s->seq == h->h2 && !h->lost2)
+            return h->lost2 = true;
+        if (s->len && s->seq == h->h2 && h->state == 1)
+            h->state = 2;                            /* hole 2 resent: the ACK path opens again */
+        return false;
+    }
+    if (h->state == 0 && s->nsack && s->sack0_l == h->h2 + h->mss) {
+        h->state = 1;
+        return false;
+    }
+    if (h->state == 1) {
+        h->dropped_acks++;
+        return true;
+    }
+    return false;
+}
+
+static void hole_prr_holds_back_with_the_acks_lost_leaves_on_the_pto_not_the_rto(void **s)
+{
+    (void)s;
+    struct conn x;
+    conn_setup(&x, 43);
+    struct held h = {.h1 = x.base + 2 * x.mss, .h2 = x.base + 6 * x.mss, .mss = x.mss};
+    x.tr.rule = held_rule;
+    x.tr.arg = &h;
+    struct us_tcp_info ti;
+    us_tcp_info(x.n.a.st, x.a, &ti);
+    uint64_t rto0 = ti.rto_expirations, reo0 = tu_counter(x.n.a.st, "tcp.rack_reorder_timeouts");
+    struct xfer y = {.sim = x.n.sim, .ss = x.n.a.st, .ds = x.n.b.st, .sfd = x.a, .dfd = x.b,
+                     .total = BURST * x.mss, .seed = 10};
+    assert_int_equal(xfer_run(&y, tt_now(&x.n) + US_SEC(30)), 0);
+    assert_false(y.bad);
+    assert_int_equal(y.got, BURST * x.mss);
+    dump(&x);
+    us_tcp_info(x.n.a.st, x.a, &ti);
+    us_time_t t0 = copy_time(&x.tr, x.base, 0);
+    us_time_t r1 = copy_time(&x.tr, h.h1, 1), r2 = copy_time(&x.tr, h.h2, 1);
+    printf("# holes resent %.3f and %.3f ms after the burst (RTT %.3f ms, SRTT %.3f ms), %d ACKs dropped, %llu "
+           "reorder timeouts, %llu RTOs\n",
+           (double)(r1 - t0) / 1e6, (double)(r2 - t0) / 1e6, (double)RTT / 1e6, (double)ti.srtt / 1e6,
+           h.dropped_acks, (unsigned long long)(tu_counter(x.n.a.st, "tcp.rack_reorder_timeouts") - reo0),
+           (unsigned long long)(ti.rto_expirations - rto0));
+    assert_int_equal(h.state, 2);
+    assert_true(h.dropped_acks > 0);
+    assert_int_equal(r1 - t0, RTT);                       /* the fast retransmission, on the entering ACK */
+    assert_int_equal(tu_counter(x.n.a.st, "tcp.rack_reorder_timeouts") - reo0, 0);
+    assert_int_equal(ti.rto_expirations - rto0, 0);
+    /* one PTO after the fast retransmission (2·SRTT + up to 2 ms), long before the RTO (200 ms) */
+    assert_true(r2 > r1 && r2 - r1 <= 2 * ti.srtt + US_MS(3));
+    assert_true(r2 - r1 < US_MS(50));
+    tt_free(&x.n, &x.tr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(burst_loss_with_coalesced_dup_acks_is_fast_retransmitted_not_timed_out),
         cmocka_unit_test(tail_loss_probe_is_never_sent_earlier_than_the_pto_floor),
         cmocka_unit_test(holes_the_reorder_timer_marks_in_recovery_leave_on_the_timer_not_the_rto),
+        cmocka_unit_test(hole_prr_holds_back_with_the_acks_lost_leaves_on_the_pto_not_the_rto),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -250,7 +250,8 @@ static bool ack_loss_rule(struct trace *tr, const struct seg *s, uint8_t *f, uin
 }
 
 /* probes: 1 = the first probe is answered; 2 = its answer is lost too, and
- * a second probe at twice the PTO draws the ACK instead of the RTO. */
+ * a second probe at twice the PTO draws the ACK instead of the RTO; 3 = the
+ * second's answer lost as well, and a third at four PTOs draws it. */
 static void lost_acks_drawn_by_probes(int probes)
 {
     struct conn x;
@@ -274,13 +275,15 @@ static void lost_acks_drawn_by_probes(int probes)
     }
     assert_int_equal(ti.bytes_in_flight, 0);
     /* the burst, then A's next data segment: the probe */
-    us_time_t t0 = copy_time(&x.tr, x.base, 0), probe = 0, first = 0, answer = 0, done = 0;
+    us_time_t t0 = copy_time(&x.tr, x.base, 0), probe = 0, first = 0, answer = 0, done = 0, at[4] = {0};
     uint32_t probe_seq = 0;
     int k = 0;
     for (size_t i = 0; i < x.tr.n; i++) {
         const struct seg *g = &x.tr.v[i];
         if (g->host == 0 && g->len && ++k == BURST + 1)
             first = g->t;
+        if (g->host == 0 && g->len && k > BURST && k <= BURST + 4)
+            at[k - BURST - 1] = g->t;
         if (g->host == 0 && g->len && k == BURST + probes) {
             probe = g->t;
             probe_seq = g->seq;
@@ -296,8 +299,11 @@ static void lost_acks_drawn_by_probes(int probes)
     assert_true(r.dropped >= probes);
     assert_int_equal(probe_seq, x.base + (BURST - 1) * x.mss);   /* the last segment again */
     assert_true(first - t0 >= US_MS(2) && first - t0 <= US_MS(15)); /* the PTO (2·SRTT + 2 ms) */
-    if (probes == 2)
-        assert_true(probe - first >= 2 * (first - t0) - US_MS(2) && probe - first <= 2 * (first - t0) + US_MS(2));
+    /* each probe after the one before: 2, then 4 PTOs (the first's wait) */
+    for (int j = 1; j < probes; j++) {
+        us_time_t want = ((us_time_t)1 << j) * (first - t0), got = at[j] - at[j - 1];
+        assert_true(got >= want - US_MS(2) && got <= want + US_MS(2));
+    }
     /* twice the PTO, long before the RTO */
     assert_int_equal(answer, probe + RTT);                     /* a duplicate: no delayed ACK */
     assert_true(done <= probe + 4 * RTT);                      /* the other ten follow at once */
@@ -323,6 +329,14 @@ static void probe_whose_answer_is_lost_is_followed_by_a_second_not_the_rto(void 
     lost_acks_drawn_by_probes(2);
 }
 
+/* Two probes' answers lost (at 2% loss each way over TAP, twice per 100 MB):
+ * a third probe, four PTOs after the second, still long before the RTO. */
+static void probes_go_on_at_doubling_intervals_while_they_come_before_the_rto(void **s)
+{
+    (void)s;
+    lost_acks_drawn_by_probes(3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +345,7 @@ int main(void)
         cmocka_unit_test(retransmission_sent_amid_new_data_in_one_instant_is_not_resent),
         cmocka_unit_test(lost_acks_of_a_whole_flight_are_drawn_at_once_by_a_repeat_not_new_data),
         cmocka_unit_test(probe_whose_answer_is_lost_is_followed_by_a_second_not_the_rto),
+        cmocka_unit_test(probes_go_on_at_doubling_intervals_while_they_come_before_the_rto),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
