@@ -226,14 +226,20 @@ static void cubic_on_ack(struct us_tcb *tcb, uint32_t acked, us_time_t now)
     congestion_avoidance(tcb, acked, now);
 }
 
-/* RFC 9438 4.6: ssthresh = max(FlightSize * beta_cubic, 2 MSS). The RFC
- * states the reduction on FlightSize (like RFC 5681 eq. (4)); implementations
- * that use cwnd instead "MUST use other measures to prevent cwnd from growing
- * when the volume of bytes in flight is smaller than cwnd" — FlightSize is
- * the safe choice when the sender was application-limited at the loss. */
-static uint32_t reduced(const struct us_tcb *tcb)
+/* RFC 9438 4.6: ssthresh = max(FlightSize * beta_cubic, 2 MSS), where
+ * implementations that use cwnd instead "MUST use other measures to prevent
+ * cwnd from growing when the volume of bytes in flight is smaller than cwnd".
+ * A fast recovery reduces cwnd (as Linux's cubictcp_recalc_ssthresh does):
+ * cwnd does not grow unless it is the limit (slow start: below twice the
+ * FlightSize, tcp_cc.c; congestion avoidance: within a segment of it, below),
+ * and FlightSize is what is left in flight after the ACK that found the loss
+ * — against a receiver that coalesces a flight's ACKs (Linux over TAP), that
+ * ACK has often acknowledged most of it: at 2% loss cwnd fell from 12 to 2
+ * segments, and a flight of two segments waited out Linux's 40 ms delayed
+ * ACK. An RTO reduces FlightSize (everything outstanding then: 4.8). */
+static uint32_t reduced(const struct us_tcb *tcb, uint32_t base)
 {
-    uint64_t w = (uint64_t)tcp_flight(tcb) * BETA_NUM / BETA_DEN;
+    uint64_t w = (uint64_t)base * BETA_NUM / BETA_DEN;
     w -= w % tcb->mss_send;
     return max_u32((uint32_t)w, 2u * tcb->mss_send);
 }
@@ -256,7 +262,7 @@ static void cubic_on_congestion(struct us_tcb *tcb, us_time_t now)
     struct cubic *c = cb(tcb);
     hystart_end(c);                  /* RFC 9406 4.3: a loss ends HyStart++ */
     remember_w_max(tcb);
-    tcb->ssthresh = reduced(tcb);
+    tcb->ssthresh = reduced(tcb, tcb->cwnd);
     tcb->cwnd = tcb->ssthresh;       /* RFC 9438 4.6: cwnd = max(ssthresh, 2) on loss */
     c->flags &= (uint8_t)~(CF_EPOCH | CF_AFTER_RTO);
 }
@@ -269,7 +275,7 @@ static void cubic_on_rto(struct us_tcb *tcb, us_time_t now)
     struct cubic *c = cb(tcb);
     hystart_end(c);
     c->cwnd_prior = tcb->cwnd;
-    tcb->ssthresh = reduced(tcb);
+    tcb->ssthresh = reduced(tcb, tcp_flight(tcb));
     tcb->cwnd = tcb->mss_send;
     c->flags = (uint8_t)((c->flags & ~CF_EPOCH) | CF_AFTER_RTO);
 }
