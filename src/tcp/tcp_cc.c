@@ -44,9 +44,13 @@ static uint32_t ss_inc(const struct us_tcb *tcb, uint32_t acked)
     return acked < 2 * mss ? acked : 2 * mss;
 }
 
+bool tcp_cc_ca_limited(const struct us_tcb *tcb, uint32_t acked)
+{
+    return tcp_flight(tcb) + acked + tcb->mss_send >= tcb->cwnd;
+}
+
 /* RFC 5681 3.1 (slow start: ss_inc) and 3.1 congestion avoidance, one SMSS
- * per cwnd acknowledged, while cwnd is the limit (RFC 7661: FlightSize
- * before this ACK within a segment of cwnd, as tcp_cubic.c has it). */
+ * per cwnd acknowledged, while cwnd is the limit (tcp_cc_ca_limited). */
 void tcp_cc_slow_start_or_ca(struct us_tcb *tcb, uint32_t acked, uint32_t *ca_acc)
 {
     uint32_t mss = tcb->mss_send;
@@ -54,7 +58,7 @@ void tcp_cc_slow_start_or_ca(struct us_tcb *tcb, uint32_t acked, uint32_t *ca_ac
         tcb->cwnd += ss_inc(tcb, acked);
         return;
     }
-    if (tcp_flight(tcb) + acked + mss < tcb->cwnd)
+    if (!tcp_cc_ca_limited(tcb, acked))
         return;
     *ca_acc += acked;
     if (*ca_acc >= tcb->cwnd) {

@@ -219,9 +219,8 @@ static void cubic_on_ack(struct us_tcb *tcb, uint32_t acked, us_time_t now)
         return;
     }
     /* RFC 9438 5.8 / RFC 7661: no growth while the window was not the limit
-     * (application- or receiver-limited): FlightSize before this ACK left
-     * more than a segment of cwnd unused. */
-    if (tcp_flight(tcb) + acked + tcb->mss_send < tcb->cwnd)
+     * (application- or receiver-limited). */
+    if (!tcp_cc_ca_limited(tcb, acked))
         return;
     congestion_avoidance(tcb, acked, now);
 }

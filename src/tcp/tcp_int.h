@@ -161,6 +161,9 @@ uint32_t tcp_flight(const struct us_tcb *tcb);
 uint32_t tcp_cc_exit_cwnd(const struct us_tcb *tcb);   /* cwnd on leaving a loss recovery */
 void tcp_cc_undo_restore(struct us_tcb *tcb, const uint8_t *saved);   /* undo: cc_priv = saved */
 void tcp_cc_slow_start_or_ca(struct us_tcb *tcb, uint32_t acked, uint32_t *ca_acc);
+/* Congestion avoidance grows cwnd only when it was the limit (RFC 9438 5.8,
+ * RFC 7661): FlightSize before this ACK within a segment of cwnd. */
+bool tcp_cc_ca_limited(const struct us_tcb *tcb, uint32_t acked);
 uint32_t tcp_iw(const struct us_tcb *tcb);
 /* Optional pacing of NewReno and CUBIC (us_config.tcp_pacing), as Linux
  * paces them with fq: max(cwnd, FlightSize) / SRTT, times 2 in slow start

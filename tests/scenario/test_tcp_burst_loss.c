@@ -206,108 +206,22 @@ static void tail_loss_probe_is_never_sent_earlier_than_the_pto_floor(void **s)
     tt_free(&x.n, &x.tr);
 }
 
-/* Two holes in one burst, and the flight's last ACKs lost: the ACK path
- * keeps B's ACKs up to the first whose SACK block starts right after hole 2,
- * then drops every ACK until A sends a segment after the fast retransmission
- * of hole 1, whose ACK is lost with the rest (a receiver
- * that coalesces the end of a flight and that retransmission into one ACK,
- * and that one lost: the 2% capture, recovery entered, the second hole
- * marked by the reorder timer, no ACK after it). With reordering seen
- * earlier the window is not zero, so the holes wait for the reorder timer,
- * which marks them lost with segments sent after them unacknowledged: PRR,
- * with nothing delivered, has nothing to send them with. Hole 2 must leave
- * on its timer, not on the RTO. */
-struct two_holes { uint32_t h1, h2, mss; int state, dropped_acks; bool lost1, lost2; };
+/* Two holes in the first flight (ten segments at one instant: the idle
+ * restart), and the flight's last ACKs lost: the ACK path keeps B's ACKs up
+ * to the first whose SACK block starts right after hole 2, then drops every
+ * ACK until A sends hole 2 again — a receiver that coalesces the end of a
+ * flight (and hole 1's fast retransmission) into one ACK, and that one lost,
+ * as in the 2% captures. Segments sent after hole 2 stay unacknowledged, so
+ * PRR, with nothing more delivered, has nothing to send hole 2 with; only a
+ * timer can. Without one, the RTO resends hole 1 into the dropped ACK path
+ * and the transfer does not end. */
+struct holes { uint32_t h1, h2, mss; int state, dropped_acks; bool lost1, lost2; };
 
-static bool two_holes_rule(struct trace *tr, const struct seg *s, uint8_t *f, uint32_t len)
+static bool holes_rule(struct trace *tr, const struct seg *s, uint8_t *f, uint32_t len)
 {
     (void)f;
     (void)len;
-    struct two_holes *h = tr->arg;
-    if (s->host == 0) {
-        if (s->len && s->seq == h->h1 && !h->lost1)
-            return h->lost1 = true;
-        if (s->len && s->seq == h->h2 && !h->lost2)
-            return h->lost2 = true;
-        if (s->len && h->state == 3)
-            h->state = 2;                            /* the ACK path opens again */
-        else if (s->len && s->seq == h->h1 && h->state == 1)
-            h->state = 3;                            /* hole 1 resent: its ACK is lost too */
-        return false;
-    }
-    if (h->state == 0 && s->nsack && s->sack0_l == h->h2 + h->mss) {
-        h->state = 1;
-        return false;
-    }
-    if (h->state == 1 || h->state == 3) {
-        h->dropped_acks++;
-        return true;
-    }
-    return false;
-}
-
-static void holes_the_reorder_timer_marks_in_recovery_leave_on_the_timer_not_the_rto(void **s)
-{
-    (void)s;
-    struct conn x;
-    conn_setup(&x, 41);
-    /* reordering seen: a transfer with 10% of A's segments held back 300 µs */
-    struct us_impair_config ic = {0};
-    ic.tx.delay = RTT / 2;
-    ic.tx.reorder = 0.1;
-    ic.tx.reorder_gap = US_US(300);
-    ic.seed = 5;
-    us_impair_set(x.n.a.imp, &ic);
-    struct us_tcp_info ti;
-    x.base = tt_warm_up(&x.n, &x.tr, x.a, x.b, 200000, US_SEC(20), US_MS(300), &ti);
-    ic.tx.reorder = 0;
-    us_impair_set(x.n.a.imp, &ic);
-    assert_true(ti.cwnd >= 2u * BURST * x.mss);
-    /* both in the first flight, ten segments at one instant (the idle restart) */
-    struct two_holes h = {.h1 = x.base + 2 * x.mss, .h2 = x.base + 6 * x.mss, .mss = x.mss};
-    x.tr.rule = two_holes_rule;
-    x.tr.arg = &h;
-    uint64_t rto0 = ti.rto_expirations, reo0 = tu_counter(x.n.a.st, "tcp.rack_reorder_timeouts");
-    struct xfer y = {.sim = x.n.sim, .ss = x.n.a.st, .ds = x.n.b.st, .sfd = x.a, .dfd = x.b,
-                     .total = BURST * x.mss, .seed = 9};
-    assert_int_equal(xfer_run(&y, tt_now(&x.n) + US_SEC(30)), 0);
-    assert_false(y.bad);
-    assert_int_equal(y.got, BURST * x.mss);
-    dump(&x);
-    us_tcp_info(x.n.a.st, x.a, &ti);
-    us_time_t t0 = copy_time(&x.tr, x.base, 0);
-    us_time_t r1 = copy_time(&x.tr, h.h1, 1), r2 = copy_time(&x.tr, h.h2, 1);
-    printf("# reordering window %.3f ms: holes resent %.3f and %.3f ms after the burst, %d ACKs dropped, %llu "
-           "reorder timeouts, %llu RTOs\n",
-           (double)ti.reo_wnd / 1e6, (double)(r1 - t0) / 1e6, (double)(r2 - t0) / 1e6, h.dropped_acks,
-           (unsigned long long)(tu_counter(x.n.a.st, "tcp.rack_reorder_timeouts") - reo0),
-           (unsigned long long)(ti.rto_expirations - rto0));
-    assert_int_equal(h.state, 2);
-    assert_true(h.dropped_acks > 0);
-    assert_true(ti.reo_wnd > 0);
-    assert_true(tu_counter(x.n.a.st, "tcp.rack_reorder_timeouts") - reo0 >= 1);
-    assert_int_equal(ti.rto_expirations - rto0, 0);
-    /* each on a reorder timer (RTT + the window after its burst, hole 2 one
-     * window after hole 1), long before an RTO (200 ms) */
-    assert_true(r1 > t0 && r1 - t0 <= 2 * RTT);
-    assert_true(r2 > t0 && r2 - t0 <= 3 * RTT);
-    tt_free(&x.n, &x.tr);
-}
-
-/* Two holes in the first flight, both marked lost by the ACK that enters
- * the recovery (no reordering seen: a zero window), and every ACK after it
- * lost until A sends hole 2 again. The fast retransmission takes hole 1; PRR,
- * with segments sent after hole 2 still unacknowledged and nothing more
- * delivered, holds hole 2 back, and no ACK comes to release it (at 2% loss
- * each way over TAP, twice per 100 MB). The PTO, armed in the recovery too,
- * sends it: within a few round trips, not after the RTO. */
-struct held { uint32_t h1, h2, mss; int state, dropped_acks; bool lost1, lost2; };
-
-static bool held_rule(struct trace *tr, const struct seg *s, uint8_t *f, uint32_t len)
-{
-    (void)f;
-    (void)len;
-    struct held *h = tr->arg;
+    struct holes *h = tr->arg;
     if (s->host == 0) {
         if (s->len && s->seq == h->h1 && !h->lost1)
             return h->lost1 = true;
@@ -328,39 +242,88 @@ static bool held_rule(struct trace *tr, const struct seg *s, uint8_t *f, uint32_
     return false;
 }
 
+struct holes_out { us_time_t t0, r1, r2; uint64_t reo_timeouts; struct us_tcp_info ti; };
+
+/* Runs the pattern of BURST segments through holes_rule on a set-up
+ * connection; every byte must arrive, the ACK path must have been cut and
+ * reopened, and no RTO may have fired. */
+static void holes_run(struct conn *x, uint64_t seed, struct holes_out *o)
+{
+    struct holes h = {.h1 = x->base + 2 * x->mss, .h2 = x->base + 6 * x->mss, .mss = x->mss};
+    x->tr.rule = holes_rule;
+    x->tr.arg = &h;
+    us_tcp_info(x->n.a.st, x->a, &o->ti);
+    uint64_t rto0 = o->ti.rto_expirations, reo0 = tu_counter(x->n.a.st, "tcp.rack_reorder_timeouts");
+    struct xfer y = {.sim = x->n.sim, .ss = x->n.a.st, .ds = x->n.b.st, .sfd = x->a, .dfd = x->b,
+                     .total = BURST * x->mss, .seed = seed};
+    assert_int_equal(xfer_run(&y, tt_now(&x->n) + US_SEC(30)), 0);
+    assert_false(y.bad);
+    assert_int_equal(y.got, BURST * x->mss);
+    dump(x);
+    us_tcp_info(x->n.a.st, x->a, &o->ti);
+    o->t0 = copy_time(&x->tr, x->base, 0);
+    o->r1 = copy_time(&x->tr, h.h1, 1);
+    o->r2 = copy_time(&x->tr, h.h2, 1);
+    o->reo_timeouts = tu_counter(x->n.a.st, "tcp.rack_reorder_timeouts") - reo0;
+    printf("# reordering window %.3f ms: holes resent %.3f and %.3f ms after the burst (SRTT %.3f ms), %d ACKs "
+           "dropped, %llu reorder timeouts, %llu RTOs\n",
+           (double)o->ti.reo_wnd / 1e6, (double)(o->r1 - o->t0) / 1e6, (double)(o->r2 - o->t0) / 1e6,
+           (double)o->ti.srtt / 1e6, h.dropped_acks, (unsigned long long)o->reo_timeouts,
+           (unsigned long long)(o->ti.rto_expirations - rto0));
+    assert_int_equal(h.state, 2);
+    assert_true(h.dropped_acks > 0);
+    assert_int_equal(o->ti.rto_expirations - rto0, 0);
+    assert_true(o->r1 > o->t0 && o->r2 > o->t0);
+}
+
+/* With reordering seen earlier the reordering window is not zero, so both
+ * holes wait for the reorder timer, which marks them lost: it sends both,
+ * not only the fast retransmission of the recovery it begins (before: hole
+ * 2 waited for the RTO, then the transfer stalled). */
+static void holes_the_reorder_timer_marks_in_recovery_leave_on_the_timer_not_the_rto(void **s)
+{
+    (void)s;
+    struct conn x;
+    conn_setup(&x, 41);
+    /* reordering seen: a transfer with 10% of A's segments held back 300 µs */
+    struct us_impair_config ic = {0};
+    ic.tx.delay = RTT / 2;
+    ic.tx.reorder = 0.1;
+    ic.tx.reorder_gap = US_US(300);
+    ic.seed = 5;
+    us_impair_set(x.n.a.imp, &ic);
+    struct us_tcp_info ti;
+    x.base = tt_warm_up(&x.n, &x.tr, x.a, x.b, 200000, US_SEC(20), US_MS(300), &ti);
+    ic.tx.reorder = 0;
+    us_impair_set(x.n.a.imp, &ic);
+    assert_true(ti.cwnd >= 2u * BURST * x.mss);
+    struct holes_out o;
+    holes_run(&x, 9, &o);
+    assert_true(o.ti.reo_wnd > 0);
+    assert_true(o.reo_timeouts >= 1);
+    /* both on the reorder timer: RTT + the window after the burst */
+    assert_true(o.r1 - o.t0 <= 2 * RTT);
+    assert_true(o.r2 - o.t0 <= 2 * RTT);
+    tt_free(&x.n, &x.tr);
+}
+
+/* No reordering seen: the ACK that enters the recovery marks both holes lost
+ * (a zero window). The fast retransmission takes hole 1; PRR holds hole 2
+ * back, and no ACK comes to release it (at 2% loss each way over TAP, twice
+ * per 100 MB). The PTO, armed in the recovery too, sends it: within a few
+ * round trips, not after the RTO. */
 static void hole_prr_holds_back_with_the_acks_lost_leaves_on_the_pto_not_the_rto(void **s)
 {
     (void)s;
     struct conn x;
     conn_setup(&x, 43);
-    struct held h = {.h1 = x.base + 2 * x.mss, .h2 = x.base + 6 * x.mss, .mss = x.mss};
-    x.tr.rule = held_rule;
-    x.tr.arg = &h;
-    struct us_tcp_info ti;
-    us_tcp_info(x.n.a.st, x.a, &ti);
-    uint64_t rto0 = ti.rto_expirations, reo0 = tu_counter(x.n.a.st, "tcp.rack_reorder_timeouts");
-    struct xfer y = {.sim = x.n.sim, .ss = x.n.a.st, .ds = x.n.b.st, .sfd = x.a, .dfd = x.b,
-                     .total = BURST * x.mss, .seed = 10};
-    assert_int_equal(xfer_run(&y, tt_now(&x.n) + US_SEC(30)), 0);
-    assert_false(y.bad);
-    assert_int_equal(y.got, BURST * x.mss);
-    dump(&x);
-    us_tcp_info(x.n.a.st, x.a, &ti);
-    us_time_t t0 = copy_time(&x.tr, x.base, 0);
-    us_time_t r1 = copy_time(&x.tr, h.h1, 1), r2 = copy_time(&x.tr, h.h2, 1);
-    printf("# holes resent %.3f and %.3f ms after the burst (RTT %.3f ms, SRTT %.3f ms), %d ACKs dropped, %llu "
-           "reorder timeouts, %llu RTOs\n",
-           (double)(r1 - t0) / 1e6, (double)(r2 - t0) / 1e6, (double)RTT / 1e6, (double)ti.srtt / 1e6,
-           h.dropped_acks, (unsigned long long)(tu_counter(x.n.a.st, "tcp.rack_reorder_timeouts") - reo0),
-           (unsigned long long)(ti.rto_expirations - rto0));
-    assert_int_equal(h.state, 2);
-    assert_true(h.dropped_acks > 0);
-    assert_int_equal(r1 - t0, RTT);                       /* the fast retransmission, on the entering ACK */
-    assert_int_equal(tu_counter(x.n.a.st, "tcp.rack_reorder_timeouts") - reo0, 0);
-    assert_int_equal(ti.rto_expirations - rto0, 0);
+    struct holes_out o;
+    holes_run(&x, 10, &o);
+    assert_int_equal(o.r1 - o.t0, RTT);                   /* the fast retransmission, on the entering ACK */
+    assert_int_equal(o.reo_timeouts, 0);
     /* one PTO after the fast retransmission (2·SRTT + up to 2 ms), long before the RTO (200 ms) */
-    assert_true(r2 > r1 && r2 - r1 <= 2 * ti.srtt + US_MS(3));
-    assert_true(r2 - r1 < US_MS(50));
+    assert_true(o.r2 > o.r1 && o.r2 - o.r1 <= 2 * o.ti.srtt + US_MS(3));
+    assert_true(o.r2 - o.r1 < US_MS(50));
     tt_free(&x.n, &x.tr);
 }
 

@@ -101,11 +101,9 @@ static void run(double loss, uint64_t bytes)
     struct us_impair_dir d = {.delay = US_MS(2), .loss = loss};
     o.imp_a.tx = d;
     o.imp_b.tx = d;
-    tt_net(&n, &tr, &o);
-    tr.on = false;
-    int l = tt_listen(n.b.st, 80, 8, us_sim_now(n.sim));
     int a, b;
-    tt_pair(&n, l, 80, &a, &b);
+    tt_setup(&n, &tr, &o, 80, &a, &b);
+    tr.on = false;
     g_rec.st = n.a.st;
     g_rec.fd = a;
     struct xfer x = {.sim = n.sim, .ss = n.a.st, .ds = n.b.st, .sfd = a, .dfd = b, .total = bytes,
