@@ -41,6 +41,19 @@ fail() { echo "FAIL: $*"; exit 1; }
 # port happens to be that one (1 in 28,000; a wrk run opens hundreds) has its
 # TCP payload dissected as EtherCAT and counted malformed.
 tsh() { tshark -o tcp.desegment_tcp_streams:FALSE --disable-protocol ecatf "$@"; }
+# tsh_count FILE FILTER [TSHARK-OPTION...]: how many frames match; a filter or
+# option tshark rejects fails the test (it would otherwise count zero). It runs
+# in $(...): it signals the test's shell, as counter does.
+tsh_count() {
+    local f=$1 y=$2 out
+    shift 2
+    if ! out=$(tsh -r "$f" "$@" -Y "$y" 2>/dev/null); then
+        echo "FAIL: tshark rejects -Y '$y' $* on $f" >&2
+        kill -USR2 $$
+        exit 1
+    fi
+    [ -z "$out" ] && echo 0 || wc -l <<<"$out"
+}
 # nsenter execs the command itself, so a PID from "nsx … &" is the program's own
 # PID (ip netns exec may fork, and a signal would then miss the program).
 nsx() { nsenter --net="/run/netns/$NS" "$@"; }
@@ -125,6 +138,9 @@ EOF_NGINX
     wait_port "$port"
 }
 
+# A bad TCP checksum for tshark, less the one the kernel writes (see check_pcap)
+TCP_CSUM_BAD='(tcp.checksum.status == "Bad" && !(tcp.checksum == 0xffff && tcp.checksum_calculated == 0x0000 && eth.src != '"$US_MAC"'))'
+
 # check_pcap FILE [TSHARK-OPTION...]: tshark reads it (with the options, e.g.
 # --disable-protocol http) with no malformed packets and no bad checksums;
 # the frames that fail are printed.
@@ -145,10 +161,10 @@ check_pcap() {
     # Without reassembly tshark's HTTP dissector calls a body segment that
     # happens to start with CRLF "Malformed" (Leading CRLF): payload, not
     # framing, so that one expert note is not counted.
-    local filter='(_ws.malformed && !(_ws.expert.message contains "Leading CRLF")) || ip.checksum.status == "Bad" || udp.checksum.status == "Bad" || (tcp.checksum.status == "Bad" && !(tcp.checksum == 0xffff && eth.src != '"$US_MAC"')) || icmp.checksum.status == "Bad" || tcp.analysis.ack_lost_segment'
+    local filter='(_ws.malformed && !(_ws.expert.message contains "Leading CRLF")) || ip.checksum.status == "Bad" || udp.checksum.status == "Bad" || '"$TCP_CSUM_BAD"' || icmp.checksum.status == "Bad" || tcp.analysis.ack_lost_segment'
     local opts=(-o ip.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.check_checksum:TRUE "$@")
     local bad
-    bad=$(tsh -r "$f" "${opts[@]}" -Y "$filter" 2>/dev/null | wc -l)
+    bad=$(tsh_count "$f" "$filter" "${opts[@]}")
     [ "$bad" -eq 0 ] || { tsh -r "$f" "${opts[@]}" -Y "$filter" 2>/dev/null | head; fail "$bad malformed/bad-checksum packets in $f"; }
 }
 
@@ -162,16 +178,16 @@ check_pcap_corrupting() {
     [ -s "$f" ] || fail "pcap $f missing or empty"
     tsh -r "$f" >/dev/null 2>&1 || fail "tshark cannot read $f"
     local bad
-    bad=$(tsh -r "$f" "${opts[@]}" -Y "eth.src == $US_MAC && (_ws.malformed || ip.checksum.status == \"Bad\" || tcp.checksum.status == \"Bad\")" 2>/dev/null | wc -l)
+    bad=$(tsh_count "$f" "eth.src == $US_MAC && (_ws.malformed || ip.checksum.status == \"Bad\" || tcp.checksum.status == \"Bad\")" "${opts[@]}")
     [ "$bad" -eq 0 ] || fail "$bad malformed/bad-checksum frames from ustack in $f"
     # (a TCP checksum of 0xffff from the kernel is intact: see check_pcap)
-    local badtcp='(tcp.checksum.status == "Bad" && !(tcp.checksum == 0xffff && eth.src != '"$US_MAC"'))'
+    local badtcp=$TCP_CSUM_BAD
     tsh -r "$f" "${opts[@]}" -Y '!(ip.checksum.status == "Bad") && !'"$badtcp" -w "$f.intact" 2>/dev/null \
         || fail "tshark cannot filter $f"
-    bad=$(tsh -r "$f.intact" -Y 'tcp.analysis.ack_lost_segment || _ws.malformed' 2>/dev/null | wc -l)
+    bad=$(tsh_count "$f.intact" 'tcp.analysis.ack_lost_segment || _ws.malformed')
     [ "$bad" -eq 0 ] || { tsh -r "$f.intact" -Y 'tcp.analysis.ack_lost_segment || _ws.malformed' 2>/dev/null | head -5; fail "$bad intact frames ACK unseen segments in $f"; }
     local corrupted
-    corrupted=$(tsh -r "$f" "${opts[@]}" -Y "$badtcp"' || ip.checksum.status == "Bad"' 2>/dev/null | wc -l)
+    corrupted=$(tsh_count "$f" "$badtcp"' || ip.checksum.status == "Bad"' "${opts[@]}")
     echo "corrupted frames from Linux seen (and dropped) by ustack: $corrupted"
     rm -f "$f.intact"
 }

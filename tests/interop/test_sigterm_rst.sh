@@ -108,8 +108,8 @@ check_abort() {
     # the capture holds only SYN, FIN and RST segments, so tshark's ACK
     # analysis has nothing to say; the checksums and the format it checks
     local bad
-    bad=$(tsh -r "$TMP/$name.pcap" -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE \
-        -Y '_ws.malformed || ip.checksum.status == "Bad" || tcp.checksum.status == "Bad"' 2>/dev/null | wc -l)
+    bad=$(tsh_count "$TMP/$name.pcap" '_ws.malformed || ip.checksum.status == "Bad" || '"$TCP_CSUM_BAD" \
+        -o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE)
     [ "$bad" -eq 0 ] || fail "$name: $bad malformed or bad-checksum frames"
     local rst fin
     rst=$(tsh -r "$TMP/$name.pcap" -Y "ip.src == $US_IP && tcp.srcport == $usport && tcp.flags.reset == 1" \
