@@ -181,13 +181,12 @@ check_pcap_corrupting() {
     bad=$(tsh_count "$f" "eth.src == $US_MAC && (_ws.malformed || ip.checksum.status == \"Bad\" || tcp.checksum.status == \"Bad\")" "${opts[@]}")
     [ "$bad" -eq 0 ] || fail "$bad malformed/bad-checksum frames from ustack in $f"
     # (a TCP checksum of 0xffff from the kernel is intact: see check_pcap)
-    local badtcp=$TCP_CSUM_BAD
-    tsh -r "$f" "${opts[@]}" -Y '!(ip.checksum.status == "Bad") && !'"$badtcp" -w "$f.intact" 2>/dev/null \
+    tsh -r "$f" "${opts[@]}" -Y '!(ip.checksum.status == "Bad") && !'"$TCP_CSUM_BAD" -w "$f.intact" 2>/dev/null \
         || fail "tshark cannot filter $f"
     bad=$(tsh_count "$f.intact" 'tcp.analysis.ack_lost_segment || _ws.malformed')
     [ "$bad" -eq 0 ] || { tsh -r "$f.intact" -Y 'tcp.analysis.ack_lost_segment || _ws.malformed' 2>/dev/null | head -5; fail "$bad intact frames ACK unseen segments in $f"; }
     local corrupted
-    corrupted=$(tsh_count "$f" "$badtcp"' || ip.checksum.status == "Bad"' "${opts[@]}")
+    corrupted=$(tsh_count "$f" "$TCP_CSUM_BAD"' || ip.checksum.status == "Bad"' "${opts[@]}")
     echo "corrupted frames from Linux seen (and dropped) by ustack: $corrupted"
     rm -f "$f.intact"
 }

@@ -87,11 +87,11 @@ grep -Eq '^big\.test: (198\.18\.1\.[0-9]+,){15}198\.18\.1\.[0-9]+ ttl 300 from s
 grep -Eq '^big\.test: .* from cache' "$TMP/tc.out" || fail "the TCP answer was not cached"
 grep -q '^dns: 1 queries sent (1 over TCP), 2 answers, 1 cache hits' "$TMP/tc.out" || fail "TC counters: $(tail -1 "$TMP/tc.out")"
 check_pcap "$TMP/tc.pcap"
-[ "$(tsh -r "$TMP/tc.pcap" -Y 'udp && dns.flags.truncated == 1' 2>/dev/null | wc -l)" -eq 1 ] || fail "no truncated answer in the capture"
-[ "$(tsh -r "$TMP/tc.pcap" -Y "tcp.dstport == 53 && dns.flags.response == 0" 2>/dev/null | wc -l)" -eq 1 ] || fail "no DNS query over TCP in the capture"
+[ "$(tsh_count "$TMP/tc.pcap" 'udp && dns.flags.truncated == 1')" -eq 1 ] || fail "no truncated answer in the capture"
+[ "$(tsh_count "$TMP/tc.pcap" "tcp.dstport == 53 && dns.flags.response == 0")" -eq 1 ] || fail "no DNS query over TCP in the capture"
 grep -q 'aborted with RST' "$TMP/tc.out" && fail "the TCP connection ended with a RST at exit"
-[ "$(tsh -r "$TMP/tc.pcap" -Y 'tcp.flags.reset == 1' 2>/dev/null | wc -l)" -eq 0 ] || fail "a RST in the capture"
-[ "$(tsh -r "$TMP/tc.pcap" -Y 'tcp.flags.fin == 1' 2>/dev/null | wc -l)" -eq 2 ] || fail "not closed with a FIN each way"
+[ "$(tsh_count "$TMP/tc.pcap" 'tcp.flags.reset == 1')" -eq 0 ] || fail "a RST in the capture"
+[ "$(tsh_count "$TMP/tc.pcap" 'tcp.flags.fin == 1')" -eq 2 ] || fail "not closed with a FIN each way"
 
 # a server that does not answer (a port of 198.18.0.1 nobody listens on: the
 # ICMP errors do not reach the resolver's unconnected sockets): --attempts 3,

@@ -168,7 +168,7 @@ tail -3 "$TMP/serve.log"
 grep -q "^serve: .* requests" "$TMP/serve.log" || fail "no summary"
 grep -q '"GET /big.bin HTTP/1.1" 200 3000000 ' "$TMP/access.log" || fail "no access log line for big.bin"
 check_pcap "$TMP/serve.pcap"
-rst=$(tsh -r "$TMP/serve.pcap" -Y "ip.src == $US_IP && tcp.flags.reset == 1" 2>/dev/null | wc -l)
+rst=$(tsh_count "$TMP/serve.pcap" "ip.src == $US_IP && tcp.flags.reset == 1")
 [ "$rst" -eq 0 ] || { tsh -r "$TMP/serve.pcap" -Y "ip.src == $US_IP && tcp.flags.reset == 1" 2>/dev/null | head; fail "ustack sent $rst RSTs"; }
 echo "capture clean, no RST from ustack"
 

@@ -11,7 +11,7 @@ rx=$(echo "$out" | sed -n 's/.* \([0-9]*\) received.*/\1/p')
 stop_ustack "$USTACK_PID"
 check_pcap "$TMP/loss.pcap"
 replied=$(counter "$TMP/loss.log" icmp.echo_replied)
-inpcap=$(tsh -r "$TMP/loss.pcap" -Y "icmp.type == 0 && ip.src == $US_IP" 2>/dev/null | wc -l)
+inpcap=$(tsh_count "$TMP/loss.pcap" "icmp.type == 0 && ip.src == $US_IP")
 [ "$replied" -eq "$inpcap" ] || fail "icmp.echo_replied=$replied but the pcap shows $inpcap replies"
 reasm=$(counter "$TMP/loss.log" ip.reassembled)
 [ "$reasm" -eq "$replied" ] || fail "ip.reassembled=$reasm but $replied replies"

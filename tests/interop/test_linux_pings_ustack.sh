@@ -14,8 +14,8 @@ cat "$TMP/up.log"
 check_pcap "$TMP/up.pcap"
 replied=$(counter "$TMP/up.log" icmp.echo_replied)
 [ "$replied" -eq 40 ] || fail "icmp.echo_replied = $replied, expected 40"
-inpcap=$(tsh -r "$TMP/up.pcap" -Y "icmp.type == 0 && ip.src == $US_IP" 2>/dev/null | wc -l)
+inpcap=$(tsh_count "$TMP/up.pcap" "icmp.type == 0 && ip.src == $US_IP")
 [ "$inpcap" -eq 40 ] || fail "pcap shows $inpcap echo replies from ustack, expected 40"
-frags=$(tsh -r "$TMP/up.pcap" -Y "ip.src == $US_IP && ip.flags.mf == 1" 2>/dev/null | wc -l)
+frags=$(tsh_count "$TMP/up.pcap" "ip.src == $US_IP && ip.flags.mf == 1")
 [ "$frags" -ge 20 ] || fail "expected ustack to send fragments, pcap shows $frags"
 echo PASS

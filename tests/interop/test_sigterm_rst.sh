@@ -114,7 +114,7 @@ check_abort() {
     local rst fin
     rst=$(tsh -r "$TMP/$name.pcap" -Y "ip.src == $US_IP && tcp.srcport == $usport && tcp.flags.reset == 1" \
         -T fields -e frame.time_epoch 2>/dev/null)
-    fin=$(tsh -r "$TMP/$name.pcap" -Y "ip.src == $US_IP && tcp.flags.fin == 1" 2>/dev/null | wc -l)
+    fin=$(tsh_count "$TMP/$name.pcap" "ip.src == $US_IP && tcp.flags.fin == 1")
     [ -n "$rst" ] || { tsh -r "$TMP/$name.pcap" 2>/dev/null | tail; fail "$name: no RST from ustack on the wire"; }
     [ "$fin" -eq 0 ] || fail "$name: ustack sent $fin FIN segments (expected an abort, not a close)"
     python3 -c 'import sys; t = float(sys.argv[1]); r = [float(x) for x in sys.argv[2:]]

@@ -82,7 +82,7 @@ synacks=$(tsh -r "$TMP/echo.pcap" -Y "ip.src == $US_IP && tcp.flags.syn == 1 && 
 # No connection was aborted: Linux sent no RST, and ustack sent RST only for
 # segments that arrived after its own FIN (stray duplicates after the TCB is
 # gone draw an RST, RFC 9293 3.10.7.1).
-rsts=$(tsh -r "$TMP/echo.pcap" -Y "ip.src == $LINUX_IP && tcp.flags.reset == 1" 2>/dev/null | wc -l)
+rsts=$(tsh_count "$TMP/echo.pcap" "ip.src == $LINUX_IP && tcp.flags.reset == 1")
 [ "$rsts" -eq 0 ] || fail "Linux reset $rsts segments"
 tsh -r "$TMP/echo.pcap" -Y "ip.src == $US_IP && (tcp.flags.fin == 1 || tcp.flags.reset == 1)" \
     -T fields -e tcp.dstport -e tcp.flags.fin -e tcp.flags.reset 2>/dev/null >"$TMP/finrst.txt"

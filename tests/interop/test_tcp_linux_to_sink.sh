@@ -71,7 +71,7 @@ rm -f "$TMP/clean.pcap"
 
 run_case loss 30000000 --loss 0.02 --seed 11
 check_pcap "$TMP/loss.pcap"
-lost=$(tsh -r "$TMP/loss.pcap" -Y "ip.src == $US_IP && tcp.analysis.duplicate_ack" 2>/dev/null | wc -l)
+lost=$(tsh_count "$TMP/loss.pcap" "ip.src == $US_IP && tcp.analysis.duplicate_ack")
 [ "$lost" -gt 0 ] || fail "with 2% loss ustack sent no duplicate ACK (impairment not active?)"
 rm -f "$TMP/loss.pcap"
 
@@ -106,10 +106,10 @@ want=$(timeout 60 nsenter --net="/run/netns/$NS" python3 "$TMP/send.py" "$US_IP"
 wait_exit $name
 grep -q "^sink: .* bytes 1000000 .* sha256 $want\$" "$TMP/$name.log" || fail "$name: no sink line with 1000000 bytes, sha256 $want"
 check_pcap "$TMP/$name.pcap"
-rst=$(tsh -r "$TMP/$name.pcap" -Y "ip.src == $US_IP && tcp.flags.reset == 1" 2>/dev/null | wc -l)
+rst=$(tsh_count "$TMP/$name.pcap" "ip.src == $US_IP && tcp.flags.reset == 1")
 [ "$rst" -eq 0 ] || { tsh -r "$TMP/$name.pcap" -Y "tcp.flags.fin == 1 || tcp.flags.reset == 1" 2>/dev/null; fail "$name: ustack sent $rst RST"; }
 ack=$(fin_ack "$TMP/$name.pcap")
-acked=$(tsh -r "$TMP/$name.pcap" -Y "ip.src == $LINUX_IP && tcp.ack_raw == $ack" 2>/dev/null | wc -l)
+acked=$(tsh_count "$TMP/$name.pcap" "ip.src == $LINUX_IP && tcp.ack_raw == $ack")
 [ "$acked" -gt 0 ] || fail "$name: Linux's ACK of ustack's FIN is not in the capture (ustack exited before it came)"
 ! grep -q "aborted" "$TMP/$name.log" || fail "$name: $(grep aborted "$TMP/$name.log")"
 echo "$name: FIN acknowledged, no RST"
@@ -155,10 +155,10 @@ wait_exit $name
 nsx tc qdisc del dev "$TAP" root
 grep -q "^sink: 1 connection aborted with RST at exit" "$TMP/$name.log" || fail "$name: the sink did not reset the unacknowledged connection"
 ack=$(fin_ack "$TMP/$name.pcap")
-acked=$(tsh -r "$TMP/$name.pcap" -Y "ip.src == $LINUX_IP && tcp.ack_raw == $ack" 2>/dev/null | wc -l)
+acked=$(tsh_count "$TMP/$name.pcap" "ip.src == $LINUX_IP && tcp.ack_raw == $ack")
 [ "$acked" -eq 0 ] || fail "$name: Linux acknowledged ustack's FIN (the tc filter did not hold)"
-rst=$(tsh -r "$TMP/$name.pcap" -Y "ip.src == $US_IP && tcp.flags.reset == 1" 2>/dev/null | wc -l)
+rst=$(tsh_count "$TMP/$name.pcap" "ip.src == $US_IP && tcp.flags.reset == 1")
 [ "$rst" -eq 1 ] || fail "$name: ustack sent $rst RST, not one"
-fins=$(tsh -r "$TMP/$name.pcap" -Y "ip.src == $US_IP && tcp.flags.fin == 1" 2>/dev/null | wc -l)
+fins=$(tsh_count "$TMP/$name.pcap" "ip.src == $US_IP && tcp.flags.fin == 1")
 echo "$name: FIN sent $fins times, never acknowledged; one RST, the sink exited by itself"
 echo PASS

@@ -57,6 +57,6 @@ echo "$out"
 [ $rc -ne 124 ] || fail "source to a closed port hung until the timeout"
 echo "$out" | grep -q "Connection refused" || fail "source did not report 'Connection refused'"
 check_pcap "$TMP/refused.pcap"
-rst=$(tsh -r "$TMP/refused.pcap" -Y "ip.src == $LINUX_IP && tcp.flags.reset == 1" 2>/dev/null | wc -l)
+rst=$(tsh_count "$TMP/refused.pcap" "ip.src == $LINUX_IP && tcp.flags.reset == 1")
 [ "$rst" -ge 1 ] || fail "no RST from Linux in the capture"
 echo PASS

@@ -79,7 +79,7 @@ read -r got_bytes got <"$TMP/a.out"
 [ "$got_bytes" = 4000000 ] || fail "A: Linux received $got_bytes of 4000000 bytes"
 [ "$got" = "$(echo "$line" | sed -n 's/.* sha256 \([0-9a-f]*\).*/\1/p')" ] || fail "A: sha256 differs"
 check_pcap "$TMP/a.pcap"
-zw=$(tsh -r "$TMP/a.pcap" -Y "ip.src == $LINUX_IP && tcp.analysis.zero_window" 2>/dev/null | wc -l)
+zw=$(tsh_count "$TMP/a.pcap" "ip.src == $LINUX_IP && tcp.analysis.zero_window")
 [ "$zw" -ge 1 ] || fail "A: Linux never advertised a zero window (receiver did not stall?)"
 # ustack's probes: a byte of new data into the zero window (zero_window_probe) or
 # an ACK-forcing segment below SND.UNA (keep_alive-shaped).
@@ -130,7 +130,7 @@ slow_reader() {
     python3 -c "import sys; sys.exit(0 if float('$dur') >= $min else 1)" || fail "$n: took only $dur s (slow reader not slow)"
     check_pcap "$TMP/$n.pcap"
     local zw
-    zw=$(tsh -r "$TMP/$n.pcap" -Y "ip.src == $US_IP && tcp.window_size == 0 && tcp.flags.syn == 0" 2>/dev/null | wc -l)
+    zw=$(tsh_count "$TMP/$n.pcap" "ip.src == $US_IP && tcp.window_size == 0 && tcp.flags.syn == 0")
     echo "$n: ustack advertised a zero window $zw times"
     [ "$zw" -ge 1 ] || fail "$n: ustack's window never closed"
     # R1: the right edge ACK + scaled window of ustack's segments never moves left.

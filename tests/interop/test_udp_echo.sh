@@ -39,7 +39,7 @@ PY
 stop_ustack "$USTACK_PID"
 cat "$TMP/udp.log"
 check_pcap "$TMP/udp.pcap"
-unreach=$(tsh -r "$TMP/udp.pcap" -Y "icmp.type == 3 && icmp.code == 3 && ip.src == $US_IP" 2>/dev/null | wc -l)
+unreach=$(tsh_count "$TMP/udp.pcap" "icmp.type == 3 && icmp.code == 3 && ip.src == $US_IP")
 [ "$unreach" -ge 1 ] || fail "no port unreachable in the capture"
 [ "$(counter "$TMP/udp.log" udp.drop_no_port)" -ge 1 ] || fail "udp.drop_no_port not counted"
 echo PASS

@@ -15,7 +15,7 @@ grep -q "3008 bytes from $LINUX_IP" "$TMP/p2.log" || fail "reply size line"
 check_pcap "$TMP/p1.pcap"
 check_pcap "$TMP/p2.pcap"
 # Linux's replies were fragmented and reassembled by ustack
-lfr=$(tsh -r "$TMP/p2.pcap" -Y "ip.src == $LINUX_IP && ip.flags.mf == 1" 2>/dev/null | wc -l)
+lfr=$(tsh_count "$TMP/p2.pcap" "ip.src == $LINUX_IP && ip.flags.mf == 1")
 [ "$lfr" -ge 20 ] || fail "expected fragments from Linux, saw $lfr"
 # nobody at .77: ARP fails, no replies, non-zero exit
 if nsx "$USTACK" --tap "$TAP" --ip "$US_IP/24" ping -c 2 -i 0.2 -W 1 198.18.0.77 >"$TMP/p3.log" 2>&1; then
